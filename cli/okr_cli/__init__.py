@@ -1,0 +1,1 @@
+"""The `okr` command line: run, test and operate the system."""

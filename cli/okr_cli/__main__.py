@@ -1,0 +1,3 @@
+from okr_cli.app import main
+
+main()

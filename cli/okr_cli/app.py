@@ -1,0 +1,224 @@
+"""The `okr` command: `./okr --help` lists what it does."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import typer
+from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
+from okr_shared.settings import load_settings
+from rich.console import Console
+from rich.table import Table
+
+from okr_cli import probe
+from okr_cli.config import CliSettings
+from okr_cli.migrate import migrate_all
+from okr_cli.services import SERVICES
+from okr_cli.supervisor import AlreadyRunning, System, read_run_info
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+
+app = typer.Typer(
+    help="okr: OKRs and KPIs with exact, live progress rollup.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class Stop(Exception):
+    """SIGINT or SIGTERM arrived: stop everything, cleanly."""
+
+
+def _stop(signum: int, _: FrameType | None) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]okr:[/red] {message}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def up(
+    progress_workers: int = typer.Option(
+        None,
+        "--progress-workers",
+        "-w",
+        min=1,
+        max=32,
+        help="How many progress workers to run (default OKR_PROGRESS_WORKERS, else 1).",
+    ),
+) -> None:
+    """Run the whole system in the foreground: embedded NATS and PostgreSQL (unless OKR_NATS_URL /
+    OKR_DATABASE_URL point elsewhere), migrations, and the four services. Ctrl-C stops it all."""
+    settings = load_settings(CliSettings, "okr")
+    started = time.monotonic()
+    system = System(settings, progress_workers or settings.progress_workers)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        with console.status("starting NATS and PostgreSQL"):
+            nats_url, database_url = system.start_servers()
+        with console.status("applying migrations"):
+            migrate_all(database_url)
+            login = asyncio.run(_bootstrap_admin(settings, database_url))
+        with console.status("starting the services"):
+            system.start_services(nats_url, database_url)
+            asyncio.run(
+                probe.wait_until_ready(
+                    system.gateway_url, nats_url, {s.name for s in SERVICES}, READY_TIMEOUT_S
+                )
+            )
+        _banner(system, nats_url, login, time.monotonic() - started)
+        while True:
+            time.sleep(0.5)
+            system.restart_crashed(lambda line: console.print(f"[yellow]{line}[/yellow]"))
+    except AlreadyRunning as err:
+        raise fail(str(err)) from None
+    except EmbeddedServerError as err:
+        system.stop()
+        raise fail(str(err)) from None
+    except TimeoutError as err:
+        system.stop()
+        raise fail(f"the services were {err}; see the logs in {system.data / 'logs'}") from None
+    except (Stop, KeyboardInterrupt):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with console.status("stopping"):
+            system.stop()
+        console.print("okr stopped.")
+
+
+async def _bootstrap_admin(settings: CliSettings, database_url: str) -> str:
+    from okr_gateway.bootstrap import bootstrap_admin  # noqa: PLC0415 - only `up` needs the gateway
+
+    engine = make_engine(database_url, pool_size=1, application_name="okr-cli")
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    try:
+        login = await bootstrap_admin(
+            make_sessionmaker(engine), settings.admin_username, password, settings.data_path
+        )
+    finally:
+        await engine.dispose()
+    if login.generated_password:
+        return f"{login.username} / {login.generated_password}  (kept in {login.password_file})"
+    if password:
+        return f"{login.username} / the password in OKR_ADMIN_PASSWORD"
+    if login.password_file:
+        return f"{login.username} / the password in {login.password_file}"
+    return f"{login.username} / the password it was given when it was created"
+
+
+def _banner(system: System, nats_url: str, login: str, elapsed_s: float) -> None:
+    workers = system.progress_workers
+    console.print(
+        f"[green]okr is up[/green] in {elapsed_s:.1f} s "
+        f"({workers} progress worker{'s' if workers > 1 else ''})"
+    )
+    console.print(f"  API          {system.gateway_url}")
+    console.print(f"  API docs     {system.gateway_url}/docs")
+    console.print(f"  NATS         {nats_url}   (HR systems publish KPI values here)")
+    console.print(f"  admin login  {login}")
+    console.print(f"  logs         {system.data / 'logs'}")
+    console.print("Press Ctrl-C to stop.")
+
+
+@app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_tests(
+    ctx: typer.Context,
+    lint: bool = typer.Option(True, "--lint/--no-lint", help="Run ruff and mypy before the tests."),
+) -> None:
+    """Run ruff, mypy and the whole test suite against real NATS and PostgreSQL, which the tests
+    start themselves on free ports. Extra arguments go to pytest (e.g. `./okr test -k login`)."""
+    steps: list[tuple[str, list[str]]] = []
+    if lint:
+        steps += [("ruff", ["-m", "ruff", "check", "."]), ("mypy", ["-m", "mypy"])]
+    steps.append(("pytest", ["-m", "pytest", *ctx.args]))
+    failed = []
+    for name, args in steps:
+        console.rule(name)
+        code = subprocess.call([sys.executable, *args], cwd=ROOT)  # noqa: S603
+        if code != 0:
+            failed.append(f"{name} (exit {code})")
+    if failed:
+        raise fail("failed: " + ", ".join(failed))
+    console.print("[green]all checks passed[/green]")
+
+
+@app.command()
+def status() -> None:
+    """Show each service and its replicas (they answer a NATS ping), and the gateway's readiness."""
+    settings = load_settings(CliSettings, "okr")
+    running = read_run_info(settings.data_path)
+    nats_url = (
+        settings.nats_url or running.get("nats_url") or f"nats://127.0.0.1:{settings.nats_port}"
+    )
+    gateway_url = (
+        running.get("gateway_url") or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    )
+    try:
+        answers = asyncio.run(probe.ping_all(nats_url))
+    except Exception as err:
+        raise fail(
+            f"NATS at {nats_url} is not reachable ({err or type(err).__name__}): "
+            "is `./okr up` running?"
+        ) from None
+    ready, checks = asyncio.run(probe.gateway_ready(gateway_url))
+    table = Table("service", "instance", "version", "up for")
+    now = time.time()
+    for info in answers:
+        table.add_row(
+            info.service, info.instance, info.version, _duration(now - info.started_at.timestamp())
+        )
+    console.print(table)
+    missing = sorted({s.name for s in SERVICES} - {info.service for info in answers})
+    console.print(f"gateway {gateway_url}: {'ready' if ready else 'NOT ready'} {checks}")
+    if missing or not ready:
+        raise fail(
+            "not answering: " + ", ".join(missing) if missing else "the gateway is not ready"
+        )
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations to OKR_DATABASE_URL (or to the embedded PostgreSQL)."""
+    settings = load_settings(CliSettings, "okr")
+    if settings.database_url:
+        schemas = migrate_all(settings.database_url)
+    else:
+        data = settings.data_path
+        postgres = EmbeddedPostgres(
+            data / "postgres",
+            port=settings.postgres_port,
+            password_file=data / "postgres-password",
+            log_file=data / "logs" / "postgres.log",
+        )
+        try:
+            postgres.start()
+            schemas = migrate_all(postgres.url)
+        except EmbeddedServerError as err:
+            raise fail(str(err)) from None
+        finally:
+            postgres.stop()
+    console.print(f"migrated: {', '.join(schemas)}")
+
+
+def main() -> None:
+    app(prog_name="okr")

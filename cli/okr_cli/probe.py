@@ -1,0 +1,59 @@
+"""Asking a running system how it is: the services' ping over NATS, the gateway's /ready."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import nats
+from okr_shared import subjects
+from okr_shared.contracts.common import ServiceInfo
+
+
+async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
+    """Every instance of every service answers `rpc.ping`; collect what arrives in `wait_s`."""
+    client = await nats.connect(
+        nats_url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0
+    )
+    answers: list[ServiceInfo] = []
+    try:
+        inbox = client.new_inbox()
+        subscription = await client.subscribe(inbox)
+        await client.publish(subjects.RPC_PING_ALL, b"{}", reply=inbox)
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                msg = await subscription.next_msg(timeout=left)
+            except (TimeoutError, nats.errors.TimeoutError):
+                break
+            envelope = json.loads(msg.data)
+            if envelope.get("ok"):
+                answers.append(ServiceInfo.model_validate(envelope["result"]))
+    finally:
+        await client.close()
+    return sorted(answers, key=lambda info: info.instance)
+
+
+async def gateway_ready(gateway_url: str) -> tuple[bool, dict[str, object]]:
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            response = await client.get(f"{gateway_url}/ready")
+    except httpx.HTTPError as err:
+        return False, {"error": str(err) or type(err).__name__}
+    return response.status_code == 200, response.json()
+
+
+async def wait_until_ready(
+    gateway_url: str, nats_url: str, services: set[str], timeout_s: float
+) -> list[ServiceInfo]:
+    """Until the gateway is ready and every service has answered a ping."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        ready, _ = await gateway_ready(gateway_url)
+        if ready:
+            answered = await ping_all(nats_url, wait_s=0.2)
+            if services <= {info.service for info in answered}:
+                return answered
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"not ready within {timeout_s:.0f} s")

@@ -1,0 +1,228 @@
+"""`okr up`: the embedded servers, the migrations, the services, and a clean stop.
+
+Servers and services run in their own sessions (process groups), so Ctrl-C reaches only this
+process, which then stops the services first and the servers last, in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres
+
+from okr_cli.config import CliSettings
+from okr_cli.services import SERVICES
+
+STOP_TIMEOUT_S = 10.0
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+@dataclass
+class Child:
+    """One service process, restarted with a growing pause if it dies on its own."""
+
+    instance: str
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    next_start: float = 0.0
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", self.module],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.started_at = time.monotonic()
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+
+@dataclass
+class RunLock:
+    """One `okr up` per data dir: an exclusive lock on a file that also says who holds it."""
+
+    path: Path
+    handle: IO[str] | None = None
+
+    def acquire(self, info: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            held = _json(handle.read())
+            handle.close()
+            raise AlreadyRunning(
+                f"already running from {self.path.parent} (pid {held.get('pid', '?')}, "
+                f"{held.get('gateway_url', 'starting')}); stop it first or set OKR_DATA_DIR"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(info))
+        handle.flush()
+        self.handle = handle
+
+    def update(self, info: dict[str, Any]) -> None:
+        assert self.handle is not None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(json.dumps(info))
+        self.handle.flush()
+
+    def release(self) -> None:
+        if self.handle:
+            with contextlib.suppress(OSError):
+                self.handle.seek(0)
+                self.handle.truncate()
+            self.handle.close()
+            self.handle = None
+
+
+def read_run_info(data_dir: Path) -> dict[str, Any]:
+    """What a running `okr up` wrote about itself, or {} when none runs."""
+    with contextlib.suppress(OSError):
+        return _json((data_dir / "okr.lock").read_text())
+    return {}
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class System:
+    settings: CliSettings
+    progress_workers: int = 1
+    nats: EmbeddedNats | None = None
+    postgres: EmbeddedPostgres | None = None
+    children: list[Child] = field(default_factory=list)
+    lock: RunLock | None = None
+
+    @property
+    def data(self) -> Path:
+        return self.settings.data_path
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.settings.gateway_host}:{self.settings.gateway_port}"
+
+    def start_servers(self) -> tuple[str, str]:
+        """Embedded NATS and PostgreSQL unless the settings point at existing ones."""
+        self.lock = RunLock(self.data / "okr.lock")
+        self.lock.acquire({"pid": os.getpid()})
+        nats_url = self.settings.nats_url
+        if not nats_url:
+            self.nats = EmbeddedNats(
+                self.data / "nats",
+                port=self.settings.nats_port,
+                log_file=self.data / "logs" / "nats.log",
+            )
+            self.nats.start()
+            nats_url = self.nats.url
+        database_url = self.settings.database_url
+        if not database_url:
+            self.postgres = EmbeddedPostgres(
+                self.data / "postgres",
+                port=self.settings.postgres_port,
+                password_file=self.data / "postgres-password",
+                log_file=self.data / "logs" / "postgres.log",
+            )
+            self.postgres.start()
+            database_url = self.postgres.url
+        return nats_url, database_url
+
+    def start_services(self, nats_url: str, database_url: str) -> None:
+        logs = self.data / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        base_env = {
+            **os.environ,
+            "OKR_NATS_URL": nats_url,
+            "OKR_DATABASE_URL": database_url,
+            "OKR_DATA_DIR": str(self.data),
+            "OKR_GATEWAY_HOST": self.settings.gateway_host,
+            "OKR_GATEWAY_PORT": str(self.settings.gateway_port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for spec in SERVICES:
+            copies = self.progress_workers if spec.name == "progress" else 1
+            for n in range(1, copies + 1):
+                instance = f"{spec.name}-{n}"
+                child = Child(
+                    instance,
+                    spec.module,
+                    {**base_env, "OKR_INSTANCE": instance},
+                    logs / f"{instance}.log",
+                )
+                child.start()
+                self.children.append(child)
+        assert self.lock is not None
+        self.lock.update(
+            {"pid": os.getpid(), "gateway_url": self.gateway_url, "nats_url": nats_url}
+        )
+
+    def restart_crashed(self, report: Any) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            code = child.exited()
+            if code is None:
+                continue
+            if child.next_start == 0.0:
+                healthy_for = now - child.started_at
+                child.restarts = 0 if healthy_for > 60 else child.restarts + 1
+                pause = min(2.0**child.restarts, 30.0)
+                child.next_start = now + pause
+                report(
+                    f"{child.instance} exited with code {code}; restarting in {pause:.0f} s "
+                    f"(log: {child.log_path})"
+                )
+            elif now >= child.next_start:
+                child.next_start = 0.0
+                child.start()
+
+    def stop(self) -> None:
+        for child in self.children:
+            if child.exited() is None and child.process:
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()
+        if self.lock:
+            self.lock.release()

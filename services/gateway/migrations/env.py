@@ -1,0 +1,4 @@
+from okr_gateway.models import Base
+from okr_shared.migrations import run_env
+
+run_env(Base.metadata)

@@ -1,0 +1,3 @@
+from okr_gateway.main import run
+
+run()

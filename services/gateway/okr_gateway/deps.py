@@ -1,0 +1,102 @@
+"""What routes depend on, as `Annotated` aliases: the session, the caller, the services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from faststream.nats import NatsBroker
+from okr_shared import rpc
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.errors import Forbidden
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from okr_gateway import service
+from okr_gateway.errors import Unauthorized
+from okr_gateway.models import User
+from okr_gateway.security import Tokens
+from okr_gateway.settings import GatewaySettings
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    """Request/reply to the services behind the gateway."""
+
+    broker: NatsBroker
+    timeout_s: float
+
+    async def call(self, subject: str, request: BaseModel, result_type: type[T] | Any) -> T:
+        result: T = await rpc.call(
+            self.broker, subject, request, result_type, timeout=self.timeout_s
+        )
+        return result
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    sessions: async_sessionmaker[AsyncSession]
+    services: Services
+    tokens: Tokens
+
+
+def state(request: Request) -> GatewayState:
+    gateway_state: GatewayState = request.app.state.gateway
+    return gateway_state
+
+
+StateDep = Annotated[GatewayState, Depends(state)]
+
+
+async def session(gateway: StateDep) -> AsyncIterator[AsyncSession]:
+    """A session per request; routes that write commit it themselves, at the boundary."""
+    async with gateway.sessions() as db:
+        yield db
+
+
+SessionDep = Annotated[AsyncSession, Depends(session)]
+
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+
+
+async def current_user(
+    gateway: StateDep, db: SessionDep, token: Annotated[str | None, Depends(bearer)]
+) -> User:
+    if not token:
+        raise Unauthorized(
+            "not signed in: send Authorization: Bearer <token> from /api/v1/auth/login"
+        )
+    user_id = gateway.tokens.user_id(token)
+    if user_id is None:
+        raise Unauthorized("the token is invalid or expired; sign in again")
+    return await service.active_user(db, user_id)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def admin_user(user: CurrentUser) -> User:
+    if user.role != Role.ADMIN.value:
+        raise Forbidden("only an admin may do this")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def services(gateway: StateDep) -> Services:
+    return gateway.services
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def actor(user: User) -> Actor:
+    """The caller as the gateway vouches for it to the services."""
+    return Actor(user_id=user.id, role=Role(user.role), department=user.department)

@@ -1,0 +1,115 @@
+"""Composition root of the gateway: settings, database, broker, routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import uvicorn
+from fastapi import FastAPI
+from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.logs import configure_logging
+from okr_shared.runtime import make_broker, ping_router, service_info
+from okr_shared.settings import load_settings
+
+from okr_gateway import __version__, errors
+from okr_gateway.bootstrap import bootstrap_admin
+from okr_gateway.deps import GatewayState, Services
+from okr_gateway.routes import auth, health, objectives, users
+from okr_gateway.security import Tokens, load_or_create_secret
+from okr_gateway.settings import GatewaySettings
+
+log = logging.getLogger("okr_gateway")
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    engine = make_engine(
+        settings.database_url, pool_size=settings.db_pool_size, application_name="gateway"
+    )
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    state = GatewayState(
+        settings=settings,
+        sessions=make_sessionmaker(engine),
+        services=Services(make_broker(settings.nats_url, "okr-gateway"), settings.rpc_timeout_s),
+        tokens=Tokens(
+            secret or load_or_create_secret(settings.data_dir / "jwt-secret"),
+            timedelta(minutes=settings.jwt_ttl_minutes),
+        ),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Serve /health and a 503 /ready at once; connect in the background until it works.
+        starting = asyncio.create_task(_connect(state))
+        try:
+            yield
+        finally:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            await state.services.broker.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="okr",
+        version=__version__,
+        summary="OKRs and KPIs with exact, live progress rollup",
+        lifespan=lifespan,
+    )
+    state.services.broker.include_router(
+        ping_router(service_info("gateway", __version__, settings.instance)).router
+    )
+    app.state.gateway = state
+    errors.install(app)
+    for module in (health, auth, users, objectives):
+        app.include_router(module.router)
+    return app
+
+
+async def _connect(state: GatewayState) -> None:
+    await _retry("NATS", state.services.broker.start)
+    settings = state.settings
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+
+    async def admin() -> None:
+        login = await bootstrap_admin(
+            state.sessions, settings.admin_username, password, settings.data_dir
+        )
+        if login.generated_password:
+            # Printed once, on the console only (never into the logs), and kept in a 0600 file.
+            print(
+                f"okr-gateway: created admin {login.username!r}; its password is in "
+                f"{login.password_file}",
+                file=sys.stderr,
+            )
+
+    await _retry("the database", admin)
+
+
+async def _retry(what: str, attempt: object) -> None:
+    delay = 0.2
+    while True:
+        try:
+            await attempt()  # type: ignore[operator]
+            return
+        except Exception as err:
+            log.warning("%s not reachable (%s); retrying", what, err or type(err).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def run() -> None:
+    settings = load_settings(GatewaySettings, "okr-gateway")
+    configure_logging("gateway", settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        log_config=None,
+    )

@@ -1,0 +1,60 @@
+"""Every SQL statement of the gateway (the identity schema). Repositories never commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_gateway.models import User
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    return (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+
+
+async def insert_user(session: AsyncSession, values: dict[str, Any]) -> User | None:
+    """The new user, or None when the username is taken."""
+    statement = (
+        pg_insert(User).values(**values).on_conflict_do_nothing(index_elements=[User.username])
+    )
+    return (await session.execute(statement.returning(User))).scalar_one_or_none()
+
+
+async def list_users(
+    session: AsyncSession, filters: dict[str, Any], skip: int, limit: int
+) -> tuple[list[User], int]:
+    conditions = [
+        getattr(User, name) == value for name, value in filters.items() if value is not None
+    ]
+    rows = await session.execute(
+        select(User, func.count().over())
+        .where(*conditions)
+        .order_by(User.id)
+        .offset(skip)
+        .limit(limit)
+    )
+    found = rows.all()
+    if found:
+        return [user for user, _ in found], int(found[0][1])
+    total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
+    return [], int(total or 0)
+
+
+async def update_user(session: AsyncSession, user_id: int, values: dict[str, Any]) -> User | None:
+    statement = (
+        update(User)
+        .where(User.id == user_id)
+        .values(**values, updated_at=func.now())
+        .returning(User)
+        .execution_options(synchronize_session=False)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()

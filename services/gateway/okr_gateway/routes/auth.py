@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from okr_shared.errors import Invalid
+from okr_shared.rpc import validation_details
+from pydantic import ValidationError
+
+from okr_gateway import service
+from okr_gateway.deps import CurrentUser, SessionDep, StateDep
+from okr_gateway.schemas import LoginRequest, Token, UserResponse
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+LOGIN_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {
+                    "username": {"type": "string"},
+                    "password": {"type": "string", "format": "password"},
+                    "grant_type": {"type": "string", "enum": ["password"]},
+                },
+            }
+        },
+        "application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}},
+    },
+}
+
+
+@router.post(
+    "/login",
+    response_model=Token,
+    openapi_extra={"requestBody": LOGIN_BODY},
+    summary="Sign in with a username and password (OAuth2 password form, or JSON)",
+)
+async def login(request: Request, gateway: StateDep, db: SessionDep) -> Token:
+    credentials = await _credentials(request)
+    user = await service.authenticate(
+        db, credentials.username, credentials.password.get_secret_value()
+    )
+    token, expires_in = gateway.tokens.issue(user.id)
+    return Token(access_token=token, expires_in=expires_in)
+
+
+@router.get("/me", response_model=UserResponse, summary="The signed-in user")
+async def me(user: CurrentUser) -> UserResponse:
+    return UserResponse.model_validate(user)
+
+
+async def _credentials(request: Request) -> LoginRequest:
+    """Swagger UI's Authorize button posts a form; API clients often post JSON. Take both."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    raw: Any
+    if content_type == "application/json":
+        try:
+            raw = json.loads(await request.body() or b"null")
+        except ValueError:
+            raise Invalid("the body is not valid JSON") from None
+    elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        raw = {k: v for k, v in form.items() if k in ("username", "password")}
+    else:
+        raise Invalid("send username and password as a form or as JSON")
+    if not isinstance(raw, dict):
+        raise Invalid("send an object with username and password")
+    raw = {k: v for k, v in raw.items() if k in ("username", "password")}
+    try:
+        return LoginRequest.model_validate(raw)
+    except ValidationError as err:
+        raise Invalid(
+            "username and password are required", details=validation_details(err)
+        ) from None

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from okr_gateway import __version__
+from okr_gateway.deps import StateDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="The process is alive")
+async def health() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/ready", summary="NATS and the database are reachable (503 otherwise)")
+async def ready(gateway: StateDep) -> JSONResponse:
+    checks = {"nats": _nats_ok(gateway), "database": await _database_ok(gateway)}
+    status = 200 if all(checks.values()) else 503
+    body = {"status": "ready" if status == 200 else "not ready", "checks": checks}
+    return JSONResponse(body, status_code=status)
+
+
+def _nats_ok(gateway: StateDep) -> bool:
+    try:
+        return bool(gateway.services.broker.connection.is_connected)
+    except Exception:  # not connected yet: FastStream has no connection object
+        return False
+
+
+async def _database_ok(gateway: StateDep) -> bool:
+    try:
+        async with asyncio.timeout(2), gateway.sessions() as db:
+            await db.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from okr_shared.contracts.common import Page, Role
+
+from okr_gateway import service
+from okr_gateway.deps import AdminUser, SessionDep
+from okr_gateway.schemas import UserCreate, UserResponse, UserUpdate
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+@router.post("", status_code=201, response_model=UserResponse, summary="Create a user (admin)")
+async def create_user(
+    data: UserCreate, _: AdminUser, db: SessionDep, response: Response
+) -> UserResponse:
+    user = await service.create_user(db, data)
+    await db.commit()
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserResponse.model_validate(user)
+
+
+@router.get("", response_model=Page[UserResponse], summary="List users (admin)")
+async def list_users(
+    _: AdminUser,
+    db: SessionDep,
+    role: Role | None = None,
+    department: str | None = None,
+    is_active: bool | None = None,
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[UserResponse]:
+    filters = {
+        "role": role.value if role else None,
+        "department": department,
+        "is_active": is_active,
+    }
+    users, total = await service.list_users(db, filters, skip, limit)
+    return Page(
+        items=[UserResponse.model_validate(u) for u in users], total=total, skip=skip, limit=limit
+    )
+
+
+@router.get("/{user_id}", response_model=UserResponse, summary="One user (admin)")
+async def get_user(user_id: int, _: AdminUser, db: SessionDep) -> UserResponse:
+    return UserResponse.model_validate(await service.get_user(db, user_id))
+
+
+@router.put(
+    "/{user_id}", response_model=UserResponse, summary="Change a user (admin); every field optional"
+)
+async def update_user(
+    user_id: int, data: UserUpdate, admin: AdminUser, db: SessionDep
+) -> UserResponse:
+    user = await service.update_user(db, admin, user_id, data)
+    await db.commit()
+    return UserResponse.model_validate(user)
+
+
+@router.delete("/{user_id}", status_code=204, summary="Deactivate a user (admin)")
+async def deactivate_user(user_id: int, admin: AdminUser, db: SessionDep) -> Response:
+    await service.deactivate_user(db, admin, user_id)
+    await db.commit()
+    return Response(status_code=204)

@@ -1,0 +1,77 @@
+"""HTTP models of identity: users and tokens.
+
+Requests refuse unknown fields (no mass assignment); passwords are write-only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from okr_shared.contracts.common import Role
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, StringConstraints
+
+Username = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=50,
+        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+    ),
+    Field(description="3-50 characters: letters, digits, '.', '_' or '-'; stored in lower case"),
+]
+Password = Annotated[SecretStr, Field(min_length=8, max_length=256, description="write-only")]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Department = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Request):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=50)]
+    password: Annotated[SecretStr, Field(max_length=256)]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type
+    expires_in: int = Field(description="seconds until the token expires")
+
+
+class UserCreate(Request):
+    username: Username
+    password: Password
+    full_name: FullName = ""
+    email: EmailStr | None = None
+    role: Role = Role.EMPLOYEE
+    department: Department | None = None
+    is_active: bool = True
+
+
+class UserUpdate(Request):
+    """Every field optional; `password` resets the password."""
+
+    full_name: FullName | None = None
+    email: EmailStr | None = None
+    role: Role | None = None
+    department: Department | None = None
+    is_active: bool | None = None
+    password: Password | None = None
+
+
+class UserResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    role: Role
+    department: str | None
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime

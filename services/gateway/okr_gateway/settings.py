@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from okr_shared.settings import ServiceSettings, env
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="OKR_GATEWAY_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    data_dir: Annotated[Path, Field(validation_alias=env("OKR_DATA_DIR"))] = Path(".okr")
+    jwt_secret: Annotated[SecretStr | None, Field(validation_alias=env("OKR_JWT_SECRET"))] = None
+    jwt_ttl_minutes: Annotated[
+        int, Field(ge=1, le=24 * 60, validation_alias=env("OKR_JWT_TTL_MINUTES"))
+    ] = 60
+    admin_username: Annotated[str, Field(validation_alias=env("OKR_ADMIN_USERNAME"))] = "admin"
+    admin_password: Annotated[
+        SecretStr | None, Field(validation_alias=env("OKR_ADMIN_PASSWORD"))
+    ] = None
+    rpc_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    db_pool_size: int = 10
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (or unset, to generate one)")
+        return value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < 8:
+            raise ValueError("must be at least 8 characters")
+        return value

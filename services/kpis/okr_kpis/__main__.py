@@ -1,0 +1,3 @@
+from okr_kpis.main import run
+
+run()

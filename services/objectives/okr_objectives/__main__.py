@@ -1,0 +1,3 @@
+from okr_objectives.main import run
+
+run()

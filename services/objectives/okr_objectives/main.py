@@ -1,0 +1,27 @@
+"""Composition root of the objectives service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from okr_shared.logs import configure_logging
+from okr_shared.outbox import Outbox, OutboxRelay
+from okr_shared.runtime import ServiceRuntime
+from okr_shared.settings import load_settings
+
+from okr_objectives import __version__, handlers, models
+from okr_objectives.settings import ObjectivesSettings
+
+
+def build(settings: ObjectivesSettings) -> ServiceRuntime:
+    runtime = ServiceRuntime("objectives", __version__, settings, pool_size=settings.db_pool_size)
+    outbox = Outbox(models.outbox)
+    runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox).router)
+    runtime.add_worker(lambda js: OutboxRelay(outbox, runtime.sessions, js))
+    return runtime
+
+
+def run() -> None:
+    settings = load_settings(ObjectivesSettings, "okr-objectives")
+    configure_logging("objectives", settings.log_level)
+    asyncio.run(build(settings).serve())

@@ -1,0 +1,72 @@
+"""The objectives service's tables, private to it, in its own schema."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from okr_shared.outbox import outbox_table
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from okr_objectives import SCHEMA
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA.schema, naming_convention=NAMING)
+
+
+class Objective(Base):
+    __tablename__ = "objectives"
+    __table_args__ = (
+        CheckConstraint("level IN ('company', 'division', 'team', 'individual')", name="level"),
+        CheckConstraint("status IN ('active', 'completed', 'abandoned', 'on_hold')", name="status"),
+        CheckConstraint("quarter IS NULL OR quarter IN ('Q1', 'Q2', 'Q3', 'Q4')", name="quarter"),
+        CheckConstraint("end_date >= start_date", name="dates"),
+        CheckConstraint("progress_percentage BETWEEN 0 AND 100", name="progress"),
+        Index("ix_objectives_parent_id", "parent_id"),
+        Index("ix_objectives_owner_id", "owner_id"),
+        Index("ix_objectives_department", "department"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"))
+    level: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    department: Mapped[str | None] = mapped_column(String(100))
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[str | None] = mapped_column(String(2))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    progress_percentage: Mapped[float] = mapped_column(Double, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+outbox = outbox_table(Base.metadata)

@@ -1,0 +1,3 @@
+from okr_progress.main import run
+
+run()

@@ -1,0 +1,35 @@
+"""The progress service's own projection, built only from events, in its own schema."""
+
+from __future__ import annotations
+
+from okr_shared.outbox import outbox_table
+from sqlalchemy import BigInteger, Boolean, Double, Index, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from okr_progress import SCHEMA
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA.schema)
+
+
+class ObjectiveNode(Base):
+    """One objective as rollup sees it: its place in the tree and its own (manual) progress.
+
+    `version` is the objectives service's: an event older than what is stored changes nothing,
+    so redelivered and reordered events are harmless.
+    """
+
+    __tablename__ = "objectives"
+    __table_args__ = (Index("ix_objectives_parent_id", "parent_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    parent_id: Mapped[int | None] = mapped_column(BigInteger)
+    level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    manual_progress: Mapped[float] = mapped_column(Double)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+outbox = outbox_table(Base.metadata)

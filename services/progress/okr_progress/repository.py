@@ -1,0 +1,44 @@
+"""Every SQL statement of the progress service. Repositories never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from okr_shared.contracts.objectives import ObjectiveState
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_progress.models import ObjectiveNode
+
+
+async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveState]) -> None:
+    """One statement for the whole batch; a row changes only when the event is newer."""
+    if not states:
+        return
+    rows = [
+        {
+            "id": s.id,
+            "parent_id": s.parent_id,
+            "level": s.level.value,
+            "status": s.status.value,
+            "manual_progress": s.progress_percentage,
+            "version": s.version,
+            "deleted": False,
+        }
+        for s in states
+    ]
+    statement = insert(ObjectiveNode).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ObjectiveNode.id],
+            set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
+            where=ObjectiveNode.version < statement.excluded.version,
+        )
+    )
+
+
+async def get_node(session: AsyncSession, objective_id: int) -> ObjectiveNode | None:
+    return (
+        await session.execute(select(ObjectiveNode).where(ObjectiveNode.id == objective_id))
+    ).scalar_one_or_none()

@@ -1,0 +1,8 @@
+from okr_shared.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class ProgressSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="OKR_PROGRESS_", env_file=".env", extra="ignore")
+
+    db_pool_size: int = 10

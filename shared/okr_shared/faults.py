@@ -1,0 +1,35 @@
+"""Which failures are the world's fault (retry later) rather than the message's or the request's."""
+
+from __future__ import annotations
+
+import nats.errors
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    OperationalError,
+    InterfaceError,
+    nats.errors.Error,
+)
+# asyncpg's SQLSTATE classes that mean "try again": serialization failure, deadlock, and the
+# server being unavailable (shutting down, starting up, too many connections).
+TRANSIENT_SQLSTATES = {
+    "40001",
+    "40P01",
+    "57P01",
+    "57P02",
+    "57P03",
+    "53300",
+    "08000",
+    "08003",
+    "08006",
+}
+
+
+def is_transient(err: BaseException) -> bool:
+    if isinstance(err, DBAPIError) and (
+        err.connection_invalidated or getattr(err.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    ):
+        return True
+    return isinstance(err, TRANSIENT_ERRORS)

@@ -1,0 +1,94 @@
+"""Alembic, once for all services: each service keeps its own history in its own schema.
+
+`upgrade()` runs a service's migrations to head. Each service's `migrations/env.py` is two lines
+that call `run_env()` with that service's metadata and schema. Concurrent migrators (two replicas
+starting at once) queue on an advisory lock instead of racing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from okr_shared.db import asyncpg_url
+
+
+@dataclass(frozen=True)
+class ServiceSchema:
+    """Where a service's tables live and where its migration history is."""
+
+    service: str
+    schema: str
+    migrations: Path
+
+
+def alembic_config(target: ServiceSchema, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(target.migrations))
+    config.set_main_option("version_locations", str(target.migrations / "versions"))
+    config.attributes["database_url"] = asyncpg_url(database_url)
+    config.attributes["schema"] = target.schema
+    return config
+
+
+def upgrade(target: ServiceSchema, database_url: str, revision: str = "head") -> None:
+    """Blocking; from async code call it in a thread (alembic drives its own event loop)."""
+    command.upgrade(alembic_config(target, database_url), revision)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's `migrations/env.py`."""
+    config = context.config
+    schema = config.attributes["schema"]
+    if context.is_offline_mode():
+        context.configure(
+            url=config.attributes["database_url"],
+            target_metadata=metadata,
+            version_table_schema=schema,
+            literal_binds=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    asyncio.run(_run_online(config.attributes["database_url"], metadata, schema))
+
+
+async def _run_online(url: str, metadata: MetaData, schema: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_migrate, metadata, schema)
+    finally:
+        await engine.dispose()
+
+
+def _migrate(connection: Connection, metadata: MetaData, schema: str) -> None:
+    connection.execute(
+        text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": f"okr-migrate-{schema}"}
+    )
+    try:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=False,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    finally:
+        connection.execute(
+            text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": f"okr-migrate-{schema}"}
+        )
+        connection.commit()

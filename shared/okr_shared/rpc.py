@@ -1,0 +1,129 @@
+"""Request/reply between the gateway and the services, with errors that survive the trip.
+
+A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": {code, message, details}}`.
+Handlers take one pydantic request model and return a pydantic model (or None); a domain error
+they raise becomes an error reply, so the caller never waits out a timeout for a bad request.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar, cast, get_type_hints
+from uuid import uuid4
+
+from faststream.nats import NatsBroker, NatsMessage, NatsRouter
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from okr_shared.errors import Internal, Invalid, OkrError, Unavailable, error_from_dict
+from okr_shared.faults import is_transient
+
+log = logging.getLogger(__name__)
+
+Req = TypeVar("Req", bound=BaseModel)
+Resp = TypeVar("Resp")
+Handler = Callable[[Req], Awaitable[Any]]
+
+
+def ok(result: Any) -> bytes:
+    payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+    return json.dumps({"ok": True, "result": payload}).encode()
+
+
+def failed(error: OkrError) -> bytes:
+    return json.dumps({"ok": False, "error": error.to_dict()}).encode()
+
+
+def validation_details(err: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in err.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+async def dispatch(handler: Handler[Req], model: type[Req], body: bytes) -> bytes:
+    try:
+        request = model.model_validate_json(body)
+    except ValidationError as err:
+        return failed(Invalid("malformed request", details=validation_details(err)))
+    try:
+        return ok(await handler(request))
+    except OkrError as err:
+        return failed(err)
+    except Exception as err:
+        if is_transient(err):
+            log.warning("%s: %s", handler.__name__, err)
+            return failed(Unavailable("a backing service is unavailable; try again shortly"))
+        # A request has no redelivery: answer now, with an id that finds the traceback in the log.
+        error_id = uuid4().hex[:12]
+        log.exception("unexpected error in %s (error id %s)", handler.__name__, error_id)
+        return failed(Internal(f"internal error (id {error_id})"))
+
+
+class RpcRouter:
+    """A `NatsRouter` whose routes are request/reply handlers in one queue group."""
+
+    def __init__(self, queue: str) -> None:
+        self.router = NatsRouter()
+        self.queue = queue
+
+    def route(self, subject: str, *, queue: bool = True) -> Callable[[Handler[Req]], Handler[Req]]:
+        def register(handler: Handler[Req]) -> Handler[Req]:
+            model = _request_model(handler)
+
+            async def endpoint(msg: NatsMessage) -> bytes:
+                return await dispatch(handler, model, msg.body)
+
+            endpoint.__name__ = handler.__name__
+            self.router.subscriber(
+                subject,
+                queue=self.queue if queue else "",
+                title=subject,
+                description=inspect.getdoc(handler),
+            )(endpoint)
+            return handler
+
+        return register
+
+
+def _request_model(handler: Handler[Req]) -> type[Req]:
+    hints = get_type_hints(handler)
+    hints.pop("return", None)
+    (model,) = hints.values()
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{handler.__name__}: its one parameter must be a pydantic model")
+    return cast(type[Req], model)
+
+
+async def call(
+    broker: NatsBroker,
+    subject: str,
+    request: BaseModel,
+    result_type: type[Resp] | Any,
+    *,
+    timeout: float = 5.0,
+    headers: dict[str, str] | None = None,
+) -> Resp:
+    """Ask one service and return its typed result, or raise the error it answered with."""
+    try:
+        reply = await broker.request(
+            request.model_dump_json().encode(), subject, timeout=timeout, headers=headers
+        )
+    except (NatsTimeout, NoRespondersError, TimeoutError) as err:
+        service = subject.split(".")[1] if subject.count(".") >= 2 else subject
+        raise Unavailable(f"the {service} service did not answer; try again shortly") from err
+    envelope = json.loads(reply.body)
+    if not envelope.get("ok"):
+        raise error_from_dict(envelope.get("error") or {})
+    result: Resp = _adapter(cast(Hashable, result_type)).validate_python(envelope.get("result"))
+    return result
+
+
+@functools.cache
+def _adapter(result_type: Hashable) -> TypeAdapter[Any]:
+    return TypeAdapter(cast(Any, result_type))

@@ -1,0 +1,120 @@
+"""The running shell of a FastStream service: broker, database, background workers, ping.
+
+A service's `main.py` builds one `ServiceRuntime`, adds its routers and workers, and runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Protocol
+
+from faststream import FastStream
+from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
+
+from okr_shared import subjects
+from okr_shared.contracts.common import Ping, ServiceInfo, utcnow
+from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.rpc import RpcRouter
+from okr_shared.settings import ServiceSettings
+from okr_shared.streams import ensure_streams
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+WorkerFactory = Callable[[JetStreamContext], Worker]
+
+
+def make_broker(nats_url: str, name: str) -> NatsBroker:
+    return NatsBroker(
+        [url.strip() for url in nats_url.split(",")],
+        name=name,
+        max_reconnect_attempts=-1,  # a NATS restart must never need a manual step
+        reconnect_time_wait=1,
+        connect_timeout=2,
+        log_level=logging.DEBUG,
+    )
+
+
+def service_info(service: str, version: str, instance: str) -> ServiceInfo:
+    return ServiceInfo(
+        service=service,
+        version=version,
+        instance=instance or f"{service}@{socket.gethostname()}:{os.getpid()}",
+        started_at=utcnow(),
+    )
+
+
+def ping_router(info: ServiceInfo) -> RpcRouter:
+    """Answer `rpc.<service>.ping` (one instance) and `rpc.ping` (every instance: `okr status`)."""
+    rpc = RpcRouter(queue=info.service)
+
+    async def ping(_: Ping) -> ServiceInfo:
+        """Liveness: which service, version and instance answered."""
+        return info
+
+    rpc.route(subjects.rpc_ping(info.service))(ping)
+    rpc.route(subjects.RPC_PING_ALL, queue=False)(ping)
+    return rpc
+
+
+class ServiceRuntime:
+    def __init__(
+        self, service: str, version: str, settings: ServiceSettings, *, pool_size: int = 10
+    ):
+        self.settings = settings
+        self.info = service_info(service, version, settings.instance)
+        self.broker = make_broker(settings.nats_url, f"okr-{service}")
+        self.engine = make_engine(
+            settings.database_url, pool_size=pool_size, application_name=service
+        )
+        self.sessions = make_sessionmaker(self.engine)
+        self._factories: list[WorkerFactory] = []
+        self._workers: list[Worker] = []
+        self.broker.include_router(ping_router(self.info).router)
+        self.app = FastStream(self.broker, logger=logging.getLogger(service))
+        self.app.after_startup(self._start_workers)
+        self.app.on_shutdown(self._stop_workers)
+
+    def add_worker(self, factory: WorkerFactory) -> None:
+        """Workers need JetStream, which exists only once the broker has connected."""
+        self._factories.append(factory)
+
+    async def _start_workers(self) -> None:
+        js = self.broker.connection.jetstream()
+        await ensure_streams(js)
+        for factory in self._factories:
+            worker = factory(js)
+            await worker.start()
+            self._workers.append(worker)
+        log.info("%s ready (%s)", self.info.instance, self.info.version)
+
+    async def _stop_workers(self) -> None:
+        for worker in reversed(self._workers):
+            await worker.stop()
+        await self.engine.dispose()
+
+    async def wait_for_nats(self) -> None:
+        """The first connection is not retried by nats-py; wait for the server here instead."""
+        delay = 0.2
+        while True:
+            try:
+                await self.broker.connect()
+                return
+            except (OSError, TimeoutError, Exception) as err:
+                log.warning("NATS at %s not reachable (%s); retrying", self.settings.nats_url, err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def serve(self) -> None:
+        await self.wait_for_nats()
+        await self.app.run()

@@ -1,0 +1,84 @@
+"""The settings base: every service builds one subclass in its `main.py` and passes it down."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, TypeVar
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from okr_shared.db import asyncpg_url
+
+
+def env(name: str) -> AliasChoices:
+    """Read a field from one exact variable name, whatever the class's prefix."""
+    return AliasChoices(name)
+
+
+class ServiceSettings(BaseSettings):
+    """Shared by all services: where NATS and PostgreSQL are, and how loudly to log.
+
+    Subclasses set `env_prefix` (`OKR_OBJECTIVES_`, ...) for their own fields; the fields here
+    read the same `OKR_*` variables in every service.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    nats_url: Annotated[str, Field(validation_alias=env("OKR_NATS_URL"))] = "nats://127.0.0.1:4222"
+    database_url: Annotated[str, Field(validation_alias=env("OKR_DATABASE_URL"))] = (
+        "postgresql://okr@127.0.0.1:5432/okr"
+    )
+    log_level: Annotated[str, Field(validation_alias=env("OKR_LOG_LEVEL"))] = "INFO"
+    instance: Annotated[str, Field(validation_alias=env("OKR_INSTANCE"))] = ""
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_scheme(cls, value: str) -> str:
+        for url in value.split(","):
+            if not url.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError("must be nats://host:port (several may be given, comma-separated)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: str) -> str:
+        return asyncpg_url(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class ConfigurationError(SystemExit):
+    """Bad configuration: one line naming the variable and what is wrong, then exit 2."""
+
+
+def load_settings(cls: type[S], program: str) -> S:
+    try:
+        return cls()
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{variable_name(cls, error['loc'])}: {error['msg']}" for error in err.errors()
+        )
+        print(f"{program}: bad configuration: {problems}", file=sys.stderr)
+        raise ConfigurationError(2) from None
+
+
+def variable_name(cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind a validation error's location."""
+    name = str(loc[0]) if loc else "?"
+    field = cls.model_fields.get(name)
+    if field is not None and isinstance(field.validation_alias, AliasChoices):
+        return str(field.validation_alias.choices[0])
+    if name.startswith("OKR_"):
+        return name
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return f"{prefix}{name}".upper()

@@ -1,0 +1,51 @@
+"""NATS subject and JetStream stream names: the one place they are spelled.
+
+Events are past tense and travel on JetStream; queries and commands are request/reply on `rpc.*`
+subjects, which no stream captures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    subjects: tuple[str, ...]
+    max_age: timedelta
+    # Window in which JetStream drops a repeated Nats-Msg-Id: a relay that crashes between
+    # publish and "mark sent" republishes inside it, and the duplicate is dropped.
+    duplicate_window: timedelta = timedelta(minutes=10)
+    dead_letters: bool = True
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}_DLQ"
+
+
+def dead_letter_subject(original_subject: str) -> str:
+    return f"dlq.{original_subject}"
+
+
+# --- events -----------------------------------------------------------------------------------
+OBJECTIVE_CREATED = "objective.created"
+OBJECTIVE_EVENTS = "objective.>"
+
+OBJECTIVES = Stream("OBJECTIVES", (OBJECTIVE_EVENTS,), max_age=timedelta(days=7))
+
+STREAMS: tuple[Stream, ...] = (OBJECTIVES,)
+
+# --- request/reply --------------------------------------------------------------------------
+RPC_PING_ALL = "rpc.ping"  # every instance of every service answers: `okr status`
+
+
+def rpc_ping(service: str) -> str:
+    """One instance of `service` answers (queue group): a liveness probe."""
+    return f"rpc.{service}.ping"
+
+
+RPC_OBJECTIVES_CREATE = "rpc.objectives.create"
+RPC_OBJECTIVES_GET = "rpc.objectives.get"
