@@ -60,6 +60,7 @@ class BatchConsumer(Generic[T]):
         batch_size: int = 256,
         max_attempts: int = 5,
         ack_wait_s: float = 30.0,
+        retry_pause_s: float = 1.0,
     ) -> None:
         self.js = js
         self.stream = stream
@@ -70,7 +71,9 @@ class BatchConsumer(Generic[T]):
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.ack_wait_s = ack_wait_s
+        self.retry_pause_s = retry_pause_s
         self._task: asyncio.Task[None] | None = None
+        self._subscription: JetStreamContext.PullSubscription | None = None
 
     async def start(self) -> None:
         config = ConsumerConfig(
@@ -84,13 +87,19 @@ class BatchConsumer(Generic[T]):
         )
         await self.js.add_consumer(self.stream.name, config)
         subscription = await self.js.pull_subscribe_bind(self.durable, stream=self.stream.name)
+        self._subscription = subscription
         self._task = asyncio.create_task(self._run(subscription), name=f"consumer-{self.durable}")
 
     async def stop(self) -> None:
+        """Finish nothing half-way: unacknowledged messages are simply redelivered later."""
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._subscription:
+            # Otherwise draining the connection waits on the open pull request until it times out.
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
 
     async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
         while True:
@@ -138,8 +147,8 @@ class BatchConsumer(Generic[T]):
     async def _redeliver_later(self, deliveries: list[Delivery[T]], err: Exception) -> None:
         log.warning("%s: %s; batch of %d will be redelivered", self.durable, err, len(deliveries))
         for d in deliveries:
-            await d.msg.nak(delay=1.0)
-        await asyncio.sleep(1.0)
+            await d.msg.nak(delay=self.retry_pause_s)
+        await asyncio.sleep(self.retry_pause_s)
 
     async def _failed(self, delivery: Delivery[T], err: Exception) -> None:
         attempts = delivery.msg.metadata.num_delivered or 1
@@ -156,7 +165,7 @@ class BatchConsumer(Generic[T]):
         log.warning(
             "%s: seq %d failed (attempt %d): %s", self.durable, delivery.stream_seq, attempts, err
         )
-        await delivery.msg.nak(delay=min(0.2 * 2**attempts, 10.0))
+        await delivery.msg.nak(delay=min(self.retry_pause_s * 2**attempts / 5, 10.0))
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Park the original payload with its reason; acknowledge only once it is stored."""

@@ -33,6 +33,7 @@ class ServiceSchema:
 def alembic_config(target: ServiceSchema, database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(target.migrations))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(target.migrations / "versions"))
     config.attributes["database_url"] = asyncpg_url(database_url)
     config.attributes["schema"] = target.schema

@@ -82,14 +82,14 @@ class ServiceRuntime:
         self._workers: list[Worker] = []
         self.broker.include_router(ping_router(self.info).router)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
-        self.app.after_startup(self._start_workers)
-        self.app.on_shutdown(self._stop_workers)
+        self.app.after_startup(self.start_workers)
+        self.app.on_shutdown(self.stop_workers)
 
     def add_worker(self, factory: WorkerFactory) -> None:
         """Workers need JetStream, which exists only once the broker has connected."""
         self._factories.append(factory)
 
-    async def _start_workers(self) -> None:
+    async def start_workers(self) -> None:
         js = self.broker.connection.jetstream()
         await ensure_streams(js)
         for factory in self._factories:
@@ -98,9 +98,10 @@ class ServiceRuntime:
             self._workers.append(worker)
         log.info("%s ready (%s)", self.info.instance, self.info.version)
 
-    async def _stop_workers(self) -> None:
+    async def stop_workers(self) -> None:
         for worker in reversed(self._workers):
             await worker.stop()
+        self._workers.clear()
         await self.engine.dispose()
 
     async def wait_for_nats(self) -> None:
@@ -114,6 +115,15 @@ class ServiceRuntime:
                 log.warning("NATS at %s not reachable (%s); retrying", self.settings.nats_url, err)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def start(self) -> None:
+        """Start in the caller's event loop (tests, embedding); `serve()` is for a process."""
+        await self.broker.start()
+        await self.start_workers()
+
+    async def stop(self) -> None:
+        await self.stop_workers()
+        await self.broker.stop()
 
     async def serve(self) -> None:
         await self.wait_for_nats()

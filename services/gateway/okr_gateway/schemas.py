@@ -18,7 +18,7 @@ Username = Annotated[
         to_lower=True,
         min_length=3,
         max_length=50,
-        pattern=r"^[a-z0-9][a-z0-9._-]*$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
     ),
     Field(description="3-50 characters: letters, digits, '.', '_' or '-'; stored in lower case"),
 ]

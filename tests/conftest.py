@@ -1,0 +1,68 @@
+"""Session-wide real servers and a migrated database of the tests' own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+from okr_cli.migrate import migrate_all
+from okr_shared.db import libpq_url
+from okr_shared.subjects import STREAMS
+
+from tests.support import infra
+from tests.support.system import RunningSystem, running_system
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.Servers]:
+    with infra.servers(tmp_path_factory.mktemp("servers")) as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+async def nats_url(servers: infra.Servers) -> str:
+    """A NATS server whose okr streams start empty."""
+    client = await nats.connect(servers.nats_url)
+    js = client.jetstream()
+    for stream in STREAMS:
+        for name in (stream.name, stream.dlq_name):
+            try:
+                await js.delete_stream(name)
+            except nats.js.errors.NotFoundError:
+                pass
+    await client.close()
+    return servers.nats_url
+
+
+@pytest.fixture(scope="session")
+async def database_url(servers: infra.Servers) -> AsyncIterator[str]:
+    """A fresh database on the test server, migrated to head, dropped at the end."""
+    name = infra.test_database_name()
+    admin = await asyncpg.connect(libpq_url(servers.postgres_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = infra.database_url(servers.postgres_url, name)
+    try:
+        await asyncio.to_thread(migrate_all, url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def system(
+    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningSystem]:
+    async with running_system(
+        nats_url, database_url, tmp_path_factory.mktemp("gateway")
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

@@ -1,0 +1,144 @@
+"""`okr up` as a user meets it: embedded servers, four services, a banner, a clean stop, data
+that survives a restart, and a second `up` that says it is already running."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from okr_shared.embedded import free_port, port_is_free
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[str]
+    output: list[str]
+    env: dict[str, str]
+    gateway: str
+
+
+def okr_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_")}
+    return {
+        **env,
+        "OKR_DATA_DIR": str(data_dir),
+        "OKR_NATS_PORT": str(free_port()),
+        "OKR_POSTGRES_PORT": str(free_port()),
+        "OKR_GATEWAY_PORT": str(free_port()),
+        "COLUMNS": "200",
+    }
+
+
+def start(env: dict[str, str], *args: str) -> Up:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "okr_cli", "up", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line.rstrip())
+        if line.startswith("Press Ctrl-C"):
+            return Up(process, output, env, f"http://127.0.0.1:{env['OKR_GATEWAY_PORT']}")
+    process.kill()
+    raise AssertionError("okr up did not come up:\n" + "\n".join(output))
+
+
+def stop(up: Up, sig: int) -> str:
+    up.process.send_signal(sig)
+    rest, _ = up.process.communicate(timeout=60)
+    assert up.process.returncode == 0, rest
+    return rest
+
+
+def okr(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "okr_cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def login(gateway: str, password: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{gateway}/api/v1/auth/login", data={"username": "admin", "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "okr-data"
+
+
+def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path) -> None:
+    env = okr_env(data_dir)
+    first = start(env)
+    banner = "\n".join(first.output)
+    assert re.search(r"okr is up in \d+\.\d s", banner), banner
+    assert f"API          {first.gateway}" in banner
+    assert f"API docs     {first.gateway}/docs" in banner
+    assert f"nats://127.0.0.1:{env['OKR_NATS_PORT']}" in banner
+    password = re.search(r"admin login  admin / (\S+)  \(kept in (\S+)\)", banner)
+    assert password, banner
+    password_file = Path(password.group(2))
+    assert password_file.read_text().strip() == password.group(1)
+    assert password_file.stat().st_mode & 0o777 == 0o600
+
+    headers = login(first.gateway, password.group(1))
+    created = httpx.post(
+        f"{first.gateway}/api/v1/objectives",
+        headers=headers,
+        json={"title": "Survive a restart", "level": "company", "year": 2026},
+    )
+    assert created.status_code == 201, created.text
+    assert httpx.get(f"{first.gateway}/ready").status_code == 200
+
+    status = okr(env, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1"):
+        assert instance in status.stdout
+
+    second = okr(env, "up")
+    assert second.returncode == 1
+    assert second.stderr.strip().count("\n") == 0, second.stderr  # one line
+    assert "already running" in second.stderr
+
+    rest = stop(first, signal.SIGTERM)
+    assert "okr stopped." in rest
+    for port in ("OKR_NATS_PORT", "OKR_POSTGRES_PORT", "OKR_GATEWAY_PORT"):
+        assert port_is_free(int(env[port])), f"{port} still in use after the stop"
+
+    again = start(env, "--progress-workers", "2")
+    try:
+        assert f"the password in {password_file}" in "\n".join(again.output)
+        headers = login(again.gateway, password_file.read_text().strip())
+        kept = httpx.get(
+            f"{again.gateway}/api/v1/objectives/{created.json()['id']}", headers=headers
+        )
+        assert kept.status_code == 200
+        assert kept.json()["title"] == "Survive a restart"
+        status = okr(env, "status")
+        assert "progress-1" in status.stdout and "progress-2" in status.stdout
+    finally:
+        stop(again, signal.SIGINT)

@@ -1,0 +1,134 @@
+"""How the processes find each other: pings, error replies, readiness, a missing service."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import nats
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+from okr_gateway.main import create_app
+from okr_gateway.settings import GatewaySettings
+from okr_shared import subjects
+from okr_shared.embedded import EmbeddedNats, free_port
+from sqlalchemy import text
+
+from tests.support.system import RunningSystem, eventually
+
+
+async def test_each_service_answers_a_ping_with_its_name_and_version(system: RunningSystem) -> None:
+    client = await nats.connect(system.nats_url)
+    try:
+        for service in ("objectives", "kpis", "progress", "gateway"):
+            reply = await client.request(subjects.rpc_ping(service), b"{}", timeout=2)
+            info = json.loads(reply.data)["result"]
+            assert info["service"] == service
+            assert info["version"] == "0.1.0"
+            assert info["instance"] == f"{service}-test"
+    finally:
+        await client.close()
+
+
+async def test_a_malformed_request_gets_an_error_reply_not_a_timeout(system: RunningSystem) -> None:
+    client = await nats.connect(system.nats_url)
+    try:
+        reply = await client.request(subjects.RPC_OBJECTIVES_GET, b"garbage", timeout=2)
+    finally:
+        await client.close()
+    envelope = json.loads(reply.data)
+    assert envelope["ok"] is False
+    assert envelope["error"]["code"] == "invalid"
+    assert envelope["error"]["message"] == "malformed request"
+
+
+async def test_relay_republishing_after_a_crash_adds_no_duplicate(system: RunningSystem) -> None:
+    """A relay that dies between publish and "mark sent" publishes again on restart; the
+    event id as Nats-Msg-Id makes JetStream drop the copy."""
+    created = await system.client.post(
+        "/api/v1/objectives",
+        json={"title": "Dedup", "level": "company", "year": 2026},
+        headers=system.admin_headers,
+    )
+    objective_id = created.json()["id"]
+    client = await nats.connect(system.nats_url)
+    js = client.jetstream()
+
+    async def sent() -> bool:
+        async with system.engine.connect() as db:
+            return bool(
+                await db.scalar(
+                    text(
+                        "SELECT count(*) FROM objectives.outbox WHERE published_at IS NOT NULL "
+                        "AND convert_from(payload, 'UTF8') LIKE :needle"
+                    ),
+                    {"needle": f'%"id":{objective_id},%'},
+                )
+            )
+
+    try:
+        await eventually(sent)
+        before = (await js.stream_info(subjects.OBJECTIVES.name)).state.messages
+        async with system.engine.begin() as db:
+            await db.execute(
+                text(
+                    "UPDATE objectives.outbox SET published_at = NULL WHERE convert_from(payload, 'UTF8') "
+                    "LIKE :needle"
+                ),
+                {"needle": f'%"id":{objective_id},%'},
+            )
+        await eventually(sent)
+        after = (await js.stream_info(subjects.OBJECTIVES.name)).state.messages
+    finally:
+        await client.close()
+    assert after == before
+
+
+async def test_ready_is_503_while_nats_or_the_database_is_unreachable(tmp_path: Path) -> None:
+    settings = GatewaySettings(
+        nats_url=f"nats://127.0.0.1:{free_port()}",
+        database_url=f"postgresql://okr:x@127.0.0.1:{free_port()}/okr",
+        data_dir=tmp_path,
+        jwt_secret=secrets.token_urlsafe(40),
+    )
+    app = create_app(settings)
+    async with (
+        LifespanManager(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        assert (await http.get("/health")).status_code == 200
+        response = await http.get("/ready")
+    assert response.status_code == 503
+    assert response.json() == {"status": "not ready", "checks": {"nats": False, "database": False}}
+
+
+async def test_a_service_that_does_not_answer_is_a_clear_503(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    """A gateway on a NATS server where no objectives service listens."""
+    lonely = EmbeddedNats(tmp_path / "nats", port=free_port())
+    lonely.start()
+    try:
+        settings = GatewaySettings(
+            nats_url=lonely.url,
+            database_url=system.database_url,
+            data_dir=tmp_path,
+            jwt_secret=system.app.state.gateway.tokens.secret,
+            rpc_timeout_s=0.5,
+        )
+        app = create_app(settings)
+        async with (
+            LifespanManager(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http,
+        ):
+
+            async def ready() -> bool:
+                return (await http.get("/ready")).status_code == 200
+
+            await eventually(ready)
+            response = await http.get("/api/v1/objectives/1", headers=system.admin_headers)
+    finally:
+        lonely.stop()
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the objectives service did not answer; try again shortly"

@@ -1,0 +1,132 @@
+"""The system in the test's own event loop: the three FastStream services and the gateway app,
+on the real servers, with an HTTP client that speaks to the gateway through ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from okr_gateway.main import create_app
+from okr_gateway.settings import GatewaySettings
+from okr_kpis.main import build as build_kpis
+from okr_kpis.settings import KpisSettings
+from okr_objectives.main import build as build_objectives
+from okr_objectives.settings import ObjectivesSettings
+from okr_progress.main import build as build_progress
+from okr_progress.settings import ProgressSettings
+from okr_shared.db import make_engine
+from okr_shared.runtime import ServiceRuntime
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+ADMIN_PASSWORD = "admin-password-for-tests"
+T = TypeVar("T")
+
+
+@dataclass
+class RunningSystem:
+    app: FastAPI
+    client: httpx.AsyncClient
+    nats_url: str
+    database_url: str
+    engine: AsyncEngine  # for tests that look behind the API at what a service stored
+    runtimes: dict[str, ServiceRuntime]
+    admin_headers: dict[str, str] = field(default_factory=dict)
+
+    async def login(self, username: str, password: str) -> dict[str, str]:
+        response = await self.client.post(
+            "/api/v1/auth/login", data={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def user(
+        self, role: str = "employee", department: str | None = "Sales", **fields: Any
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A new user of that role, and the headers to act as them."""
+        username = fields.pop("username", f"{role}-{secrets.token_hex(4)}")
+        password = fields.pop("password", secrets.token_urlsafe(12))
+        body = {
+            "username": username,
+            "password": password,
+            "role": role,
+            "department": department,
+            **fields,
+        }
+        response = await self.client.post("/api/v1/users", json=body, headers=self.admin_headers)
+        assert response.status_code == 201, response.text
+        return response.json(), await self.login(username, password)
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float = 5.0) -> T:
+    """Poll `check` until it returns something truthy, or fail after `timeout_s`."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running_system(
+    nats_url: str, database_url: str, data_dir: Path
+) -> AsyncIterator[RunningSystem]:
+    common = {"nats_url": nats_url, "database_url": database_url, "db_pool_size": 5}
+    runtimes = {
+        "objectives": build_objectives(ObjectivesSettings(**common, instance="objectives-test")),
+        "kpis": build_kpis(KpisSettings(**common, instance="kpis-test")),
+        "progress": build_progress(ProgressSettings(**common, instance="progress-test")),
+    }
+    gateway_settings = GatewaySettings(
+        **common,
+        data_dir=data_dir,
+        jwt_secret=secrets.token_urlsafe(40),
+        admin_username="admin",
+        admin_password=ADMIN_PASSWORD,
+        instance="gateway-test",
+    )
+    app = create_app(gateway_settings)
+    engine = make_engine(database_url, pool_size=2, application_name="tests")
+    for runtime in runtimes.values():
+        await runtime.start()
+    try:
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://okr.test"
+            ) as client,
+        ):
+            system = RunningSystem(app, client, nats_url, database_url, engine, runtimes)
+
+            async def ready() -> bool:
+                return (await client.get("/ready")).status_code == 200
+
+            await eventually(ready, timeout_s=15)
+            system.admin_headers = await eventually(_admin_login(system), timeout_s=15)
+            yield system
+    finally:
+        for runtime in runtimes.values():
+            await runtime.stop()
+        await engine.dispose()
+
+
+def _admin_login(system: RunningSystem) -> Callable[[], Awaitable[dict[str, str] | None]]:
+    async def attempt() -> dict[str, str] | None:
+        response = await system.client.post(
+            "/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        if response.status_code != 200:
+            return None
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return attempt
