@@ -143,7 +143,11 @@ def run_tests(
     start themselves on free ports. Extra arguments go to pytest (e.g. `./okr test -k login`)."""
     steps: list[tuple[str, list[str]]] = []
     if lint:
-        steps += [("ruff", ["-m", "ruff", "check", "."]), ("mypy", ["-m", "mypy"])]
+        steps += [
+            ("ruff", ["-m", "ruff", "check", "."]),
+            ("ruff format", ["-m", "ruff", "format", "--check", "."]),
+            ("mypy", ["-m", "mypy"]),
+        ]
     steps.append(("pytest", ["-m", "pytest", *ctx.args]))
     failed = []
     for name, args in steps:

@@ -91,7 +91,7 @@ class ServiceRuntime:
 
     async def start_workers(self) -> None:
         js = self.broker.connection.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, replicas=self.settings.nats_replicas)
         for factory in self._factories:
             worker = factory(js)
             await worker.start()

@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     database_url: Annotated[str, Field(validation_alias=env("OKR_DATABASE_URL"))] = (
         "postgresql://okr@127.0.0.1:5432/okr"
     )
+    # Copies of each JetStream stream: 1 on one server, 3 on a three-node cluster.
+    nats_replicas: Annotated[int, Field(ge=1, le=5, validation_alias=env("OKR_NATS_REPLICAS"))] = 1
     log_level: Annotated[str, Field(validation_alias=env("OKR_LOG_LEVEL"))] = "INFO"
     instance: Annotated[str, Field(validation_alias=env("OKR_INSTANCE"))] = ""
 

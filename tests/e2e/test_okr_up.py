@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +86,8 @@ def login(gateway: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "okr-data"
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "okr-data"
 
 
 def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path) -> None:

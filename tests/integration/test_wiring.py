@@ -73,8 +73,8 @@ async def test_relay_republishing_after_a_crash_adds_no_duplicate(system: Runnin
         async with system.engine.begin() as db:
             await db.execute(
                 text(
-                    "UPDATE objectives.outbox SET published_at = NULL WHERE convert_from(payload, 'UTF8') "
-                    "LIKE :needle"
+                    "UPDATE objectives.outbox SET published_at = NULL "
+                    "WHERE convert_from(payload, 'UTF8') LIKE :needle"
                 ),
                 {"needle": f'%"id":{objective_id},%'},
             )
