@@ -9,10 +9,10 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+
 from okr_cli.migrate import migrate_all
 from okr_shared.db import libpq_url
 from okr_shared.subjects import STREAMS
-
 from tests.support import infra
 from tests.support.system import RunningSystem, running_system
 

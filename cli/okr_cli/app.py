@@ -11,9 +11,6 @@ from pathlib import Path
 from types import FrameType
 
 import typer
-from okr_shared.db import make_engine, make_sessionmaker
-from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
-from okr_shared.settings import load_settings
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +19,9 @@ from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, System, read_run_info
+from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
+from okr_shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from okr_shared.migrations import upgrade
-
 from okr_cli.services import SERVICES
+from okr_shared.migrations import upgrade
 
 
 def migrate_all(database_url: str) -> list[str]:

@@ -7,6 +7,7 @@ import json
 
 import httpx
 import nats
+
 from okr_shared import subjects
 from okr_shared.contracts.common import ServiceInfo
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres
-
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
+from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres
 
 STOP_TIMEOUT_S = 10.0
 

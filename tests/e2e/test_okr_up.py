@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from okr_shared.embedded import free_port, port_is_free
 
 

@@ -12,11 +12,11 @@ from datetime import timedelta
 import nats
 import pytest
 from nats.aio.client import Client
+from pydantic import BaseModel
+
 from okr_shared.consumer import BatchConsumer, Delivery
 from okr_shared.streams import ensure_streams
 from okr_shared.subjects import Stream
-from pydantic import BaseModel
-
 from tests.support.system import eventually
 
 

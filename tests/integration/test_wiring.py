@@ -9,12 +9,12 @@ from pathlib import Path
 import nats
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+
 from okr_gateway.main import create_app
 from okr_gateway.settings import GatewaySettings
 from okr_shared import subjects
 from okr_shared.embedded import EmbeddedNats, free_port
-from sqlalchemy import text
-
 from tests.support.system import RunningSystem, eventually
 
 

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import httpx
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from okr_gateway.main import create_app
 from okr_gateway.settings import GatewaySettings
 from okr_kpis.main import build as build_kpis
@@ -24,7 +26,6 @@ from okr_progress.main import build as build_progress
 from okr_progress.settings import ProgressSettings
 from okr_shared.db import make_engine
 from okr_shared.runtime import ServiceRuntime
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 T = TypeVar("T")

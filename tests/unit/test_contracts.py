@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from okr_shared.contracts.objectives import ObjectiveCreate, ObjectiveLevel, Quarter
 from pydantic import ValidationError
+
+from okr_shared.contracts.objectives import ObjectiveCreate, ObjectiveLevel, Quarter
 
 
 @pytest.mark.parametrize(

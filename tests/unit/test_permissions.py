@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from okr_objectives.errors import NotAllowed
 from okr_objectives.models import Objective
 from okr_objectives.permissions import can_view, ensure_can_create

@@ -9,9 +9,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from faststream.nats import NatsBroker
-from okr_shared import rpc
-from okr_shared.contracts.common import Actor, Role
-from okr_shared.errors import Forbidden
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +17,9 @@ from okr_gateway.errors import Unauthorized
 from okr_gateway.models import User
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
+from okr_shared import rpc
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.errors import Forbidden
 
 T = TypeVar("T")
 

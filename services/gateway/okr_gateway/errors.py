@@ -13,6 +13,8 @@ from uuid import uuid4
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
 from okr_shared.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +24,6 @@ from okr_shared.errors import (
     OkrError,
     Unavailable,
 )
-from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,6 @@ from datetime import timedelta
 
 import uvicorn
 from fastapi import FastAPI
-from okr_shared.db import make_engine, make_sessionmaker
-from okr_shared.logs import configure_logging
-from okr_shared.runtime import make_broker, ping_router, service_info
-from okr_shared.settings import load_settings
 
 from okr_gateway import __version__, errors
 from okr_gateway.bootstrap import bootstrap_admin
@@ -22,6 +18,10 @@ from okr_gateway.deps import GatewayState, Services
 from okr_gateway.routes import auth, health, objectives, users
 from okr_gateway.security import Tokens, load_or_create_secret
 from okr_gateway.settings import GatewaySettings
+from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.logs import configure_logging
+from okr_shared.runtime import make_broker, ping_router, service_info
+from okr_shared.settings import load_settings
 
 log = logging.getLogger("okr_gateway")
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from okr_shared.contracts.common import Role
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, StringConstraints
+
+from okr_shared.contracts.common import Role
 
 Username = Annotated[
     str,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from okr_shared.contracts.common import Role
-from okr_shared.errors import Conflict, Invalid, NotFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_gateway import repository
@@ -14,6 +12,8 @@ from okr_gateway.errors import Unauthorized
 from okr_gateway.models import User
 from okr_gateway.schemas import UserCreate, UserUpdate
 from okr_gateway.security import hash_password, verify_password
+from okr_shared.contracts.common import Role
+from okr_shared.errors import Conflict, Invalid, NotFound
 
 WRONG_CREDENTIALS = "incorrect username or password"
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from okr_shared.settings import ServiceSettings, env
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
+
+from okr_shared.settings import ServiceSettings, env
 
 
 class GatewaySettings(ServiceSettings):

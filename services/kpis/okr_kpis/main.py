@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from okr_kpis import __version__, models
+from okr_kpis.settings import KpisSettings
 from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
 from okr_shared.settings import load_settings
-
-from okr_kpis import __version__, models
-from okr_kpis.settings import KpisSettings
 
 
 def build(settings: KpisSettings) -> ServiceRuntime:

@@ -6,11 +6,11 @@ that every service's schema has the same shape of plumbing.
 
 from __future__ import annotations
 
-from okr_shared.outbox import outbox_table
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from okr_kpis import SCHEMA
+from okr_shared.outbox import outbox_table
 
 
 class Base(DeclarativeBase):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from okr_objectives import service
 from okr_shared import subjects
 from okr_shared.contracts.objectives import CreateObjective, GetObjective, ObjectiveResponse
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from okr_objectives import service
 
 
 def build_router(sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> RpcRouter:

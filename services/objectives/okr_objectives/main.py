@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from okr_objectives import __version__, handlers, models
+from okr_objectives.settings import ObjectivesSettings
 from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
 from okr_shared.settings import load_settings
-
-from okr_objectives import __version__, handlers, models
-from okr_objectives.settings import ObjectivesSettings
 
 
 def build(settings: ObjectivesSettings) -> ServiceRuntime:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from okr_shared.outbox import outbox_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from okr_objectives import SCHEMA
+from okr_shared.outbox import outbox_table
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",

@@ -12,11 +12,10 @@ Integration users (HR systems) have no access to objectives.
 
 from __future__ import annotations
 
-from okr_shared.contracts.common import Actor, Role
-from okr_shared.contracts.objectives import ObjectiveLevel
-
 from okr_objectives.errors import NotAllowed
 from okr_objectives.models import Objective
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.objectives import ObjectiveLevel
 
 
 def can_view(actor: Actor, objective: Objective) -> bool:

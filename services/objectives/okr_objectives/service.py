@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_objectives import repository
+from okr_objectives.errors import InvalidHierarchy, ObjectiveNotFound
+from okr_objectives.models import Objective
+from okr_objectives.permissions import can_view, ensure_can_create
 from okr_shared import subjects
 from okr_shared.contracts.objectives import (
     CreateObjective,
@@ -12,12 +18,6 @@ from okr_shared.contracts.objectives import (
     ObjectiveState,
 )
 from okr_shared.outbox import Outbox
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from okr_objectives import repository
-from okr_objectives.errors import InvalidHierarchy, ObjectiveNotFound
-from okr_objectives.models import Objective
-from okr_objectives.permissions import can_view, ensure_can_create
 
 
 async def create_objective(

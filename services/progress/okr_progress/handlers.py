@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from nats.js import JetStreamContext
-from okr_shared import subjects
-from okr_shared.consumer import BatchConsumer, Delivery
-from okr_shared.contracts.objectives import ObjectiveCreated
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_progress import service
+from okr_shared import subjects
+from okr_shared.consumer import BatchConsumer, Delivery
+from okr_shared.contracts.objectives import ObjectiveCreated
 
 OBJECTIVE_EVENTS_CONSUMER = "progress-objective-events"
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+from okr_progress import __version__, handlers, models
+from okr_progress.settings import ProgressSettings
 from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
 from okr_shared.settings import load_settings
-
-from okr_progress import __version__, handlers, models
-from okr_progress.settings import ProgressSettings
 
 
 def build(settings: ProgressSettings) -> ServiceRuntime:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from okr_shared.outbox import outbox_table
 from sqlalchemy import BigInteger, Boolean, Double, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from okr_progress import SCHEMA
+from okr_shared.outbox import outbox_table
 
 
 class Base(DeclarativeBase):

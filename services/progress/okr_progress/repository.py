@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from okr_shared.contracts.objectives import ObjectiveState
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_progress.models import ObjectiveNode
+from okr_shared.contracts.objectives import ObjectiveState
 
 
 async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveState]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from okr_shared.contracts.objectives import ObjectiveCreated, ObjectiveState
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_progress import repository
+from okr_shared.contracts.objectives import ObjectiveCreated, ObjectiveState
 
 
 async def apply_objective_events(session: AsyncSession, events: Iterable[ObjectiveCreated]) -> None:

@@ -1,5 +1,6 @@
-from okr_shared.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from okr_shared.settings import ServiceSettings
 
 
 class ProgressSettings(ServiceSettings):

@@ -4,13 +4,13 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from okr_shared.errors import Invalid
-from okr_shared.rpc import validation_details
 from pydantic import ValidationError
 
 from okr_gateway import service
 from okr_gateway.deps import CurrentUser, SessionDep, StateDep
 from okr_gateway.schemas import LoginRequest, Token, UserResponse
+from okr_shared.errors import Invalid
+from okr_shared.rpc import validation_details
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

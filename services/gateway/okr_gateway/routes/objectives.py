@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+
+from okr_gateway import service
+from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, actor
 from okr_shared import subjects
 from okr_shared.contracts.objectives import (
     CreateObjective,
@@ -8,9 +11,6 @@ from okr_shared.contracts.objectives import (
     ObjectiveCreate,
     ObjectiveResponse,
 )
-
-from okr_gateway import service
-from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, actor
 
 router = APIRouter(prefix="/api/v1/objectives", tags=["objectives"])
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from okr_shared.contracts.common import Page, Role
 
 from okr_gateway import service
 from okr_gateway.deps import AdminUser, SessionDep
 from okr_gateway.schemas import UserCreate, UserResponse, UserUpdate
+from okr_shared.contracts.common import Page, Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
