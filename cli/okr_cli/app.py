@@ -18,7 +18,7 @@ from okr_cli import probe
 from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
-from okr_cli.supervisor import AlreadyRunning, System, read_run_info
+from okr_cli.supervisor import AlreadyRunning, StartFailed, System, read_run_info
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
 from okr_shared.settings import load_settings
@@ -77,7 +77,11 @@ def up(
             system.start_services(nats_url, database_url)
             asyncio.run(
                 probe.wait_until_ready(
-                    system.gateway_url, nats_url, {s.name for s in SERVICES}, READY_TIMEOUT_S
+                    system.gateway_url,
+                    nats_url,
+                    {s.name for s in SERVICES},
+                    READY_TIMEOUT_S,
+                    system.check_started,
                 )
             )
         _banner(system, nats_url, login, time.monotonic() - started)
@@ -86,7 +90,7 @@ def up(
             system.restart_crashed(lambda line: console.print(f"[yellow]{line}[/yellow]"))
     except AlreadyRunning as err:
         raise fail(str(err)) from None
-    except EmbeddedServerError as err:
+    except (EmbeddedServerError, StartFailed) as err:
         system.stop()
         raise fail(str(err)) from None
     except TimeoutError as err:
@@ -179,12 +183,11 @@ def status() -> None:
             "is `./okr up` running?"
         ) from None
     ready, checks = asyncio.run(probe.gateway_ready(gateway_url))
-    table = Table("service", "instance", "version", "up for")
+    table = Table("service", "instance", "version", "host", "pid", "up for")
     now = time.time()
     for info in answers:
-        table.add_row(
-            info.service, info.instance, info.version, _duration(now - info.started_at.timestamp())
-        )
+        uptime = _duration(now - info.started_at.timestamp())
+        table.add_row(info.service, info.instance, info.version, info.host, str(info.pid), uptime)
     console.print(table)
     missing = sorted({s.name for s in SERVICES} - {info.service for info in answers})
     console.print(f"gateway {gateway_url}: {'ready' if ready else 'NOT ready'} {checks}")

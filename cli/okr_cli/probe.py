@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 import httpx
 import nats
@@ -46,11 +47,19 @@ async def gateway_ready(gateway_url: str) -> tuple[bool, dict[str, object]]:
 
 
 async def wait_until_ready(
-    gateway_url: str, nats_url: str, services: set[str], timeout_s: float
+    gateway_url: str,
+    nats_url: str,
+    services: set[str],
+    timeout_s: float,
+    still_starting: Callable[[], None] = lambda: None,
 ) -> list[ServiceInfo]:
-    """Until the gateway is ready and every service has answered a ping."""
+    """Until the gateway is ready and every service has answered a ping.
+
+    `still_starting` raises to give up early, e.g. when a service process has exited.
+    """
     deadline = asyncio.get_running_loop().time() + timeout_s
     while asyncio.get_running_loop().time() < deadline:
+        still_starting()
         ready, _ = await gateway_ready(gateway_url)
         if ready:
             answered = await ping_all(nats_url, wait_s=0.2)

@@ -20,13 +20,18 @@ from typing import IO, Any
 
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
-from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres
+from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres, port_is_free
+from okr_shared.embedded.base import log_tail
 
 STOP_TIMEOUT_S = 10.0
 
 
 class AlreadyRunning(RuntimeError):
     pass
+
+
+class StartFailed(RuntimeError):
+    """A service could not start: the message ends with the end of its log."""
 
 
 @dataclass
@@ -158,6 +163,12 @@ class System:
         return nats_url, database_url
 
     def start_services(self, nats_url: str, database_url: str) -> None:
+        port = self.settings.gateway_port
+        if not port_is_free(port, self.settings.gateway_host):
+            raise StartFailed(
+                f"port {port} is already in use, so the gateway cannot listen there "
+                "(set OKR_GATEWAY_PORT to a free port)"
+            )
         logs = self.data / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         base_env = {
@@ -185,6 +196,17 @@ class System:
         self.lock.update(
             {"pid": os.getpid(), "gateway_url": self.gateway_url, "nats_url": nats_url}
         )
+
+    def check_started(self) -> None:
+        """While starting, a service that exits is a configuration or environment problem:
+        say which, with its last log lines, rather than restart it in a loop."""
+        for child in self.children:
+            code = child.exited()
+            if code is not None:
+                raise StartFailed(
+                    f"{child.instance} exited with code {code} while starting; "
+                    f"the end of {child.log_path}:\n{log_tail(child.log_path)}"
+                )
 
     def restart_crashed(self, report: Any) -> None:
         now = time.monotonic()

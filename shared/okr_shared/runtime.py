@@ -50,6 +50,8 @@ def service_info(service: str, version: str, instance: str) -> ServiceInfo:
         service=service,
         version=version,
         instance=instance or f"{service}@{socket.gethostname()}:{os.getpid()}",
+        host=socket.gethostname(),
+        pid=os.getpid(),
         started_at=utcnow(),
     )
 

@@ -142,3 +142,30 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
         assert "progress-1" in status.stdout and "progress-2" in status.stdout
     finally:
         stop(again, signal.SIGINT)
+
+
+def test_a_crashed_service_is_restarted_and_a_bad_one_stops_the_start(data_dir: Path) -> None:
+    env = okr_env(data_dir)
+    up = start(env)
+    try:
+        client_env = {**env}
+        before = okr(client_env, "status").stdout
+        pid = int(re.search(r"progress-1\s+│\s+\S+\s+│\s+\S+\s+│\s+(\d+)", before).group(1))  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = okr(client_env, "status").stdout
+            found = re.search(r"progress-1\s+│\s+\S+\s+│\s+\S+\s+│\s+(\d+)", now)
+            if found and int(found.group(1)) != pid:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("progress-1 was not restarted:\n" + now)
+    finally:
+        rest = stop(up, signal.SIGTERM)
+    assert "progress-1 exited with code -9; restarting" in rest
+
+    broken = okr({**env, "OKR_JWT_SECRET": "too-short"}, "up")
+    assert broken.returncode == 1
+    assert "gateway-1 exited with code 2 while starting" in broken.stderr
+    assert "OKR_JWT_SECRET: Value error, must be at least 32 characters" in broken.stderr

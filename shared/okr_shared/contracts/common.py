@@ -56,6 +56,8 @@ class ServiceInfo(Contract):
     service: str
     version: str
     instance: str
+    host: str
+    pid: int
     started_at: datetime
 
 
