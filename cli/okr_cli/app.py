@@ -18,7 +18,7 @@ from okr_cli import probe
 from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
-from okr_cli.supervisor import AlreadyRunning, StartFailed, System, read_run_info
+from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, read_run_info
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
 from okr_shared.settings import load_settings
@@ -65,43 +65,47 @@ def up(
     settings = load_settings(CliSettings, "okr")
     started = time.monotonic()
     system = System(settings, progress_workers or settings.progress_workers)
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    problem = None
     try:
         with console.status("starting NATS and PostgreSQL"):
-            nats_url, database_url = system.start_servers()
+            endpoints = system.start_servers()
         with console.status("applying migrations"):
-            migrate_all(database_url)
-            login = asyncio.run(_bootstrap_admin(settings, database_url))
+            migrate_all(endpoints.database_url)
+            login = asyncio.run(_bootstrap_admin(settings, endpoints.database_url))
         with console.status("starting the services"):
-            system.start_services(nats_url, database_url)
+            system.start_services(endpoints)
             asyncio.run(
                 probe.wait_until_ready(
                     system.gateway_url,
-                    nats_url,
+                    endpoints.nats_url,
                     {s.name for s in SERVICES},
                     READY_TIMEOUT_S,
                     system.check_started,
                 )
             )
-        _banner(system, nats_url, login, time.monotonic() - started)
+        _banner(system, endpoints, login, time.monotonic() - started)
         while True:
             time.sleep(0.5)
-            system.restart_crashed(lambda line: console.print(f"[yellow]{line}[/yellow]"))
+            system.watch(lambda line: console.print(f"[yellow]{line}[/yellow]"))
     except AlreadyRunning as err:
         raise fail(str(err)) from None
     except (EmbeddedServerError, StartFailed) as err:
-        system.stop()
-        raise fail(str(err)) from None
+        problem = str(err)
     except TimeoutError as err:
-        system.stop()
-        raise fail(f"the services were {err}; see the logs in {system.data / 'logs'}") from None
+        problem = f"the services were {err}; see the logs in {system.data / 'logs'}"
     except (Stop, KeyboardInterrupt):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        pass
+    finally:
+        # Whatever happened, nothing we started outlives us; a second Ctrl-C cannot cut this short.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         with console.status("stopping"):
             system.stop()
-        console.print("okr stopped.")
+    if problem:
+        raise fail(problem)
+    console.print("okr stopped.")
 
 
 async def _bootstrap_admin(settings: CliSettings, database_url: str) -> str:
@@ -124,7 +128,7 @@ async def _bootstrap_admin(settings: CliSettings, database_url: str) -> str:
     return f"{login.username} / the password it was given when it was created"
 
 
-def _banner(system: System, nats_url: str, login: str, elapsed_s: float) -> None:
+def _banner(system: System, endpoints: Endpoints, login: str, elapsed_s: float) -> None:
     workers = system.progress_workers
     console.print(
         f"[green]okr is up[/green] in {elapsed_s:.1f} s "
@@ -132,7 +136,7 @@ def _banner(system: System, nats_url: str, login: str, elapsed_s: float) -> None
     )
     console.print(f"  API          {system.gateway_url}")
     console.print(f"  API docs     {system.gateway_url}/docs")
-    console.print(f"  NATS         {nats_url}   (HR systems publish KPI values here)")
+    console.print(f"  NATS         {endpoints.hr_nats_url}   (HR systems publish KPI values here)")
     console.print(f"  admin login  {login}")
     console.print(f"  logs         {system.data / 'logs'}")
     console.print("Press Ctrl-C to stop.")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from okr_shared.settings import env
+from okr_shared.settings import admin_username, env
 
 
 class CliSettings(BaseSettings):
@@ -25,6 +25,11 @@ class CliSettings(BaseSettings):
     admin_password: SecretStr | None = None
     progress_workers: Annotated[int, Field(ge=1, le=32)] = 1
     jwt_secret: Annotated[SecretStr | None, Field(validation_alias=env("OKR_JWT_SECRET"))] = None
+
+    @field_validator("admin_username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return admin_username(value)
 
     @property
     def data_path(self) -> Path:

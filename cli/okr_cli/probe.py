@@ -16,7 +16,11 @@ from okr_shared.contracts.common import ServiceInfo
 async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
     """Every instance of every service answers `rpc.ping`; collect what arrives in `wait_s`."""
     client = await nats.connect(
-        nats_url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=0
+        nats_url,
+        connect_timeout=2,
+        allow_reconnect=False,
+        max_reconnect_attempts=1,  # 0 would mean "for ever" to nats-py
+        error_cb=_quiet,
     )
     answers: list[ServiceInfo] = []
     try:
@@ -37,13 +41,21 @@ async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
     return sorted(answers, key=lambda info: info.instance)
 
 
+async def _quiet(_: Exception) -> None:
+    """The caller reports a failed connection in one line; nats-py would print tracebacks."""
+
+
 async def gateway_ready(gateway_url: str) -> tuple[bool, dict[str, object]]:
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
             response = await client.get(f"{gateway_url}/ready")
     except httpx.HTTPError as err:
         return False, {"error": str(err) or type(err).__name__}
-    return response.status_code == 200, response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": f"{gateway_url}/ready answered {response.status_code} without JSON"}
+    return response.status_code == 200, body
 
 
 async def wait_until_ready(

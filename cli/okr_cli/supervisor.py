@@ -14,14 +14,23 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
-from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres, port_is_free
+from okr_shared import subjects
+from okr_shared.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    EmbeddedServerError,
+    NatsUser,
+    port_is_free,
+)
 from okr_shared.embedded.base import log_tail
+from okr_shared.private_files import secret_file
 
 STOP_TIMEOUT_S = 10.0
 
@@ -32,6 +41,17 @@ class AlreadyRunning(RuntimeError):
 
 class StartFailed(RuntimeError):
     """A service could not start: the message ends with the end of its log."""
+
+
+SERVICE_USER = "okr"
+HR_USER = "hr"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    nats_url: str  # what the services use
+    hr_nats_url: str  # what HR systems use: may only publish KPI values
+    database_url: str
 
 
 @dataclass
@@ -72,7 +92,8 @@ class RunLock:
 
     def acquire(self, info: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
+        # Private: it names the NATS URL the services use, credentials included.
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -137,19 +158,20 @@ class System:
     def gateway_url(self) -> str:
         return f"http://{self.settings.gateway_host}:{self.settings.gateway_port}"
 
-    def start_servers(self) -> tuple[str, str]:
+    def start_servers(self) -> Endpoints:
         """Embedded NATS and PostgreSQL unless the settings point at existing ones."""
         self.lock = RunLock(self.data / "okr.lock")
         self.lock.acquire({"pid": os.getpid()})
-        nats_url = self.settings.nats_url
+        nats_url = hr_url = self.settings.nats_url
         if not nats_url:
             self.nats = EmbeddedNats(
                 self.data / "nats",
                 port=self.settings.nats_port,
                 log_file=self.data / "logs" / "nats.log",
+                users=self._nats_users(),
             )
             self.nats.start()
-            nats_url = self.nats.url
+            nats_url, hr_url = self.nats.url_for(SERVICE_USER), self.nats.url_for(HR_USER)
         database_url = self.settings.database_url
         if not database_url:
             self.postgres = EmbeddedPostgres(
@@ -160,9 +182,21 @@ class System:
             )
             self.postgres.start()
             database_url = self.postgres.url
-        return nats_url, database_url
+        return Endpoints(nats_url, hr_url or nats_url, database_url)
 
-    def start_services(self, nats_url: str, database_url: str) -> None:
+    def _nats_users(self) -> list[NatsUser]:
+        """The services may do anything; an HR system may only publish KPI values."""
+        return [
+            NatsUser(SERVICE_USER, secret_file(self.data / "nats-okr-password")),
+            NatsUser(
+                HR_USER,
+                secret_file(self.data / "nats-hr-password"),
+                publish=subjects.HR_PUBLISH,
+                subscribe=subjects.HR_SUBSCRIBE,
+            ),
+        ]
+
+    def start_services(self, endpoints: Endpoints) -> None:
         port = self.settings.gateway_port
         if not port_is_free(port, self.settings.gateway_host):
             raise StartFailed(
@@ -173,8 +207,8 @@ class System:
         logs.mkdir(parents=True, exist_ok=True)
         base_env = {
             **os.environ,
-            "OKR_NATS_URL": nats_url,
-            "OKR_DATABASE_URL": database_url,
+            "OKR_NATS_URL": endpoints.nats_url,
+            "OKR_DATABASE_URL": endpoints.database_url,
             "OKR_DATA_DIR": str(self.data),
             "OKR_GATEWAY_HOST": self.settings.gateway_host,
             "OKR_GATEWAY_PORT": str(self.settings.gateway_port),
@@ -194,7 +228,7 @@ class System:
                 self.children.append(child)
         assert self.lock is not None
         self.lock.update(
-            {"pid": os.getpid(), "gateway_url": self.gateway_url, "nats_url": nats_url}
+            {"pid": os.getpid(), "gateway_url": self.gateway_url, "nats_url": endpoints.nats_url}
         )
 
     def check_started(self) -> None:
@@ -208,7 +242,25 @@ class System:
                     f"the end of {child.log_path}:\n{log_tail(child.log_path)}"
                 )
 
-    def restart_crashed(self, report: Any) -> None:
+    def watch(self, report: Callable[[str], None]) -> None:
+        """Bring back whatever died: an embedded server at once, a service after a pause."""
+        for server, name in ((self.nats, "NATS"), (self.postgres, "PostgreSQL")):
+            if (
+                server is not None
+                and server.process is not None
+                and server.process.poll() is not None
+            ):
+                report(
+                    f"the embedded {name} server exited with code {server.process.returncode}; "
+                    "starting it again"
+                )
+                try:
+                    server.start()
+                except EmbeddedServerError as err:
+                    report(f"could not start {name} again: {err}")
+        self.restart_crashed(report)
+
+    def restart_crashed(self, report: Callable[[str], None]) -> None:
         now = time.monotonic()
         for child in self.children:
             code = child.exited()
@@ -228,6 +280,7 @@ class System:
                 child.start()
 
     def stop(self) -> None:
+        """Services first, then the servers; safe to call more than once."""
         for child in self.children:
             if child.exited() is None and child.process:
                 with contextlib.suppress(ProcessLookupError):
@@ -241,9 +294,13 @@ class System:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
+        self.children.clear()
         if self.nats:
             self.nats.stop()
+            self.nats = None
         if self.postgres:
             self.postgres.stop()
+            self.postgres = None
         if self.lock:
             self.lock.release()
+            self.lock = None

@@ -8,7 +8,8 @@ A message whose payload does not validate goes straight to the stream's dead-let
 the reason. A batch that fails is retried message by message, so one poison message cannot hold
 back its neighbours; a message that keeps failing goes to the dead-letter stream after
 `max_attempts`. A failure of the database or of NATS itself is not the message's fault: the
-batch is redelivered after a pause and no dead letter is written.
+batch is redelivered after a pause and no dead letter is written. Attempts are counted here,
+not by the server's delivery count, which also counts redeliveries after outages.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from pydantic import TypeAdapter, ValidationError
 
 from okr_shared.faults import is_transient
@@ -74,8 +76,15 @@ class BatchConsumer(Generic[T]):
         self.retry_pause_s = retry_pause_s
         self._task: asyncio.Task[None] | None = None
         self._subscription: JetStreamContext.PullSubscription | None = None
+        # Failures that were the message's fault, by stream sequence. The server's delivery
+        # count also counts redeliveries after outages, which must not dead-letter anything.
+        self._failures: dict[int, int] = {}
 
     async def start(self) -> None:
+        self._subscription = await self._bind()
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self.durable}")
+
+    async def _bind(self) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(
             durable_name=self.durable,
             filter_subject=self.filter_subject,
@@ -86,9 +95,7 @@ class BatchConsumer(Generic[T]):
             max_ack_pending=self.batch_size * 8,
         )
         await self.js.add_consumer(self.stream.name, config)
-        subscription = await self.js.pull_subscribe_bind(self.durable, stream=self.stream.name)
-        self._subscription = subscription
-        self._task = asyncio.create_task(self._run(subscription), name=f"consumer-{self.durable}")
+        return await self.js.pull_subscribe_bind(self.durable, stream=self.stream.name)
 
     async def stop(self) -> None:
         """Finish nothing half-way: unacknowledged messages are simply redelivered later."""
@@ -101,17 +108,38 @@ class BatchConsumer(Generic[T]):
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
 
-    async def _run(self, subscription: JetStreamContext.PullSubscription) -> None:
+    async def _run(self) -> None:
         while True:
             try:
-                msgs = await subscription.fetch(self.batch_size, timeout=5.0)
+                assert self._subscription is not None
+                msgs = await self._subscription.fetch(self.batch_size, timeout=5.0)
             except TimeoutError:
+                continue
+            except NotFoundError:  # someone deleted the consumer: declare it again
+                log.warning("%s: consumer is gone; declaring it again", self.durable)
+                await self._rebind()
                 continue
             except nats.errors.Error as err:  # disconnected: nats-py reconnects by itself
                 log.warning("%s: fetch failed (%s); retrying", self.durable, err)
                 await asyncio.sleep(0.5)
                 continue
-            await self.process(msgs)
+            try:
+                await self.process(msgs)
+            except Exception:
+                # Acking, naking or dead-lettering failed (NATS away): unacknowledged messages
+                # come back after ack_wait. The loop must outlive it.
+                log.exception("%s: could not finish a batch; it will be redelivered", self.durable)
+                await asyncio.sleep(self.retry_pause_s)
+
+    async def _rebind(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._subscription:
+                await self._subscription.unsubscribe()
+        try:
+            self._subscription = await self._bind()
+        except Exception as err:
+            log.warning("%s: cannot declare the consumer yet (%s)", self.durable, err)
+            await asyncio.sleep(self.retry_pause_s)
 
     async def process(self, msgs: list[Msg]) -> None:
         deliveries: list[Delivery[T]] = []
@@ -133,16 +161,24 @@ class BatchConsumer(Generic[T]):
                 return
             await self._one_by_one(deliveries)
             return
-        await _ack_all(deliveries)
+        await self._ack_all(deliveries)
 
     async def _one_by_one(self, deliveries: list[Delivery[T]]) -> None:
-        for delivery in deliveries:
+        for index, delivery in enumerate(deliveries):
             try:
                 await self.handle([delivery])
             except Exception as err:
+                if is_transient(err):
+                    await self._redeliver_later(deliveries[index:], err)
+                    return
                 await self._failed(delivery, err)
             else:
-                await delivery.msg.ack()
+                await self._ack_all([delivery])
+
+    async def _ack_all(self, deliveries: list[Delivery[T]]) -> None:
+        for d in deliveries:
+            await d.msg.ack()
+            self._failures.pop(d.stream_seq, None)
 
     async def _redeliver_later(self, deliveries: list[Delivery[T]], err: Exception) -> None:
         log.warning("%s: %s; batch of %d will be redelivered", self.durable, err, len(deliveries))
@@ -151,7 +187,10 @@ class BatchConsumer(Generic[T]):
         await asyncio.sleep(self.retry_pause_s)
 
     async def _failed(self, delivery: Delivery[T], err: Exception) -> None:
-        attempts = delivery.msg.metadata.num_delivered or 1
+        attempts = self._failures.get(delivery.stream_seq, 0) + 1
+        self._failures[delivery.stream_seq] = attempts
+        if len(self._failures) > 100_000:  # bounded: forget the oldest counts
+            self._failures.pop(next(iter(self._failures)))
         if attempts >= self.max_attempts:
             log.error(
                 "%s: giving up on seq %d after %d attempts: %s",
@@ -183,11 +222,7 @@ class BatchConsumer(Generic[T]):
             headers["Okr-Original-Msg-Id"] = original_id
         await self.js.publish(dead_letter_subject(msg.subject), msg.data, headers=headers)
         await msg.ack()
-
-
-async def _ack_all(deliveries: list[Delivery[T]]) -> None:
-    for d in deliveries:
-        await d.msg.ack()
+        self._failures.pop(int(meta.sequence.stream), None)
 
 
 def _one_line(err: BaseException) -> str:

@@ -32,6 +32,7 @@ def make_engine(url: str, *, pool_size: int = 10, application_name: str = "okr")
         max_overflow=pool_size,
         # Survive a database restart without one failed request per stale pooled connection.
         pool_pre_ping=True,
+        hide_parameters=True,  # errors must not carry bound values (password hashes, user data)
         connect_args={"server_settings": {"application_name": application_name}},
     )
 

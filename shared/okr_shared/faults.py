@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import socket
+
 import nats.errors
+import nats.js.errors
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
+    ConnectionError,
     TimeoutError,
+    socket.gaierror,
     OperationalError,
     InterfaceError,
-    nats.errors.Error,
+    # NATS being away or busy, not a request that can never succeed:
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoServersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.js.errors.ServiceUnavailableError,
 )
 # asyncpg's SQLSTATE classes that mean "try again": serialization failure, deadlock, and the
 # server being unavailable (shutting down, starting up, too many connections).

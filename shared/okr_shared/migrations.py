@@ -72,9 +72,9 @@ async def _run_online(url: str, metadata: MetaData, schema: str) -> None:
 
 
 def _migrate(connection: Connection, metadata: MetaData, schema: str) -> None:
-    connection.execute(
-        text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": f"okr-migrate-{schema}"}
-    )
+    key = {"key": f"okr-migrate-{schema}"}
+    connection.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), key)
+    connection.commit()  # a session lock: it outlives this transaction, until the unlock
     try:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         connection.commit()
@@ -89,7 +89,6 @@ def _migrate(connection: Connection, metadata: MetaData, schema: str) -> None:
             context.run_migrations()
         connection.commit()
     finally:
-        connection.execute(
-            text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": f"okr-migrate-{schema}"}
-        )
+        connection.rollback()  # after a failed migration the transaction is aborted: end it first
+        connection.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
         connection.commit()

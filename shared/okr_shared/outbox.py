@@ -56,6 +56,10 @@ def outbox_table(metadata: MetaData) -> Table:
     )
 
 
+class RelayError(RuntimeError):
+    """Some events of a round were not published; they stay in the outbox for the next one."""
+
+
 class Outbox:
     """Write events in the caller's transaction; the relay wakes as soon as it commits."""
 
@@ -148,23 +152,34 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            # One PubAck round trip per event, all in flight together.
-            await asyncio.gather(
+            # One PubAck round trip per event, all in flight together. A row that fails stays
+            # for the next round; it does not hold back the rows that went out.
+            results = await asyncio.gather(
                 *(
                     self.js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": str(r.event_id)})
                     for r in rows
-                )
+                ),
+                return_exceptions=True,
             )
-            await session.execute(
-                update(table)
-                .where(table.c.seq.in_([r.seq for r in rows]))
-                .values(published_at=func.now())
+            sent = [
+                r.seq
+                for r, result in zip(rows, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
+            if sent:
+                await session.execute(
+                    update(table).where(table.c.seq.in_(sent)).values(published_at=func.now())
+                )
+        failures = [result for result in results if isinstance(result, BaseException)]
+        if failures:
+            raise RelayError(
+                f"{len(failures)} of {len(rows)} events not published: {failures[0]!r}"
             )
         return len(rows)
 
     async def _prune(self) -> None:
         table = self.outbox.table
-        with contextlib.suppress(Exception):
+        try:
             async with self.sessions.begin() as session:
                 await session.execute(
                     delete(table).where(
@@ -172,3 +187,5 @@ class OutboxRelay:
                         < func.now() - text(f"interval '{int(self.keep_sent_s)} seconds'")
                     )
                 )
+        except Exception as err:  # pruning is housekeeping: try again in a minute
+            log.warning("outbox prune failed: %s", err)

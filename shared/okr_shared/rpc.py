@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast, get_type_hints
 from uuid import uuid4
 
+import nats.errors
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker, NatsMessage, NatsRouter
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
@@ -65,6 +67,16 @@ async def dispatch(handler: Handler[Req], model: type[Req], body: bytes) -> byte
         return failed(Internal(f"internal error (id {error_id})"))
 
 
+# Requests a process handles at once; the database pool (10 + 10 overflow) bounds real work.
+CONCURRENT_REQUESTS = 16
+
+
+async def _raw_body(msg: NatsMessage) -> bytes:
+    """Hand the handler the bytes: FastStream would parse JSON itself and, on a bad body, fail
+    before our handler could answer, leaving the caller to wait for its timeout."""
+    return msg.body
+
+
 class RpcRouter:
     """A `NatsRouter` whose routes are request/reply handlers in one queue group."""
 
@@ -83,6 +95,8 @@ class RpcRouter:
             self.router.subscriber(
                 subject,
                 queue=self.queue if queue else "",
+                decoder=_raw_body,
+                max_workers=CONCURRENT_REQUESTS,
                 title=subject,
                 description=inspect.getdoc(handler),
             )(endpoint)
@@ -117,6 +131,8 @@ async def call(
     except (NatsTimeout, NoRespondersError, TimeoutError) as err:
         service = subject.split(".")[1] if subject.count(".") >= 2 else subject
         raise Unavailable(f"the {service} service did not answer; try again shortly") from err
+    except (nats.errors.Error, IncorrectState) as err:  # not connected (yet), draining, closed
+        raise Unavailable("the message bus is unavailable; try again shortly") from err
     envelope = json.loads(reply.body)
     if not envelope.get("ok"):
         raise error_from_dict(envelope.get("error") or {})

@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from okr_shared import subjects
 from okr_shared.contracts.common import Ping, ServiceInfo, utcnow
 from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.private_files import redact_url
 from okr_shared.rpc import RpcRouter
 from okr_shared.settings import ServiceSettings
 from okr_shared.streams import ensure_streams
@@ -114,7 +115,8 @@ class ServiceRuntime:
                 await self.broker.connect()
                 return
             except (OSError, TimeoutError, Exception) as err:
-                log.warning("NATS at %s not reachable (%s); retrying", self.settings.nats_url, err)
+                where = redact_url(self.settings.nats_url)
+                log.warning("NATS at %s not reachable (%s); retrying", where, err)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

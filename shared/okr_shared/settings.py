@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, TypeVar
 
@@ -57,6 +58,14 @@ class ServiceSettings(BaseSettings):
 
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+def admin_username(value: str) -> str:
+    """Usernames are stored in lower case; sign-in lowers what is typed, so must this."""
+    name = value.strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{2,49}", name):
+        raise ValueError("must be 3-50 letters, digits, '.', '_' or '-'")
+    return name
 
 
 class ConfigurationError(SystemExit):

@@ -34,9 +34,16 @@ def dead_letter_subject(original_subject: str) -> str:
 OBJECTIVE_CREATED = "objective.created"
 OBJECTIVE_EVENTS = "objective.>"
 
-OBJECTIVES = Stream("OBJECTIVES", (OBJECTIVE_EVENTS,), max_age=timedelta(days=7))
+# Kept 30 days: a consumer that was away for less catches up from the stream; beyond that the
+# progress projection is rebuilt from the objectives service itself.
+OBJECTIVES = Stream("OBJECTIVES", (OBJECTIVE_EVENTS,), max_age=timedelta(days=30))
 
 STREAMS: tuple[Stream, ...] = (OBJECTIVES,)
+
+# --- what an HR system may do on NATS (its user's permissions) -----------------------------
+KPI_VALUES = "kpi.values.>"  # ingestion: the KPIs issue defines the payloads
+HR_PUBLISH = (KPI_VALUES, "$JS.API.INFO", "$JS.API.STREAM.INFO.KPI_VALUES")
+HR_SUBSCRIBE = ("_INBOX.>",)  # replies: JetStream acknowledgements of what it published
 
 # --- request/reply --------------------------------------------------------------------------
 RPC_PING_ALL = "rpc.ping"  # every instance of every service answers: `okr status`

@@ -3,7 +3,6 @@ their reason, transient failures redelivered rather than dead-lettered."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -149,4 +148,42 @@ async def test_transient_failures_are_redelivered_not_dead_lettered(
         await consumer.stop()
     info = await client.jetstream().stream_info(stream.dlq_name)
     assert info.state.messages == 0  # max_attempts=1, yet an outage is not the message's fault
-    await asyncio.sleep(0)
+
+
+async def test_only_the_messages_own_failures_count_towards_dead_lettering(
+    client: Client, stream: Stream
+) -> None:
+    outages = 3
+    handled: list[int] = []
+
+    async def handle(batch: list[Delivery[Thing]]) -> None:
+        nonlocal outages
+        if outages:
+            outages -= 1
+            raise ConnectionResetError("database connection lost")
+        for delivery in batch:
+            if delivery.event.fail:
+                raise ValueError("bad row")
+        handled.extend(d.event.n for d in batch)
+
+    consumer = BatchConsumer(
+        client.jetstream(),
+        stream=stream,
+        durable="test",
+        filter_subject=stream.subjects[0],
+        payload=Thing,
+        handle=handle,
+        max_attempts=2,
+        retry_pause_s=0.05,
+    )
+    await consumer.start()
+    try:
+        subject = stream.subjects[0].replace(">", "x")
+        for n in range(4):
+            body = {"n": n, "fail": "yes"} if n == 2 else {"n": n}
+            await client.jetstream().publish(subject, json.dumps(body).encode())
+        parked = await dead_letters(client, stream, expected=1)
+    finally:
+        await consumer.stop()
+    assert sorted(handled) == [0, 1, 3]
+    assert (parked[0].headers or {})["Okr-Dlq-Reason"] == "failed 2 times: bad row"

@@ -240,3 +240,52 @@ async def test_an_admin_cannot_lock_themselves_out(system: RunningSystem) -> Non
         ),
     ):
         assert response.status_code == 409
+
+
+async def test_inputs_postgres_would_refuse_are_422_not_500(system: RunningSystem) -> None:
+    user, _ = await system.user("employee")
+    cases = [
+        ("PUT", f"/api/v1/users/{user['id']}", {"full_name": None}),
+        ("PUT", f"/api/v1/users/{user['id']}", {"role": None}),
+        ("PUT", f"/api/v1/users/{user['id']}", {"full_name": "nul\x00byte"}),
+        ("GET", f"/api/v1/users/{2**63}", None),
+        ("GET", "/api/v1/users/0", None),
+        ("GET", "/api/v1/users?skip=99999999999999999999", None),
+        ("GET", "/api/v1/users?department=a%00b", None),
+        ("GET", f"/api/v1/objectives/{2**64}", None),
+        ("POST", "/api/v1/objectives", {"title": "x\x00", "level": "company", "year": 2026}),
+        (
+            "POST",
+            "/api/v1/objectives",
+            {"title": "x", "level": "team", "year": 2026, "parent_id": 2**63},
+        ),
+        (
+            "POST",
+            "/api/v1/objectives",
+            {
+                "title": "x",
+                "level": "company",
+                "year": 2026,
+                "quarter": "Q1",
+                "start_date": "2026-06-01",
+            },
+        ),
+    ]
+    for method, path, body in cases:
+        response = await system.client.request(
+            method, path, json=body, headers=system.admin_headers
+        )
+        assert response.status_code == 422, (method, path, body, response.text)
+    nul_login = await system.client.post(
+        LOGIN, data={"username": "ad\x00min", "password": "whatever"}
+    )
+    assert nul_login.status_code in (401, 422)
+
+
+async def test_an_admin_sees_their_own_change_at_once(system: RunningSystem) -> None:
+    admin, headers = await system.user("admin", department=None)
+    response = await system.client.put(
+        f"/api/v1/users/{admin['id']}", json={"full_name": "Renamed Admin"}, headers=headers
+    )
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Renamed Admin"

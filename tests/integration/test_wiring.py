@@ -34,13 +34,23 @@ async def test_each_service_answers_a_ping_with_its_name_and_version(system: Run
 async def test_a_malformed_request_gets_an_error_reply_not_a_timeout(system: RunningSystem) -> None:
     client = await nats.connect(system.nats_url)
     try:
-        reply = await client.request(subjects.RPC_OBJECTIVES_GET, b"garbage", timeout=2)
+        replies = [
+            await client.request(subjects.RPC_OBJECTIVES_GET, b"garbage", timeout=2),
+            await client.request(
+                subjects.RPC_OBJECTIVES_GET,
+                b"{bad json",
+                timeout=2,
+                headers={"content-type": "application/json"},
+            ),
+            await client.request(subjects.RPC_OBJECTIVES_GET, b'{"actor": 1}', timeout=2),
+        ]
     finally:
         await client.close()
-    envelope = json.loads(reply.data)
-    assert envelope["ok"] is False
-    assert envelope["error"]["code"] == "invalid"
-    assert envelope["error"]["message"] == "malformed request"
+    for reply in replies:
+        envelope = json.loads(reply.data)
+        assert envelope["ok"] is False
+        assert envelope["error"]["code"] == "invalid"
+        assert envelope["error"]["message"] == "malformed request"
 
 
 async def test_relay_republishing_after_a_crash_adds_no_duplicate(system: RunningSystem) -> None:

@@ -24,6 +24,7 @@ from okr_shared.errors import (
     OkrError,
     Unavailable,
 )
+from okr_shared.faults import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):  # the gateway's own database is away: try again, not a bug
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        detail = "the database is unavailable; try again shortly"
+        return JSONResponse(body(detail, "unavailable"), status_code=503)
     error_id = uuid4().hex[:12]
     log.error(
         "unexpected error on %s %s (error id %s)",

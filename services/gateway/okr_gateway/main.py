@@ -16,10 +16,11 @@ from okr_gateway import __version__, errors
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
 from okr_gateway.routes import auth, health, objectives, users
-from okr_gateway.security import Tokens, load_or_create_secret
+from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.logs import configure_logging
+from okr_shared.private_files import secret_file
 from okr_shared.runtime import make_broker, ping_router, service_info
 from okr_shared.settings import load_settings
 
@@ -36,7 +37,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         sessions=make_sessionmaker(engine),
         services=Services(make_broker(settings.nats_url, "okr-gateway"), settings.rpc_timeout_s),
         tokens=Tokens(
-            secret or load_or_create_secret(settings.data_dir / "jwt-secret"),
+            secret or secret_file(settings.data_dir / "jwt-secret"),
             timedelta(minutes=settings.jwt_ttl_minutes),
         ),
     )
@@ -105,8 +106,13 @@ async def _retry(what: str, attempt: object) -> None:
 def run() -> None:
     settings = load_settings(GatewaySettings, "okr-gateway")
     configure_logging("gateway", settings.log_level)
+    try:
+        app = create_app(settings)
+    except ValueError as err:  # e.g. an unusable jwt-secret file: one line, no traceback
+        print(f"okr-gateway: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

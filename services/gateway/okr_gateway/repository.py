@@ -55,6 +55,7 @@ async def update_user(session: AsyncSession, user_id: int, values: dict[str, Any
         .where(User.id == user_id)
         .values(**values, updated_at=func.now())
         .returning(User)
-        .execution_options(synchronize_session=False)
+        # The caller's own User may already be in the session: refresh it, not return it stale.
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()

@@ -6,11 +6,20 @@ Requests refuse unknown fields (no mass assignment); passwords are write-only.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 
 from okr_shared.contracts.common import Role
+from okr_shared.contracts.fields import Department, NoNul
 
 Username = Annotated[
     str,
@@ -24,8 +33,7 @@ Username = Annotated[
     Field(description="3-50 characters: letters, digits, '.', '_' or '-'; stored in lower case"),
 ]
 Password = Annotated[SecretStr, Field(min_length=8, max_length=256, description="write-only")]
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Department = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), NoNul]
 
 
 class Request(BaseModel):
@@ -33,7 +41,9 @@ class Request(BaseModel):
 
 
 class LoginRequest(Request):
-    username: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=50)]
+    username: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=50), NoNul
+    ]
     password: Annotated[SecretStr, Field(max_length=256)]
 
 
@@ -54,7 +64,8 @@ class UserCreate(Request):
 
 
 class UserUpdate(Request):
-    """Every field optional; `password` resets the password."""
+    """Every field optional; `password` resets the password. Only `email` and `department`
+    may be set to null (to clear them)."""
 
     full_name: FullName | None = None
     email: EmailStr | None = None
@@ -62,6 +73,17 @@ class UserUpdate(Request):
     department: Department | None = None
     is_active: bool | None = None
     password: Password | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required_columns(self) -> Self:
+        cleared = [
+            name
+            for name in ("full_name", "role", "is_active", "password")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
+        return self
 
 
 class UserResponse(BaseModel):

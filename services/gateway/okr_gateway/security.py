@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jwt
 from argon2 import PasswordHasher
@@ -70,22 +68,3 @@ class Tokens:
             return int(claims["sub"])
         except (jwt.PyJWTError, ValueError):
             return None
-
-
-def load_or_create_secret(path: Path) -> str:
-    """The JWT secret kept under the data dir (mode 0600), made on first use."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    write_private(path, secret)
-    return secret
-
-
-def write_private(path: Path, text: str) -> None:
-    """Create `path` readable by its owner only, from the first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
-    path.chmod(0o600)

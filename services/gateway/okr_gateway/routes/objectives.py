@@ -1,16 +1,21 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from okr_gateway import service
 from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, actor
 from okr_shared import subjects
+from okr_shared.contracts.fields import Id
 from okr_shared.contracts.objectives import (
     CreateObjective,
     GetObjective,
     ObjectiveCreate,
     ObjectiveResponse,
 )
+
+ObjectiveId = Annotated[Id, Path(description="the objective's id")]
 
 router = APIRouter(prefix="/api/v1/objectives", tags=["objectives"])
 
@@ -37,7 +42,7 @@ async def create_objective(
 
 @router.get("/{objective_id}", response_model=ObjectiveResponse, summary="One objective")
 async def get_objective(
-    objective_id: int, user: CurrentUser, rpc: ServicesDep, response: Response
+    objective_id: ObjectiveId, user: CurrentUser, rpc: ServicesDep, response: Response
 ) -> ObjectiveResponse:
     request = GetObjective(actor=actor(user), objective_id=objective_id)
     found: ObjectiveResponse = await rpc.call(

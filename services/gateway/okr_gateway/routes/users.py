@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from okr_gateway import service
 from okr_gateway.deps import AdminUser, SessionDep
 from okr_gateway.schemas import UserCreate, UserResponse, UserUpdate
 from okr_shared.contracts.common import Page, Role
+from okr_shared.contracts.fields import Department, Id, Offset
+
+UserId = Annotated[Id, Path(description="the user's id")]
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -27,9 +30,9 @@ async def list_users(
     _: AdminUser,
     db: SessionDep,
     role: Role | None = None,
-    department: str | None = None,
+    department: Department | None = None,
     is_active: bool | None = None,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[UserResponse]:
     filters = {
@@ -44,7 +47,7 @@ async def list_users(
 
 
 @router.get("/{user_id}", response_model=UserResponse, summary="One user (admin)")
-async def get_user(user_id: int, _: AdminUser, db: SessionDep) -> UserResponse:
+async def get_user(user_id: UserId, _: AdminUser, db: SessionDep) -> UserResponse:
     return UserResponse.model_validate(await service.get_user(db, user_id))
 
 
@@ -52,7 +55,7 @@ async def get_user(user_id: int, _: AdminUser, db: SessionDep) -> UserResponse:
     "/{user_id}", response_model=UserResponse, summary="Change a user (admin); every field optional"
 )
 async def update_user(
-    user_id: int, data: UserUpdate, admin: AdminUser, db: SessionDep
+    user_id: UserId, data: UserUpdate, admin: AdminUser, db: SessionDep
 ) -> UserResponse:
     user = await service.update_user(db, admin, user_id, data)
     await db.commit()
@@ -60,7 +63,7 @@ async def update_user(
 
 
 @router.delete("/{user_id}", status_code=204, summary="Deactivate a user (admin)")
-async def deactivate_user(user_id: int, admin: AdminUser, db: SessionDep) -> Response:
+async def deactivate_user(user_id: UserId, admin: AdminUser, db: SessionDep) -> Response:
     await service.deactivate_user(db, admin, user_id)
     await db.commit()
     return Response(status_code=204)

@@ -1,0 +1,49 @@
+"""Secrets kept in files under the data dir: readable by their owner only, from the first byte,
+and created once even when two processes start at the same moment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    path.chmod(0o600)
+
+
+def secret_file(path: Path, *, min_length: int = 32) -> str:
+    """The secret in `path`, made on first use. A file too short to be a real secret is an error
+    to fix by hand (we will not silently replace a key that tokens or data depend on)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if len(value) < min_length:
+            raise ValueError(
+                f"{path} holds a secret shorter than {min_length} characters; "
+                "delete it to make a new one"
+            ) from None
+        return value
+    value = secrets.token_urlsafe(max(min_length, 32))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def redact_url(url: str) -> str:
+    """`nats://user:secret@host` → `nats://user:***@host`, for logs."""
+    return ",".join(_redact_one(one) for one in url.split(","))
+
+
+def _redact_one(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not (sep and at and ":" in credentials):
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

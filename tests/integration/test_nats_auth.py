@@ -1,0 +1,69 @@
+"""The embedded NATS server that `okr up` runs has two users: the services may do anything, an
+HR system may only publish KPI values (and read the JetStream acknowledgement)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+import pytest
+
+from okr_shared import subjects
+from okr_shared.embedded import EmbeddedNats, NatsUser, free_port
+from okr_shared.streams import ensure_streams
+from okr_shared.subjects import Stream
+
+
+async def test_an_hr_user_may_publish_kpi_values_and_nothing_else(tmp_path: Path) -> None:
+    server = EmbeddedNats(
+        tmp_path / "nats",
+        port=free_port(),
+        users=[
+            NatsUser("okr", "service-password-0123456789"),
+            NatsUser(
+                "hr",
+                "hr-password-0123456789",
+                publish=subjects.HR_PUBLISH,
+                subscribe=subjects.HR_SUBSCRIBE,
+            ),
+        ],
+    )
+    server.start()
+    errors: list[Exception] = []
+
+    async def collect(err: Exception) -> None:
+        errors.append(err)
+
+    try:
+        assert (server.config_file.stat().st_mode & 0o777) == 0o600
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(
+                server.url, allow_reconnect=False, max_reconnect_attempts=1, error_cb=collect
+            )  # no credentials, no entry
+        service = await nats.connect(server.url_for("okr"))
+        values = Stream("KPI_VALUES", ("kpi.values.>",), max_age=timedelta(days=1))
+        await ensure_streams(service.jetstream(), (values,))
+
+        async def answer(msg: nats.aio.msg.Msg) -> None:
+            await msg.respond(b"{}")
+
+        await service.subscribe("rpc.objectives.get", cb=answer)
+
+        hr = await nats.connect(server.url_for("hr"), error_cb=collect)
+        ack = await hr.jetstream().publish("kpi.values.7", b'{"value": 1}')
+        assert ack.stream == "KPI_VALUES"
+
+        with pytest.raises((nats.errors.NoRespondersError, nats.errors.TimeoutError)):
+            await hr.request("rpc.objectives.get", b"{}", timeout=0.5)
+        await hr.subscribe("objective.>")
+        await hr.flush()
+        await asyncio.sleep(0.2)
+        violations = " ".join(str(e) for e in errors)
+        assert 'permissions violation for publish to "rpc.objectives.get"' in violations
+        assert 'permissions violation for subscription to "objective.>"' in violations
+        await hr.close()
+        await service.close()
+    finally:
+        server.stop()
