@@ -4,6 +4,8 @@ environment variable it names must exist."""
 from __future__ import annotations
 
 import importlib
+import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from okr_gateway.settings import GatewaySettings
 from okr_kpis.settings import KpisSettings
 from okr_objectives.settings import ObjectivesSettings
 from okr_progress.settings import ProgressSettings
+from okr_shared import subjects
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS: list[type[BaseSettings]] = [
@@ -96,5 +99,17 @@ def test_the_deployment_shape() -> None:
         services["objectives"]["depends_on"]["migrate"]["condition"]
         == "service_completed_successfully"
     )
+    for node in nats_nodes:
+        assert services[node]["command"][:2] == ["--config", "/etc/nats/okr.conf"]
+        assert "./deploy/nats.conf:/etc/nats/okr.conf:ro" in services[node]["volumes"]
     assert (ROOT / "Dockerfile").exists()
     assert "uv sync --frozen" in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_clusters_hr_user_has_the_same_permissions_as_the_embedded_one() -> None:
+    conf = (ROOT / "deploy" / "nats.conf").read_text()
+    allowed = re.findall(r"allow: \[([^\]]*)\]", conf)
+    assert [json.loads(f"[{group}]") for group in allowed] == [
+        list(subjects.HR_PUBLISH),
+        list(subjects.HR_SUBSCRIBE),
+    ]
