@@ -82,7 +82,9 @@ def _migrate(connection: Connection, metadata: MetaData, schema: str) -> None:
             connection=connection,
             target_metadata=metadata,
             version_table_schema=schema,
-            include_schemas=False,
+            # Autogenerate compares this service's schema, and only it.
+            include_schemas=True,
+            include_name=lambda name, kind, _parents: kind != "schema" or name == schema,
             compare_type=True,
         )
         with context.begin_transaction():

@@ -18,6 +18,8 @@ from uuid import uuid4
 import nats.errors
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker, NatsMessage, NatsRouter
+from faststream.nats.annotations import Client
+from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -48,13 +50,15 @@ def validation_details(err: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def dispatch(handler: Handler[Req], model: type[Req], body: bytes) -> bytes:
+async def dispatch(
+    handler: Handler[Req], model: type[Req], body: bytes, encode: Callable[[Any], bytes] = ok
+) -> bytes:
     try:
         request = model.model_validate_json(body)
     except ValidationError as err:
         return failed(Invalid("malformed request", details=validation_details(err)))
     try:
-        return ok(await handler(request))
+        return encode(await handler(request))
     except OkrError as err:
         return failed(err)
     except Exception as err:
@@ -104,6 +108,92 @@ class RpcRouter:
 
         return register
 
+    def route_chunked(self, subject: str) -> Callable[[Handler[Req]], Handler[Req]]:
+        """For answers that may exceed NATS's message size (a whole tree): the handler returns
+        the JSON bytes of its result, which go back in numbered chunks; see `call_chunked`."""
+
+        def register(handler: Handler[Req]) -> Handler[Req]:
+            model = _request_model(handler)
+
+            async def endpoint(msg: NatsMessage, client: Client) -> None:
+                reply = await dispatch(handler, model, msg.body, encode=_raw_result)
+                await _send_chunks(client, msg.reply_to, reply)
+
+            endpoint.__name__ = handler.__name__
+            self.router.subscriber(
+                subject,
+                queue=self.queue,
+                decoder=_raw_body,
+                max_workers=CONCURRENT_REQUESTS,
+                no_reply=True,
+                title=subject,
+                description=inspect.getdoc(handler),
+            )(endpoint)
+            return handler
+
+        return register
+
+
+CHUNK_BYTES = 512 * 1024  # well under NATS's default 1 MiB message limit
+CHUNK = "Okr-Chunk"
+CHUNKS = "Okr-Chunks"
+FAILED = "Okr-Failed"
+
+
+def _raw_result(result: Any) -> bytes:
+    assert isinstance(result, bytes), "a chunked handler returns the JSON bytes of its result"
+    return result
+
+
+async def _send_chunks(client: NatsClient, reply_to: str, reply: bytes) -> None:
+    if not reply_to:
+        return
+    if reply.startswith(b'{"ok": false'):  # dispatch's error envelope: one message
+        await client.publish(reply_to, reply, headers={CHUNK: "0", CHUNKS: "1", FAILED: "1"})
+        return
+    count = max(1, -(-len(reply) // CHUNK_BYTES))
+    for index in range(count):
+        part = reply[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
+        await client.publish(reply_to, part, headers={CHUNK: str(index), CHUNKS: str(count)})
+
+
+async def call_chunked(
+    broker: NatsBroker, subject: str, request: BaseModel, *, timeout: float = 5.0
+) -> bytes:
+    """Ask for a chunked answer; the JSON bytes of the result, or the error it answered with."""
+    try:
+        client = broker.connection
+        inbox = client.new_inbox()
+        subscription = await client.subscribe(inbox)
+    except (nats.errors.Error, IncorrectState, AttributeError) as err:
+        raise Unavailable("the message bus is unavailable; try again shortly") from err
+    try:
+        await client.publish(subject, request.model_dump_json().encode(), reply=inbox)
+        parts: list[bytes] = []
+        expected = 1
+        while len(parts) < expected:
+            try:
+                msg = await subscription.next_msg(timeout=timeout)
+            except (nats.errors.TimeoutError, TimeoutError) as err:
+                raise _no_answer(subject) from err
+            headers = msg.headers or {}
+            if headers.get("Status") == "503":  # the server's "no responders"
+                raise _no_answer(subject)
+            if headers.get(FAILED):
+                raise error_from_dict(json.loads(msg.data).get("error") or {})
+            if int(headers.get(CHUNK, -1)) != len(parts):
+                raise Unavailable(f"the answer to {subject} arrived out of order; try again")
+            expected = int(headers.get(CHUNKS, 1))
+            parts.append(msg.data)
+        return b"".join(parts)
+    finally:
+        await subscription.unsubscribe()
+
+
+def _no_answer(subject: str) -> Unavailable:
+    service = subject.split(".")[1] if subject.count(".") >= 2 else subject
+    return Unavailable(f"the {service} service did not answer; try again shortly")
+
 
 def _request_model(handler: Handler[Req]) -> type[Req]:
     hints = get_type_hints(handler)
@@ -129,8 +219,7 @@ async def call(
             request.model_dump_json().encode(), subject, timeout=timeout, headers=headers
         )
     except (NatsTimeout, NoRespondersError, TimeoutError) as err:
-        service = subject.split(".")[1] if subject.count(".") >= 2 else subject
-        raise Unavailable(f"the {service} service did not answer; try again shortly") from err
+        raise _no_answer(subject) from err
     except (nats.errors.Error, IncorrectState) as err:  # not connected (yet), draining, closed
         raise Unavailable("the message bus is unavailable; try again shortly") from err
     envelope = json.loads(reply.body)

@@ -32,6 +32,12 @@ def dead_letter_subject(original_subject: str) -> str:
 
 # --- events -----------------------------------------------------------------------------------
 OBJECTIVE_CREATED = "objective.created"
+OBJECTIVE_UPDATED = "objective.updated"
+OBJECTIVE_MOVED = "objective.moved"
+OBJECTIVE_DELETED = "objective.deleted"
+OBJECTIVE_RESTORED = "objective.restored"
+OBJECTIVE_KPI_LINKED = "objective.kpi_linked"
+OBJECTIVE_KPI_UNLINKED = "objective.kpi_unlinked"
 OBJECTIVE_EVENTS = "objective.>"
 
 # Kept 30 days: a consumer that was away for less catches up from the stream; beyond that the
@@ -56,3 +62,18 @@ def rpc_ping(service: str) -> str:
 
 RPC_OBJECTIVES_CREATE = "rpc.objectives.create"
 RPC_OBJECTIVES_GET = "rpc.objectives.get"
+RPC_OBJECTIVES_LIST = "rpc.objectives.list"
+RPC_OBJECTIVES_UPDATE = "rpc.objectives.update"
+RPC_OBJECTIVES_DELETE = "rpc.objectives.delete"
+RPC_OBJECTIVES_RESTORE = "rpc.objectives.restore"
+RPC_OBJECTIVES_MOVE = "rpc.objectives.move"
+RPC_OBJECTIVES_CHILDREN = "rpc.objectives.children"
+RPC_OBJECTIVES_ANCESTORS = "rpc.objectives.ancestors"
+RPC_OBJECTIVES_TREE = "rpc.objectives.tree"  # chunked reply: see okr_shared.rpc
+RPC_OBJECTIVES_GANTT = "rpc.objectives.gantt"  # chunked reply
+RPC_OBJECTIVES_STATS = "rpc.objectives.stats"
+RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"
+RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
+RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
+RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
+RPC_KPIS_GET = "rpc.kpis.get"

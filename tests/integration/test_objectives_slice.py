@@ -37,7 +37,10 @@ async def test_create_then_get_round_trips_through_the_objectives_service(
         f"/api/v1/objectives/{created['id']}", headers=system.admin_headers
     )
     assert fetched.status_code == 200
-    assert fetched.json() == created
+    detail = fetched.json()
+    assert {k: v for k, v in detail.items() if k in created} == created
+    assert detail["owner_name"] == "Administrator"
+    assert (detail["parent_title"], detail["child_count"], detail["kpi_count"]) == (None, 0, 0)
 
     async with system.engine.connect() as db:
         stored = (

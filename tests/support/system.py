@@ -95,6 +95,7 @@ async def running_system(
         admin_username="admin",
         admin_password=ADMIN_PASSWORD,
         instance="gateway-test",
+        writes_per_minute=0,  # the tests write far faster than a person; one test checks the limit
     )
     app = create_app(gateway_settings)
     engine = make_engine(database_url, pool_size=2, application_name="tests")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -12,8 +13,8 @@ from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_gateway import service
-from okr_gateway.errors import Unauthorized
+from okr_gateway import repository, service
+from okr_gateway.errors import RateLimited, Unauthorized
 from okr_gateway.models import User
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
@@ -36,6 +37,10 @@ class Services:
             self.broker, subject, request, result_type, timeout=self.timeout_s
         )
         return result
+
+    async def call_chunked(self, subject: str, request: BaseModel) -> bytes:
+        """The JSON bytes of a large answer, passed through without parsing them."""
+        return await rpc.call_chunked(self.broker, subject, request, timeout=self.timeout_s)
 
 
 @dataclass
@@ -88,6 +93,20 @@ async def admin_user(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(admin_user)]
+
+
+async def writer(user: CurrentUser, gateway: StateDep) -> User:
+    """The caller, counted against the per-user write limit (429 with Retry-After beyond it)."""
+    limit = gateway.settings.writes_per_minute
+    if limit:
+        async with gateway.sessions.begin() as db:
+            count, seconds_left = await repository.count_write(db, user.id)
+        if count > limit:
+            raise RateLimited(limit, max(1, math.ceil(seconds_left)))
+    return user
+
+
+Writer = Annotated[User, Depends(writer)]
 
 
 def services(gateway: StateDep) -> Services:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_gateway.models import User
+from okr_gateway.models import User, WriteCount
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
@@ -59,3 +59,25 @@ async def update_user(session: AsyncSession, user_id: int, values: dict[str, Any
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def count_write(session: AsyncSession, user_id: int) -> tuple[int, float]:
+    """Count one write in the user's current minute: (writes so far, seconds left in it)."""
+    window = func.date_trunc("minute", func.now())
+    new_row = pg_insert(WriteCount).values(user_id=user_id, window_start=window, count=1)
+    statement = new_row.on_conflict_do_update(
+        index_elements=[WriteCount.user_id, WriteCount.window_start],
+        set_={"count": WriteCount.count + 1},
+    ).returning(
+        WriteCount.count,
+        func.extract("epoch", WriteCount.window_start + text("interval '1 minute'") - func.now()),
+    )
+    count, seconds_left = (await session.execute(statement)).one()
+    if count == 1:  # the first write of a minute: forget minutes long gone
+        await session.execute(
+            delete(WriteCount).where(
+                WriteCount.user_id == user_id,
+                WriteCount.window_start < func.now() - text("interval '1 hour'"),
+            )
+        )
+    return int(count), float(seconds_left)

@@ -94,6 +94,13 @@ async def resolve_owner(session: AsyncSession, caller: User, owner_id: int | Non
     return owner
 
 
+async def display_name(session: AsyncSession, user_id: int) -> str | None:
+    user = await repository.get_user(session, user_id)
+    if user is None:
+        return None
+    return user.full_name or user.username
+
+
 async def ensure_admin(session: AsyncSession, username: str, password: str | None) -> str | None:
     """Create the first admin if there is no such user yet.
 

@@ -1,6 +1,6 @@
 """The objectives service's errors: domain names over the shared, transportable classes."""
 
-from okr_shared.errors import Forbidden, Invalid, NotFound
+from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 class ObjectiveNotFound(NotFound):
@@ -13,4 +13,22 @@ class NotAllowed(Forbidden):
 
 
 class InvalidHierarchy(Invalid):
-    """The parent is missing, out of view, or at a level that cannot hold this child."""
+    """The parent is missing, out of view, at a level that cannot hold this child, or below
+    the objective itself."""
+
+
+class StaleVersion(Conflict):
+    def __init__(self, objective_id: int, expected: int, current: int) -> None:
+        super().__init__(
+            f"objective {objective_id} has changed: you sent version {expected}, it is now at "
+            f"version {current}; read it again and reapply your change",
+            details=[{"current_version": current}],
+        )
+
+
+class ProgressDriven(Invalid):
+    def __init__(self, objective_id: int, driver: str) -> None:
+        super().__init__(
+            f"the progress of objective {objective_id} is computed from its {driver}; "
+            "set progress_percentage only on an objective without children or KPIs"
+        )

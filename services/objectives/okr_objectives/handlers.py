@@ -4,26 +4,129 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_objectives import service
-from okr_shared import subjects
-from okr_shared.contracts.objectives import CreateObjective, GetObjective, ObjectiveResponse
+from okr_objectives import commands, queries
+from okr_shared import subjects as s
+from okr_shared.contracts import objective_rpc as rpc
+from okr_shared.contracts.common import Page
+from okr_shared.contracts.objectives import (
+    AuditEntry,
+    ObjectiveDetail,
+    ObjectiveKPILink,
+    ObjectiveResponse,
+    ObjectiveStats,
+)
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
 
 def build_router(sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> RpcRouter:
-    rpc = RpcRouter(queue="objectives")
+    router = RpcRouter(queue="objectives")
+    _command_routes(router, sessions, outbox)
+    _query_routes(router, sessions)
+    return router
 
-    @rpc.route(subjects.RPC_OBJECTIVES_CREATE)
-    async def create_objective(request: CreateObjective) -> ObjectiveResponse:
+
+def _command_routes(
+    router: RpcRouter, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
+) -> None:
+    route = router.route
+
+    @route(s.RPC_OBJECTIVES_CREATE)
+    async def create(request: rpc.CreateObjective) -> ObjectiveResponse:
         """Create an objective; publishes objective.created."""
         async with sessions.begin() as session:
-            return await service.create_objective(session, outbox, request)
+            return await commands.create_objective(session, outbox, request)
 
-    @rpc.route(subjects.RPC_OBJECTIVES_GET)
-    async def get_objective(request: GetObjective) -> ObjectiveResponse:
-        """One objective, if the caller may see it."""
+    @route(s.RPC_OBJECTIVES_UPDATE)
+    async def update(request: rpc.UpdateObjective) -> ObjectiveResponse:
+        """Change an objective; publishes objective.updated (objective.moved for a new parent)."""
         async with sessions.begin() as session:
-            return await service.get_objective(session, request)
+            return await commands.update_objective(session, outbox, request)
 
-    return rpc
+    @route(s.RPC_OBJECTIVES_MOVE)
+    async def move(request: rpc.MoveObjective) -> ObjectiveResponse:
+        """Give an objective a new parent; publishes objective.moved."""
+        async with sessions.begin() as session:
+            return await commands.move_objective(session, outbox, request)
+
+    @route(s.RPC_OBJECTIVES_DELETE)
+    async def delete(request: rpc.DeleteObjective) -> None:
+        """Soft-delete an objective and its subtree; publishes objective.deleted."""
+        async with sessions.begin() as session:
+            await commands.delete_objective(session, outbox, request)
+
+    @route(s.RPC_OBJECTIVES_RESTORE)
+    async def restore(request: rpc.ObjectiveRequest) -> ObjectiveResponse:
+        """Bring back a deleted objective with its subtree; publishes objective.restored."""
+        async with sessions.begin() as session:
+            return await commands.restore_objective(session, outbox, request)
+
+    @route(s.RPC_OBJECTIVES_LINK_KPI)
+    async def link_kpi(request: rpc.LinkKpi) -> ObjectiveKPILink:
+        """Link a KPI with a weight; publishes objective.kpi_linked."""
+        async with sessions.begin() as session:
+            return await commands.link_kpi(session, outbox, request)
+
+    @route(s.RPC_OBJECTIVES_UNLINK_KPI)
+    async def unlink_kpi(request: rpc.UnlinkKpi) -> None:
+        """Remove a KPI link; publishes objective.kpi_unlinked."""
+        async with sessions.begin() as session:
+            await commands.unlink_kpi(session, outbox, request)
+
+
+def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
+    route, chunked = router.route, router.route_chunked
+
+    @route(s.RPC_OBJECTIVES_GET)
+    async def get(request: rpc.ObjectiveRequest) -> ObjectiveDetail:
+        """One objective with its counts, if the caller may see it."""
+        async with sessions() as session:
+            return await queries.get_objective(session, request)
+
+    @route(s.RPC_OBJECTIVES_LIST)
+    async def list_(request: rpc.ListObjectives) -> Page[ObjectiveResponse]:
+        """A page of the objectives the caller may see."""
+        async with sessions() as session:
+            return await queries.list_objectives(session, request)
+
+    @route(s.RPC_OBJECTIVES_CHILDREN)
+    async def children(request: rpc.ObjectiveRequest) -> list[ObjectiveResponse]:
+        """Direct children the caller may see."""
+        async with sessions() as session:
+            return await queries.children(session, request)
+
+    @route(s.RPC_OBJECTIVES_ANCESTORS)
+    async def ancestors(request: rpc.ObjectiveRequest) -> list[ObjectiveResponse]:
+        """Ancestors the caller may see, nearest first."""
+        async with sessions() as session:
+            return await queries.ancestors(session, request)
+
+    @route(s.RPC_OBJECTIVES_STATS)
+    async def stats(request: rpc.StatsSummary) -> ObjectiveStats:
+        """Counts by level and status, and the average progress."""
+        async with sessions() as session:
+            return await queries.stats(session, request)
+
+    @route(s.RPC_OBJECTIVES_HISTORY)
+    async def history(request: rpc.ObjectiveRequest) -> list[AuditEntry]:
+        """The audit trail of one objective, newest first."""
+        async with sessions() as session:
+            return await queries.history(session, request)
+
+    @route(s.RPC_OBJECTIVES_LINKS)
+    async def links(request: rpc.ObjectiveRequest) -> list[ObjectiveKPILink]:
+        """The KPIs an objective links, with their weights."""
+        async with sessions() as session:
+            return await queries.links(session, request)
+
+    @chunked(s.RPC_OBJECTIVES_TREE)
+    async def tree(request: rpc.TreeView) -> bytes:
+        """Nested trees of objectives (chunked reply)."""
+        async with sessions() as session:
+            return await queries.tree_view(session, request)
+
+    @chunked(s.RPC_OBJECTIVES_GANTT)
+    async def gantt(request: rpc.GanttView) -> bytes:
+        """Objectives as Gantt items (chunked reply)."""
+        async with sessions() as session:
+            return await queries.gantt_view(session, request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from okr_objectives import SCHEMA
@@ -61,12 +63,49 @@ class Objective(Base):
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # What readers see: the rollup's value once the progress service has computed one, else the
+    # manual progress. `manual_progress` is what PUT sets; it counts when nothing drives it.
     progress_percentage: Mapped[float] = mapped_column(Double, default=0.0)
+    manual_progress: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class KpiLink(Base):
+    """A weighted link from an objective to a KPI. Unlinking keeps the row (with `deleted_at`)
+    so that its version keeps rising: a consumer can order link, unlink and relink."""
+
+    __tablename__ = "objective_kpis"
+    __table_args__ = (
+        CheckConstraint("weight > 0 AND weight <= 1", name="weight"),
+        Index("ix_objective_kpis_kpi_id", "kpi_id"),
+    )
+
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id"), primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    weight: Mapped[float] = mapped_column(Double)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who changed what, when: one row per objective a change touched."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_objective_id", "objective_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    objective_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # {field: [old, new]}; a link change names the KPI: {"kpi:7": [old weight, new weight]}.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
 outbox = outbox_table(Base.metadata)

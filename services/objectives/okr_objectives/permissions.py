@@ -6,16 +6,26 @@
 | create division / team  | yes   | in own department            | no                |
 | create individual       | yes   | in own department            | owned by self     |
 | view                    | all   | own department's, and own    | own only          |
+| update                  | all   | own department's             | own only          |
+| delete                  | all   | those they created           | own only          |
+| move, restore           | yes   | no                           | no                |
 
-Integration users (HR systems) have no access to objectives.
+Integration users (HR systems) have no access to objectives. An objective outside the caller's
+view is reported as missing (404); an action the role may not take on a visible one is 403.
+The view rule exists twice: here for a loaded objective, and as SQL in repository.visible_to.
 """
 
 from __future__ import annotations
 
-from okr_objectives.errors import NotAllowed
+from okr_objectives.errors import NotAllowed, ObjectiveNotFound
 from okr_objectives.models import Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objectives import ObjectiveLevel
+
+
+def ensure_objectives_role(actor: Actor) -> None:
+    if actor.role not in (Role.ADMIN, Role.MANAGER, Role.EMPLOYEE):
+        raise NotAllowed(f"the {actor.role.value} role has no access to objectives")
 
 
 def can_view(actor: Actor, objective: Objective) -> bool:
@@ -26,9 +36,17 @@ def can_view(actor: Actor, objective: Objective) -> bool:
     return actor.role is Role.MANAGER and _same_department(actor, objective.department)
 
 
+def visible(actor: Actor, objective: Objective | None, objective_id: int) -> Objective:
+    """The objective if the caller may see it; missing and out of view read the same."""
+    if objective is None or not can_view(actor, objective):
+        raise ObjectiveNotFound(objective_id)
+    return objective
+
+
 def ensure_can_create(
     actor: Actor, level: ObjectiveLevel, owner_id: int, department: str | None
 ) -> None:
+    ensure_objectives_role(actor)
     if actor.role is Role.ADMIN:
         return
     if level is ObjectiveLevel.COMPANY:
@@ -37,13 +55,43 @@ def ensure_can_create(
         if not _same_department(actor, department):
             raise NotAllowed("a manager can create objectives only in their own department")
         return
-    if actor.role is Role.EMPLOYEE:
-        if level is not ObjectiveLevel.INDIVIDUAL:
-            raise NotAllowed("an employee can create only individual objectives")
-        if owner_id != actor.user_id:
-            raise NotAllowed("an employee can create objectives only for themselves")
+    if level is not ObjectiveLevel.INDIVIDUAL:
+        raise NotAllowed("an employee can create only individual objectives")
+    if owner_id != actor.user_id:
+        raise NotAllowed("an employee can create objectives only for themselves")
+
+
+def ensure_can_update(actor: Actor, objective: Objective) -> None:
+    if actor.role is Role.ADMIN:
         return
-    raise NotAllowed(f"the {actor.role.value} role has no access to objectives")
+    if actor.role is Role.MANAGER and _same_department(actor, objective.department):
+        return
+    if actor.role is Role.EMPLOYEE and objective.owner_id == actor.user_id:
+        return
+    raise NotAllowed(
+        "a manager can change only their department's objectives"
+        if actor.role is Role.MANAGER
+        else "an employee can change only their own objectives"
+    )
+
+
+def ensure_can_delete(actor: Actor, objective: Objective) -> None:
+    if actor.role is Role.ADMIN:
+        return
+    if actor.role is Role.MANAGER and objective.created_by == actor.user_id:
+        return
+    if actor.role is Role.EMPLOYEE and objective.owner_id == actor.user_id:
+        return
+    raise NotAllowed(
+        "a manager can delete only objectives they created"
+        if actor.role is Role.MANAGER
+        else "an employee can delete only their own objectives"
+    )
+
+
+def ensure_admin(actor: Actor, action: str) -> None:
+    if actor.role is not Role.ADMIN:
+        raise NotAllowed(f"only an admin can {action} objectives")
 
 
 def _same_department(actor: Actor, department: str | None) -> bool:

@@ -1,13 +1,60 @@
-"""Every SQL statement of the objectives service. Repositories never commit."""
+"""Every SQL statement of the objectives service. Repositories never commit.
+
+Each function is one statement (or a fixed few), whatever the size of the tree: subtrees,
+ancestors and cycle checks are recursive CTEs over the `parent_id` index.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives.models import Objective
+from okr_objectives.models import AuditEntry, KpiLink, Objective
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.objective_rpc import ObjectiveFilters
+
+TREE_LOCK = 0x6F6B72  # pg_advisory_xact_lock key: one structural change of the tree at a time
+
+
+def visible_to(actor: Actor) -> ColumnElement[bool]:
+    """The view rule of the permission matrix, as SQL (see permissions.can_view)."""
+    if actor.role is Role.ADMIN:
+        return true()
+    if actor.role is Role.MANAGER:
+        mine = Objective.owner_id == actor.user_id
+        if actor.department is None:
+            return mine
+        return or_(mine, Objective.department == actor.department)
+    if actor.role is Role.EMPLOYEE:
+        return Objective.owner_id == actor.user_id
+    return false()
+
+
+LIVE = Objective.deleted_at.is_(None)
+
+
+async def lock_tree(session: AsyncSession) -> None:
+    """Serialise moves, deletes and restores: two concurrent moves could each pass the cycle
+    check and together make a cycle."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TREE_LOCK})
 
 
 async def insert_objective(session: AsyncSession, values: dict[str, Any]) -> Objective:
@@ -15,10 +62,285 @@ async def insert_objective(session: AsyncSession, values: dict[str, Any]) -> Obj
     return result.scalar_one()
 
 
-async def get_objective(session: AsyncSession, objective_id: int) -> Objective | None:
-    """A live objective (not soft-deleted), or None."""
-    return (
-        await session.execute(
-            select(Objective).where(Objective.id == objective_id, Objective.deleted_at.is_(None))
+async def get_objective(
+    session: AsyncSession, objective_id: int, *, for_update: bool = False, live: bool = True
+) -> Objective | None:
+    statement = select(Objective).where(Objective.id == objective_id)
+    if live:
+        statement = statement.where(LIVE)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_live_for_share(session: AsyncSession, objective_id: int) -> Objective | None:
+    """A parent about to get a child: a concurrent delete of it waits for us (and vice versa)."""
+    statement = (
+        select(Objective).where(Objective.id == objective_id, LIVE).with_for_update(read=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
+
+
+def _filtered(statement: SelectT, actor: Actor, filters: ObjectiveFilters) -> SelectT:
+    conditions = [LIVE, visible_to(actor)]
+    for name, value in filters.model_dump(exclude_none=True).items():
+        conditions.append(getattr(Objective, name) == getattr(value, "value", value))
+    return statement.where(*conditions)
+
+
+async def list_objectives(
+    session: AsyncSession, actor: Actor, filters: ObjectiveFilters, skip: int, limit: int
+) -> tuple[list[Objective], int]:
+    page = _filtered(select(Objective), actor, filters).order_by(Objective.id)
+    rows = (await session.execute(page.offset(skip).limit(limit))).scalars().all()
+    total = await session.scalar(
+        _filtered(select(func.count()).select_from(Objective), actor, filters)
+    )
+    return list(rows), int(total or 0)
+
+
+async def children(session: AsyncSession, actor: Actor, parent_id: int) -> list[Objective]:
+    statement = (
+        select(Objective)
+        .where(Objective.parent_id == parent_id, LIVE, visible_to(actor))
+        .order_by(Objective.id)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def ancestors(session: AsyncSession, actor: Actor, objective_id: int) -> list[Objective]:
+    """Nearest parent first, root last; those outside the caller's view are left out."""
+    up = (
+        select(Objective.id, Objective.parent_id, literal(0).label("depth"))
+        .where(Objective.id == objective_id)
+        .cte("up", recursive=True)
+    )
+    parent = select(Objective.id, Objective.parent_id, (up.c.depth + 1).label("depth")).join(
+        up, Objective.id == up.c.parent_id
+    )
+    up = up.union_all(parent)
+    statement = (
+        select(Objective)
+        .join(up, Objective.id == up.c.id)
+        .where(up.c.depth > 0, LIVE, visible_to(actor))
+        .order_by(up.c.depth)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+def _subtree_ids(root_id: int, *, deleted_at: datetime | None = None) -> Any:
+    """The ids of `root_id` and every descendant: live ones, or those deleted at `deleted_at`
+    (a subtree deleted together comes back together)."""
+    state = LIVE if deleted_at is None else Objective.deleted_at == deleted_at
+    down = select(Objective.id).where(Objective.id == root_id).cte("down", recursive=True)
+    down = down.union_all(
+        select(Objective.id).join(down, Objective.parent_id == down.c.id).where(state)
+    )
+    return select(down.c.id)
+
+
+async def is_in_subtree(session: AsyncSession, candidate_id: int, root_id: int) -> bool:
+    """Whether `candidate_id` is `root_id` or below it: walking up from the candidate."""
+    up = select(Objective.id, Objective.parent_id).where(Objective.id == candidate_id)
+    up_cte = up.cte("up", recursive=True)
+    up_cte = up_cte.union_all(
+        select(Objective.id, Objective.parent_id).join(up_cte, Objective.id == up_cte.c.parent_id)
+    )
+    return bool(await session.scalar(select(exists().where(up_cte.c.id == root_id))))
+
+
+async def subtree_rows(
+    session: AsyncSession, actor: Actor, root_id: int, filters: ObjectiveFilters
+) -> list[Any]:
+    statement = _filtered(select(*TREE_COLUMNS), actor, filters).where(
+        Objective.id.in_(_subtree_ids(root_id))
+    )
+    return list((await session.execute(statement.order_by(Objective.id))).all())
+
+
+TREE_COLUMNS = (
+    Objective.id,
+    Objective.title,
+    Objective.level,
+    Objective.status,
+    Objective.parent_id,
+    Objective.owner_id,
+    Objective.department,
+    Objective.year,
+    Objective.quarter,
+    Objective.start_date,
+    Objective.end_date,
+    Objective.progress_percentage,
+)
+
+
+async def tree_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
+    statement = _filtered(select(*TREE_COLUMNS), actor, filters).order_by(Objective.id)
+    return list((await session.execute(statement)).all())
+
+
+async def update_objective(
+    session: AsyncSession, objective_id: int, values: dict[str, Any]
+) -> Objective:
+    statement = (
+        update(Objective)
+        .where(Objective.id == objective_id)
+        .values(**values, version=Objective.version + 1, updated_at=func.now())
+        .returning(Objective)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one()
+
+
+async def delete_subtree(session: AsyncSession, root_id: int) -> list[Objective]:
+    statement = (
+        update(Objective)
+        .where(Objective.id.in_(_subtree_ids(root_id)), LIVE)
+        .values(deleted_at=func.now(), version=Objective.version + 1, updated_at=func.now())
+        .returning(Objective)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def restore_subtree(
+    session: AsyncSession, root_id: int, deleted_at: datetime
+) -> list[Objective]:
+    statement = (
+        update(Objective)
+        .where(
+            Objective.id.in_(_subtree_ids(root_id, deleted_at=deleted_at)),
+            Objective.deleted_at == deleted_at,
         )
-    ).scalar_one_or_none()
+        .values(deleted_at=None, version=Objective.version + 1, updated_at=func.now())
+        .returning(Objective)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def detail_counts(
+    session: AsyncSession, actor: Actor, objective: Objective
+) -> tuple[int, int, str | None]:
+    """(visible live children, active KPI links, the parent's title) in one round trip."""
+    child = (
+        select(func.count())
+        .where(Objective.parent_id == objective.id, LIVE, visible_to(actor))
+        .scalar_subquery()
+    )
+    links = (
+        select(func.count())
+        .where(KpiLink.objective_id == objective.id, KpiLink.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    parent = Objective.__table__.alias("parent")
+    parent_title = (
+        select(parent.c.title)
+        .where(parent.c.id == objective.parent_id, parent.c.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(child, links, parent_title))).one()
+    return int(row[0]), int(row[1]), row[2]
+
+
+async def drives_progress(session: AsyncSession, objective_id: int) -> str | None:
+    """'children' or 'KPIs' when either drives the objective's progress, else None."""
+    live_children = exists().where(
+        Objective.parent_id == objective_id, LIVE, Objective.status != "abandoned"
+    )
+    active_links = exists().where(
+        KpiLink.objective_id == objective_id, KpiLink.deleted_at.is_(None)
+    )
+    row = (await session.execute(select(live_children, active_links))).one()
+    return "children" if row[0] else "KPIs" if row[1] else None
+
+
+async def stats_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
+    statement = _filtered(
+        select(
+            Objective.level,
+            Objective.status,
+            func.count().label("n"),
+            func.sum(Objective.progress_percentage).label("progress"),
+        ),
+        actor,
+        filters,
+    ).group_by(Objective.level, Objective.status)
+    return list((await session.execute(statement)).all())
+
+
+# --- links ----------------------------------------------------------------------------------
+
+
+async def active_links(session: AsyncSession, objective_id: int) -> list[KpiLink]:
+    statement = (
+        select(KpiLink)
+        .where(KpiLink.objective_id == objective_id, KpiLink.deleted_at.is_(None))
+        .order_by(KpiLink.kpi_id)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def get_link(session: AsyncSession, objective_id: int, kpi_id: int) -> KpiLink | None:
+    statement = select(KpiLink).where(
+        KpiLink.objective_id == objective_id, KpiLink.kpi_id == kpi_id
+    )
+    return (await session.execute(statement.with_for_update())).scalar_one_or_none()
+
+
+async def upsert_link(
+    session: AsyncSession, objective_id: int, kpi_id: int, weight: float, actor_id: int
+) -> KpiLink:
+    """Make the link, or bring back an unlinked one with a new weight; the version always rises."""
+    statement = pg_insert(KpiLink).values(
+        objective_id=objective_id, kpi_id=kpi_id, weight=weight, created_by=actor_id, version=1
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[KpiLink.objective_id, KpiLink.kpi_id],
+        set_={
+            "weight": statement.excluded.weight,
+            "version": KpiLink.version + 1,
+            "deleted_at": None,
+            "created_at": func.now(),
+            "created_by": statement.excluded.created_by,
+        },
+    )
+    result = await session.execute(
+        statement.returning(KpiLink).execution_options(populate_existing=True)
+    )
+    return result.scalar_one()
+
+
+async def unlink(session: AsyncSession, objective_id: int, kpi_id: int) -> KpiLink | None:
+    statement = (
+        update(KpiLink)
+        .where(
+            KpiLink.objective_id == objective_id,
+            KpiLink.kpi_id == kpi_id,
+            KpiLink.deleted_at.is_(None),
+        )
+        .values(deleted_at=func.now(), version=KpiLink.version + 1)
+        .returning(KpiLink)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+async def record(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    if entries:
+        await session.execute(insert(AuditEntry), list(entries))
+
+
+async def history(session: AsyncSession, objective_id: int) -> list[AuditEntry]:
+    statement = (
+        select(AuditEntry)
+        .where(AuditEntry.objective_id == objective_id)
+        .order_by(AuditEntry.id.desc())
+    )
+    return list((await session.execute(statement)).scalars().all())

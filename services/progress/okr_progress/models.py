@@ -32,4 +32,17 @@ class ObjectiveNode(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class LinkNode(Base):
+    """A weighted link from an objective to a KPI, as of the newest event about it."""
+
+    __tablename__ = "links"
+    __table_args__ = (Index("ix_links_kpi_id", "kpi_id"),)
+
+    objective_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kpi_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    weight: Mapped[float] = mapped_column(Double)
+    active: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 outbox = outbox_table(Base.metadata)

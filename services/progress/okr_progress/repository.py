@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_progress.models import ObjectiveNode
-from okr_shared.contracts.objectives import ObjectiveState
+from okr_progress.models import LinkNode, ObjectiveNode
+from okr_shared.contracts.objective_events import LinkState, ObjectiveState
 
 
 async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveState]) -> None:
@@ -22,9 +22,9 @@ async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveSta
             "parent_id": s.parent_id,
             "level": s.level.value,
             "status": s.status.value,
-            "manual_progress": s.progress_percentage,
+            "manual_progress": s.manual_progress,
+            "deleted": s.deleted,
             "version": s.version,
-            "deleted": False,
         }
         for s in states
     ]
@@ -34,6 +34,23 @@ async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveSta
             index_elements=[ObjectiveNode.id],
             set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
             where=ObjectiveNode.version < statement.excluded.version,
+        )
+    )
+
+
+async def upsert_links(session: AsyncSession, links: Sequence[LinkState]) -> None:
+    if not links:
+        return
+    statement = insert(LinkNode).values([link.model_dump() for link in links])
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[LinkNode.objective_id, LinkNode.kpi_id],
+            set_={
+                "weight": statement.excluded.weight,
+                "active": statement.excluded.active,
+                "version": statement.excluded.version,
+            },
+            where=LinkNode.version < statement.excluded.version,
         )
     )
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from okr_shared.contracts.common import Actor, Contract, Event
+from okr_shared.contracts.common import Contract
 from okr_shared.contracts.fields import Department, Description, Id, Title
 
 
@@ -91,6 +91,55 @@ def _year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
+class ObjectiveUpdate(BaseModel):
+    """`PUT /api/v1/objectives/{id}`: every field optional; only the nullable ones (`parent_id`,
+    `department`, `quarter`) may be set to null. `version` (or an `If-Match` header) makes the
+    update conditional: 409 when the objective has changed since."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Title | None = None
+    description: Description | None = None
+    parent_id: Id | None = None
+    owner_id: Id | None = None
+    department: Department | None = None
+    year: Year | None = None
+    quarter: Quarter | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    status: ObjectiveStatus | None = None
+    progress_percentage: Percentage | None = Field(
+        default=None, description="manual progress; refused when children or KPIs drive it"
+    )
+    version: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> Self:
+        nullable = {"parent_id", "department", "quarter", "version"}
+        cleared = sorted(n for n in self.model_fields_set - nullable if getattr(self, n) is None)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        """The fields the request sets, except the version it is conditional on."""
+        return {name: getattr(self, name) for name in self.model_fields_set - {"version"}}
+
+
+class ObjectiveMove(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    new_parent_id: Id | None = Field(description="null makes it a top-level objective")
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+class ObjectiveKPILinkCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kpi_id: Id
+    weight: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+
+
 class ObjectiveResponse(Contract):
     id: int
     title: str
@@ -111,37 +160,63 @@ class ObjectiveResponse(Contract):
     version: int
 
 
-# --- request/reply --------------------------------------------------------------------------
+class ObjectiveDetail(ObjectiveResponse):
+    owner_name: str | None = Field(description="the owner's full name, else username")
+    parent_title: str | None
+    child_count: int
+    kpi_count: int
 
 
-class CreateObjective(Contract):
-    """The gateway resolved the owner (default: the caller) and the owner's department."""
-
-    actor: Actor
-    data: ObjectiveCreate
-    owner_id: int
-    owner_department: str | None
-
-
-class GetObjective(Contract):
-    actor: Actor
-    objective_id: Id
-
-
-# --- events ---------------------------------------------------------------------------------
-
-
-class ObjectiveState(Contract):
-    """What rollup needs of an objective: its place in the tree and its own progress."""
+class ObjectiveTreeNode(Contract):
+    """One node of `GET /api/v1/objectives/tree/view` (the answer is a list of them)."""
 
     id: int
-    parent_id: int | None
+    title: str
     level: ObjectiveLevel
     status: ObjectiveStatus
+    parent_id: int | None
+    owner_id: int
+    department: str | None
+    year: int
+    quarter: Quarter | None
+    start_date: date
+    end_date: date
     progress_percentage: float
-    version: int
+    children: list[ObjectiveTreeNode]
 
 
-class ObjectiveCreated(Event):
-    type: Literal["objective.created"] = "objective.created"
-    objective: ObjectiveState
+class ObjectiveKPILink(Contract):
+    objective_id: int
+    kpi_id: int
+    weight: float
+    created_at: datetime
+    created_by: int
+
+
+class ObjectiveGanttItem(Contract):
+    id: int
+    title: str
+    level: ObjectiveLevel
+    start: date
+    end: date
+    progress: float
+    parent_id: int | None
+    dependencies: list[int] = Field(
+        description="the objectives this one's progress depends on: its live children"
+    )
+
+
+class ObjectiveStats(Contract):
+    total: int
+    by_level: dict[str, int]
+    by_status: dict[str, int]
+    average_progress: float | None
+
+
+class AuditEntry(Contract):
+    id: int
+    objective_id: int
+    action: str
+    actor_id: int
+    at: datetime
+    changes: dict[str, list[Any]] = Field(description="field -> [old value, new value]")

@@ -1,21 +1,43 @@
+"""`/api/v1/objectives`: each route checks the caller, asks the objectives service, and shapes
+the answer. The service applies the permission matrix; the gateway adds what it alone knows
+(users) and the HTTP conventions (ETag, If-Match, Location)."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from okr_gateway import service
-from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, actor
-from okr_shared import subjects
-from okr_shared.contracts.fields import Id
+from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, Writer, actor
+from okr_shared import subjects as s
+from okr_shared.contracts import objective_rpc as rpc
+from okr_shared.contracts.common import Page
+from okr_shared.contracts.fields import Department, Id, Offset
 from okr_shared.contracts.objectives import (
-    CreateObjective,
-    GetObjective,
+    AuditEntry,
     ObjectiveCreate,
+    ObjectiveDetail,
+    ObjectiveGanttItem,
+    ObjectiveKPILink,
+    ObjectiveKPILinkCreate,
+    ObjectiveLevel,
+    ObjectiveMove,
     ObjectiveResponse,
+    ObjectiveStats,
+    ObjectiveStatus,
+    ObjectiveTreeNode,
+    ObjectiveUpdate,
+    Quarter,
 )
+from okr_shared.errors import Invalid, Unavailable
+from okr_shared.errors import NotFound as NotFoundError
 
 ObjectiveId = Annotated[Id, Path(description="the objective's id")]
+IfMatch = Annotated[
+    str | None, Header(description='the version you read, as its ETag ("3"): 409 if it changed')
+]
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 router = APIRouter(prefix="/api/v1/objectives", tags=["objectives"])
 
@@ -24,29 +46,292 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def expected_version(if_match: str | None) -> int | None:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or int(value) < 1:
+        raise Invalid(f'If-Match must be the ETag of a version, like "3" (got {if_match!r})')
+    return int(value)
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
 @router.post("", status_code=201, response_model=ObjectiveResponse, summary="Create an objective")
 async def create_objective(
-    data: ObjectiveCreate, user: CurrentUser, db: SessionDep, rpc: ServicesDep, response: Response
+    data: ObjectiveCreate, user: Writer, db: SessionDep, rpc_: ServicesDep, response: Response
 ) -> ObjectiveResponse:
     owner = await service.resolve_owner(db, user, data.owner_id)
-    request = CreateObjective(
+    request = rpc.CreateObjective(
         actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
     )
-    created: ObjectiveResponse = await rpc.call(
-        subjects.RPC_OBJECTIVES_CREATE, request, ObjectiveResponse
+    created: ObjectiveResponse = await rpc_.call(
+        s.RPC_OBJECTIVES_CREATE, request, ObjectiveResponse
     )
     response.headers["ETag"] = etag(created.version)
     response.headers["Location"] = f"/api/v1/objectives/{created.id}"
     return created
 
 
-@router.get("/{objective_id}", response_model=ObjectiveResponse, summary="One objective")
-async def get_objective(
-    objective_id: ObjectiveId, user: CurrentUser, rpc: ServicesDep, response: Response
-) -> ObjectiveResponse:
-    request = GetObjective(actor=actor(user), objective_id=objective_id)
-    found: ObjectiveResponse = await rpc.call(
-        subjects.RPC_OBJECTIVES_GET, request, ObjectiveResponse
+@router.get("", response_model=Page[ObjectiveResponse], summary="List objectives you may see")
+async def list_objectives(
+    user: CurrentUser,
+    rpc_: ServicesDep,
+    owner_id: Annotated[Id | None, Query()] = None,
+    level: ObjectiveLevel | None = None,
+    year: Year = None,
+    quarter: Quarter | None = None,
+    status: ObjectiveStatus | None = None,
+    department: Annotated[Department | None, Query()] = None,
+    parent_id: Annotated[Id | None, Query()] = None,
+    skip: Annotated[Offset, Query()] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[ObjectiveResponse]:
+    filters = rpc.ObjectiveFilters(
+        owner_id=owner_id,
+        level=level,
+        year=year,
+        quarter=quarter,
+        status=status,
+        department=department,
+        parent_id=parent_id,
     )
+    request = rpc.ListObjectives(actor=actor(user), filters=filters, skip=skip, limit=limit)
+    page: Page[ObjectiveResponse] = await rpc_.call(
+        s.RPC_OBJECTIVES_LIST, request, Page[ObjectiveResponse]
+    )
+    return page
+
+
+@router.get(
+    "/tree/view",
+    response_model=list[ObjectiveTreeNode],
+    summary="Whole trees (or the one under root_id), nested",
+)
+async def tree_view(
+    user: CurrentUser,
+    rpc_: ServicesDep,
+    root_id: Annotated[Id | None, Query()] = None,
+    year: Year = None,
+    quarter: Quarter | None = None,
+    status: ObjectiveStatus | None = None,
+) -> Response:
+    request = rpc.TreeView(
+        actor=actor(user), root_id=root_id, year=year, quarter=quarter, status=status
+    )
+    return json_response(await rpc_.call_chunked(s.RPC_OBJECTIVES_TREE, request))
+
+
+@router.get("/stats/summary", response_model=ObjectiveStats, summary="Counts and average progress")
+async def stats_summary(
+    user: CurrentUser,
+    rpc_: ServicesDep,
+    owner_id: Annotated[Id | None, Query()] = None,
+    year: Year = None,
+) -> ObjectiveStats:
+    request = rpc.StatsSummary(actor=actor(user), owner_id=owner_id, year=year)
+    stats: ObjectiveStats = await rpc_.call(s.RPC_OBJECTIVES_STATS, request, ObjectiveStats)
+    return stats
+
+
+@router.get(
+    "/gantt/view", response_model=list[ObjectiveGanttItem], summary="Objectives on a timeline"
+)
+async def gantt_view(
+    user: CurrentUser,
+    rpc_: ServicesDep,
+    owner_id: Annotated[Id | None, Query()] = None,
+    level: ObjectiveLevel | None = None,
+    year: Year = None,
+    quarter: Quarter | None = None,
+    status: ObjectiveStatus | None = None,
+    department: Annotated[Department | None, Query()] = None,
+) -> Response:
+    filters = rpc.ObjectiveFilters(
+        owner_id=owner_id,
+        level=level,
+        year=year,
+        quarter=quarter,
+        status=status,
+        department=department,
+    )
+    request = rpc.GanttView(actor=actor(user), filters=filters)
+    return json_response(await rpc_.call_chunked(s.RPC_OBJECTIVES_GANTT, request))
+
+
+@router.get("/{objective_id}", response_model=ObjectiveDetail, summary="One objective, with counts")
+async def get_objective(
+    objective_id: ObjectiveId,
+    user: CurrentUser,
+    db: SessionDep,
+    rpc_: ServicesDep,
+    response: Response,
+) -> ObjectiveDetail:
+    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    found: ObjectiveDetail = await rpc_.call(s.RPC_OBJECTIVES_GET, request, ObjectiveDetail)
     response.headers["ETag"] = etag(found.version)
+    return found.model_copy(update={"owner_name": await service.display_name(db, found.owner_id)})
+
+
+@router.put("/{objective_id}", response_model=ObjectiveResponse, summary="Change an objective")
+async def update_objective(
+    objective_id: ObjectiveId,
+    changes: ObjectiveUpdate,
+    user: Writer,
+    db: SessionDep,
+    rpc_: ServicesDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ObjectiveResponse:
+    if changes.owner_id is not None:
+        await service.resolve_owner(db, user, changes.owner_id)
+    request = rpc.UpdateObjective(
+        actor=actor(user),
+        objective_id=objective_id,
+        changes=changes,
+        expected_version=expected_version(if_match),
+    )
+    updated: ObjectiveResponse = await rpc_.call(
+        s.RPC_OBJECTIVES_UPDATE, request, ObjectiveResponse
+    )
+    response.headers["ETag"] = etag(updated.version)
+    return updated
+
+
+@router.delete("/{objective_id}", status_code=204, summary="Delete an objective and its subtree")
+async def delete_objective(
+    objective_id: ObjectiveId, user: Writer, rpc_: ServicesDep, if_match: IfMatch = None
+) -> Response:
+    request = rpc.DeleteObjective(
+        actor=actor(user), objective_id=objective_id, expected_version=expected_version(if_match)
+    )
+    await rpc_.call(s.RPC_OBJECTIVES_DELETE, request, type(None))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{objective_id}/restore",
+    response_model=ObjectiveResponse,
+    summary="Bring back a deleted objective with its subtree (admin)",
+)
+async def restore_objective(
+    objective_id: ObjectiveId, user: Writer, rpc_: ServicesDep, response: Response
+) -> ObjectiveResponse:
+    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    restored: ObjectiveResponse = await rpc_.call(
+        s.RPC_OBJECTIVES_RESTORE, request, ObjectiveResponse
+    )
+    response.headers["ETag"] = etag(restored.version)
+    return restored
+
+
+@router.get("/{objective_id}/children", response_model=list[ObjectiveResponse], summary="Children")
+async def children(
+    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+) -> list[ObjectiveResponse]:
+    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    found: list[ObjectiveResponse] = await rpc_.call(
+        s.RPC_OBJECTIVES_CHILDREN, request, list[ObjectiveResponse]
+    )
     return found
+
+
+@router.get(
+    "/{objective_id}/ancestors",
+    response_model=list[ObjectiveResponse],
+    summary="Ancestors, nearest parent first",
+)
+async def ancestors(
+    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+) -> list[ObjectiveResponse]:
+    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    found: list[ObjectiveResponse] = await rpc_.call(
+        s.RPC_OBJECTIVES_ANCESTORS, request, list[ObjectiveResponse]
+    )
+    return found
+
+
+@router.post(
+    "/{objective_id}/move", response_model=ObjectiveResponse, summary="Give a new parent (admin)"
+)
+async def move_objective(
+    objective_id: ObjectiveId,
+    move: ObjectiveMove,
+    user: Writer,
+    rpc_: ServicesDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ObjectiveResponse:
+    request = rpc.MoveObjective(
+        actor=actor(user),
+        objective_id=objective_id,
+        new_parent_id=move.new_parent_id,
+        expected_version=expected_version(if_match) or move.version,
+    )
+    moved: ObjectiveResponse = await rpc_.call(s.RPC_OBJECTIVES_MOVE, request, ObjectiveResponse)
+    response.headers["ETag"] = etag(moved.version)
+    return moved
+
+
+@router.post(
+    "/{objective_id}/kpis", status_code=201, response_model=ObjectiveKPILink, summary="Link a KPI"
+)
+async def link_kpi(
+    objective_id: ObjectiveId, link: ObjectiveKPILinkCreate, user: Writer, rpc_: ServicesDep
+) -> ObjectiveKPILink:
+    await _check_kpi_exists(rpc_, user, link.kpi_id)
+    request = rpc.LinkKpi(actor=actor(user), objective_id=objective_id, link=link)
+    made: ObjectiveKPILink = await rpc_.call(s.RPC_OBJECTIVES_LINK_KPI, request, ObjectiveKPILink)
+    return made
+
+
+@router.delete("/{objective_id}/kpis/{kpi_id}", status_code=204, summary="Unlink a KPI")
+async def unlink_kpi(
+    objective_id: ObjectiveId,
+    kpi_id: Annotated[Id, Path(description="the KPI's id")],
+    user: Writer,
+    rpc_: ServicesDep,
+) -> Response:
+    request = rpc.UnlinkKpi(actor=actor(user), objective_id=objective_id, kpi_id=kpi_id)
+    await rpc_.call(s.RPC_OBJECTIVES_UNLINK_KPI, request, type(None))
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{objective_id}/kpis", response_model=list[ObjectiveKPILink], summary="Linked KPIs, weighted"
+)
+async def linked_kpis(
+    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+) -> list[ObjectiveKPILink]:
+    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    found: list[ObjectiveKPILink] = await rpc_.call(
+        s.RPC_OBJECTIVES_LINKS, request, list[ObjectiveKPILink]
+    )
+    return found
+
+
+@router.get(
+    "/{objective_id}/history", response_model=list[AuditEntry], summary="Audit trail, newest first"
+)
+async def history(
+    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+) -> list[AuditEntry]:
+    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    found: list[AuditEntry] = await rpc_.call(s.RPC_OBJECTIVES_HISTORY, request, list[AuditEntry])
+    return found
+
+
+async def _check_kpi_exists(rpc_: ServicesDep, user: CurrentUser, kpi_id: int) -> None:
+    """A link to an unknown KPI is refused: the KPIs service is asked."""
+    request = rpc.KpiLookup(actor=actor(user), kpi_id=kpi_id)
+    try:
+        await rpc_.call(s.RPC_KPIS_GET, request, dict)
+    except Unavailable as err:
+        raise Unavailable(
+            f"cannot check that KPI {kpi_id} exists: the kpis service did not answer; "
+            "try again shortly"
+        ) from err
+    except NotFoundError as err:
+        raise Invalid(f"kpi_id {kpi_id}: no such KPI") from err

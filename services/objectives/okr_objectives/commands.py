@@ -1,0 +1,342 @@
+"""Write use cases of the objectives service: each runs in the caller's transaction, records
+the audit trail, and puts its events in the outbox of that same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_objectives import repository
+from okr_objectives.errors import (
+    InvalidHierarchy,
+    NotAllowed,
+    ObjectiveNotFound,
+    ProgressDriven,
+    StaleVersion,
+)
+from okr_objectives.models import Objective
+from okr_objectives.permissions import (
+    can_view,
+    ensure_admin,
+    ensure_can_create,
+    ensure_can_delete,
+    ensure_can_update,
+    ensure_objectives_role,
+    visible,
+)
+from okr_objectives.views import link_state, link_view, response, state
+from okr_shared import subjects
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.objective_events import (
+    ObjectiveCreated,
+    ObjectiveKpiLinked,
+    ObjectiveKpiUnlinked,
+    ObjectiveMoved,
+    ObjectivesDeleted,
+    ObjectivesRestored,
+    ObjectiveUpdated,
+)
+from okr_shared.contracts.objective_rpc import (
+    CreateObjective,
+    DeleteObjective,
+    LinkKpi,
+    MoveObjective,
+    ObjectiveRequest,
+    UnlinkKpi,
+    UpdateObjective,
+)
+from okr_shared.contracts.objectives import ObjectiveKPILink, ObjectiveLevel, ObjectiveResponse
+from okr_shared.errors import Conflict, Invalid, NotFound
+from okr_shared.outbox import Outbox
+
+EVENT_BATCH = 500  # objectives per delete/restore event: keeps each message well under 1 MiB
+
+
+async def create_objective(
+    session: AsyncSession, outbox: Outbox, request: CreateObjective
+) -> ObjectiveResponse:
+    data, actor = request.data, request.actor
+    department = data.department or request.owner_department
+    ensure_can_create(actor, data.level, request.owner_id, department)
+    if data.level is ObjectiveLevel.COMPANY and data.parent_id is not None:
+        raise InvalidHierarchy("a company objective has no parent; leave parent_id null")
+    if data.parent_id is not None:
+        parent = await repository.get_live_for_share(session, data.parent_id)
+        _check_fits_under(actor, data.level, parent, data.parent_id, "parent_id")
+    start, end = data.period()
+    values = {
+        **data.model_dump(include={"title", "description", "parent_id", "year"}),
+        "level": data.level.value,
+        "quarter": data.quarter.value if data.quarter else None,
+        "status": data.status.value,
+        "progress_percentage": data.progress_percentage,
+        "manual_progress": data.progress_percentage,
+        "owner_id": request.owner_id,
+        "department": department,
+        "start_date": start,
+        "end_date": end,
+        "created_by": actor.user_id,
+        "version": 1,
+    }
+    objective = await repository.insert_objective(session, values)
+    created = {
+        k: [None, _plain(v)] for k, v in values.items() if k not in ("created_by", "version")
+    }
+    await _audit(session, actor, "created", [(objective.id, created)])
+    await outbox.add(
+        session, subjects.OBJECTIVE_CREATED, [ObjectiveCreated(objective=state(objective))]
+    )
+    return response(objective)
+
+
+async def update_objective(
+    session: AsyncSession, outbox: Outbox, request: UpdateObjective
+) -> ObjectiveResponse:
+    actor, changes = request.actor, request.changes.changes()
+    ensure_objectives_role(actor)
+    if "parent_id" in changes:
+        await repository.lock_tree(session)  # before the row lock, in the order move takes them
+    objective = await _for_update(session, actor, request.objective_id)
+    ensure_can_update(actor, objective)
+    _check_version(objective, request.expected_version or request.changes.version)
+    values = await _update_values(session, actor, objective, changes)
+    diff = {
+        k: [_plain(getattr(objective, k)), _plain(v)]
+        for k, v in values.items()
+        if _plain(getattr(objective, k)) != _plain(v)
+    }
+    if not diff:
+        return response(objective)
+    previous_parent = objective.parent_id
+    updated = await repository.update_objective(session, objective.id, values)
+    moved = "parent_id" in diff
+    await _audit(session, actor, "moved" if moved else "updated", [(updated.id, diff)])
+    if moved:
+        event: ObjectiveMoved | ObjectiveUpdated = ObjectiveMoved(
+            objective=state(updated), previous_parent_id=previous_parent
+        )
+    else:
+        event = ObjectiveUpdated(objective=state(updated), changed=sorted(diff))
+    subject = subjects.OBJECTIVE_MOVED if moved else subjects.OBJECTIVE_UPDATED
+    await outbox.add(session, subject, [event])
+    return response(updated)
+
+
+async def _update_values(
+    session: AsyncSession, actor: Actor, objective: Objective, changes: dict[str, Any]
+) -> dict[str, Any]:
+    values = {k: v.value if isinstance(v, Enum) else v for k, v in changes.items()}
+    if "parent_id" in values and values["parent_id"] != objective.parent_id:
+        ensure_admin(actor, "move")
+        await _check_new_parent(session, actor, objective, values["parent_id"])
+    if actor.role is Role.EMPLOYEE and values.get("owner_id", actor.user_id) != actor.user_id:
+        raise NotAllowed("an employee cannot give their objective to someone else")
+    if (
+        actor.role is Role.MANAGER
+        and values.get("department", actor.department) != actor.department
+    ):
+        raise NotAllowed("a manager can keep objectives only in their own department")
+    if "progress_percentage" in values:
+        driver = await repository.drives_progress(session, objective.id)
+        if driver:
+            raise ProgressDriven(objective.id, driver)
+        values["manual_progress"] = values["progress_percentage"]
+    start = values.get("start_date", objective.start_date)
+    end = values.get("end_date", objective.end_date)
+    if end < start:
+        raise Invalid(f"end_date ({end}) must not be before start_date ({start})")
+    return values
+
+
+async def move_objective(
+    session: AsyncSession, outbox: Outbox, request: MoveObjective
+) -> ObjectiveResponse:
+    actor = request.actor
+    ensure_objectives_role(actor)
+    ensure_admin(actor, "move")
+    await repository.lock_tree(session)
+    objective = await _for_update(session, actor, request.objective_id)
+    _check_version(objective, request.expected_version)
+    if request.new_parent_id == objective.parent_id:
+        return response(objective)
+    await _check_new_parent(session, actor, objective, request.new_parent_id)
+    previous_parent = objective.parent_id
+    moved = await repository.update_objective(
+        session, objective.id, {"parent_id": request.new_parent_id}
+    )
+    await _audit(
+        session, actor, "moved", [(moved.id, {"parent_id": [previous_parent, moved.parent_id]})]
+    )
+    event = ObjectiveMoved(objective=state(moved), previous_parent_id=previous_parent)
+    await outbox.add(session, subjects.OBJECTIVE_MOVED, [event])
+    return response(moved)
+
+
+async def delete_objective(session: AsyncSession, outbox: Outbox, request: DeleteObjective) -> None:
+    actor = request.actor
+    ensure_objectives_role(actor)
+    await repository.lock_tree(session)
+    objective = await _for_update(session, actor, request.objective_id)
+    ensure_can_delete(actor, objective)
+    _check_version(objective, request.expected_version)
+    deleted = await repository.delete_subtree(session, objective.id)
+    entries = [
+        (
+            o.id,
+            {"deleted_at": [None, _plain(o.deleted_at)]}
+            | ({} if o.id == objective.id else {"deleted_with": [None, objective.id]}),
+        )
+        for o in deleted
+    ]
+    await _audit(session, actor, "deleted", entries)
+    await _publish_states(session, outbox, subjects.OBJECTIVE_DELETED, ObjectivesDeleted, deleted)
+
+
+async def restore_objective(
+    session: AsyncSession, outbox: Outbox, request: ObjectiveRequest
+) -> ObjectiveResponse:
+    actor = request.actor
+    ensure_objectives_role(actor)
+    ensure_admin(actor, "restore")
+    await repository.lock_tree(session)
+    objective = await repository.get_objective(
+        session, request.objective_id, for_update=True, live=False
+    )
+    if objective is None:
+        raise ObjectiveNotFound(request.objective_id)
+    if objective.deleted_at is None:
+        raise Conflict(f"objective {objective.id} is not deleted")
+    if (
+        objective.parent_id is not None
+        and await repository.get_objective(session, objective.parent_id) is None
+    ):
+        raise Conflict(
+            f"its parent, objective {objective.parent_id}, is deleted: restore that first"
+        )
+    restored = await repository.restore_subtree(session, objective.id, objective.deleted_at)
+    entries = [(o.id, {"deleted_at": [_plain(objective.deleted_at), None]}) for o in restored]
+    await _audit(session, actor, "restored", entries)
+    await _publish_states(
+        session, outbox, subjects.OBJECTIVE_RESTORED, ObjectivesRestored, restored
+    )
+    return response(next(o for o in restored if o.id == objective.id))
+
+
+async def link_kpi(session: AsyncSession, outbox: Outbox, request: LinkKpi) -> ObjectiveKPILink:
+    """Link a KPI (the gateway has checked that it exists), or change the weight of a link."""
+    actor = request.actor
+    objective = await _for_update(session, actor, request.objective_id)
+    ensure_can_update(actor, objective)
+    kpi_id, weight = request.link.kpi_id, request.link.weight
+    existing = await repository.get_link(session, objective.id, kpi_id)
+    before = existing.weight if existing and existing.deleted_at is None else None
+    link = await repository.upsert_link(session, objective.id, kpi_id, weight, actor.user_id)
+    await _audit(
+        session, actor, "kpi_linked", [(objective.id, {f"kpi:{kpi_id}": [before, weight]})]
+    )
+    await outbox.add(
+        session, subjects.OBJECTIVE_KPI_LINKED, [ObjectiveKpiLinked(link=link_state(link))]
+    )
+    return link_view(link)
+
+
+async def unlink_kpi(session: AsyncSession, outbox: Outbox, request: UnlinkKpi) -> None:
+    actor = request.actor
+    objective = await _for_update(session, actor, request.objective_id)
+    ensure_can_update(actor, objective)
+    link = await repository.unlink(session, objective.id, request.kpi_id)
+    if link is None:
+        raise NotFound(f"objective {objective.id} has no link to KPI {request.kpi_id}")
+    await _audit(
+        session,
+        actor,
+        "kpi_unlinked",
+        [(objective.id, {f"kpi:{request.kpi_id}": [link.weight, None]})],
+    )
+    await outbox.add(
+        session, subjects.OBJECTIVE_KPI_UNLINKED, [ObjectiveKpiUnlinked(link=link_state(link))]
+    )
+
+
+# --- rules shared by the commands ------------------------------------------------------------
+
+
+async def _for_update(session: AsyncSession, actor: Actor, objective_id: int) -> Objective:
+    ensure_objectives_role(actor)
+    found = await repository.get_objective(session, objective_id, for_update=True)
+    return visible(actor, found, objective_id)
+
+
+def _check_version(objective: Objective, expected: int | None) -> None:
+    if expected is not None and expected != objective.version:
+        raise StaleVersion(objective.id, expected, objective.version)
+
+
+def _check_fits_under(
+    actor: Actor, level: ObjectiveLevel, parent: Objective | None, parent_id: int, field: str
+) -> Objective:
+    if parent is None or not can_view(actor, parent):
+        raise InvalidHierarchy(f"{field} {parent_id}: no such objective")
+    parent_level = ObjectiveLevel(parent.level)
+    if level.rank <= parent_level.rank:
+        raise InvalidHierarchy(
+            f"a {level.value} objective cannot sit under a {parent_level.value} objective; "
+            "a child's level must be below its parent's (company > division > team > individual)"
+        )
+    return parent
+
+
+async def _check_new_parent(
+    session: AsyncSession, actor: Actor, objective: Objective, new_parent_id: int | None
+) -> None:
+    level = ObjectiveLevel(objective.level)
+    if new_parent_id is None:
+        return
+    if level is ObjectiveLevel.COMPANY:
+        raise InvalidHierarchy("a company objective has no parent")
+    parent = await repository.get_objective(session, new_parent_id)
+    _check_fits_under(actor, level, parent, new_parent_id, "new parent")
+    if await repository.is_in_subtree(session, new_parent_id, objective.id):
+        raise InvalidHierarchy(
+            f"objective {new_parent_id} is objective {objective.id} or below it: "
+            "moving there would make a cycle"
+        )
+
+
+async def _audit(
+    session: AsyncSession, actor: Actor, action: str, entries: Sequence[tuple[int, dict[str, Any]]]
+) -> None:
+    await repository.record(
+        session,
+        [
+            {"objective_id": oid, "action": action, "actor_id": actor.user_id, "changes": changes}
+            for oid, changes in entries
+        ],
+    )
+
+
+async def _publish_states(
+    session: AsyncSession,
+    outbox: Outbox,
+    subject: str,
+    event_type: type[ObjectivesDeleted] | type[ObjectivesRestored],
+    objectives: Sequence[Objective],
+) -> None:
+    states = [state(o) for o in objectives]
+    events = [
+        event_type(objectives=states[i : i + EVENT_BATCH])
+        for i in range(0, len(states), EVENT_BATCH)
+    ]
+    await outbox.add(session, subject, events)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly value for the audit trail and for comparisons."""
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

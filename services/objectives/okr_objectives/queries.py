@@ -1,0 +1,145 @@
+"""Read use cases of the objectives service: plain async functions over a session."""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_objectives import repository
+from okr_objectives.models import Objective
+from okr_objectives.permissions import ensure_objectives_role, visible
+from okr_objectives.tree_json import render_forest
+from okr_objectives.views import audit_view, link_view, response
+from okr_shared.contracts.common import Actor, Page
+from okr_shared.contracts.objective_rpc import (
+    GanttView,
+    ListObjectives,
+    ObjectiveFilters,
+    ObjectiveRequest,
+    StatsSummary,
+    TreeView,
+)
+from okr_shared.contracts.objectives import (
+    AuditEntry,
+    ObjectiveDetail,
+    ObjectiveGanttItem,
+    ObjectiveKPILink,
+    ObjectiveLevel,
+    ObjectiveResponse,
+    ObjectiveStats,
+    ObjectiveStatus,
+)
+
+_gantt = TypeAdapter(list[ObjectiveGanttItem])
+
+
+async def _visible(session: AsyncSession, actor: Actor, objective_id: int) -> Objective:
+    ensure_objectives_role(actor)
+    return visible(actor, await repository.get_objective(session, objective_id), objective_id)
+
+
+async def get_objective(session: AsyncSession, request: ObjectiveRequest) -> ObjectiveDetail:
+    objective = await _visible(session, request.actor, request.objective_id)
+    child_count, kpi_count, parent_title = await repository.detail_counts(
+        session, request.actor, objective
+    )
+    return ObjectiveDetail(
+        **response(objective).model_dump(),
+        owner_name=None,  # the gateway knows users: it fills this in
+        parent_title=parent_title,
+        child_count=child_count,
+        kpi_count=kpi_count,
+    )
+
+
+async def list_objectives(
+    session: AsyncSession, request: ListObjectives
+) -> Page[ObjectiveResponse]:
+    ensure_objectives_role(request.actor)
+    rows, total = await repository.list_objectives(
+        session, request.actor, request.filters, request.skip, request.limit
+    )
+    return Page(
+        items=[response(o) for o in rows], total=total, skip=request.skip, limit=request.limit
+    )
+
+
+async def children(session: AsyncSession, request: ObjectiveRequest) -> list[ObjectiveResponse]:
+    await _visible(session, request.actor, request.objective_id)
+    return [
+        response(o) for o in await repository.children(session, request.actor, request.objective_id)
+    ]
+
+
+async def ancestors(session: AsyncSession, request: ObjectiveRequest) -> list[ObjectiveResponse]:
+    await _visible(session, request.actor, request.objective_id)
+    return [
+        response(o)
+        for o in await repository.ancestors(session, request.actor, request.objective_id)
+    ]
+
+
+async def tree_view(session: AsyncSession, request: TreeView) -> bytes:
+    """The JSON of a list of ObjectiveTreeNode: the trees under `root_id`, or every tree."""
+    ensure_objectives_role(request.actor)
+    filters = ObjectiveFilters(year=request.year, quarter=request.quarter, status=request.status)
+    if request.root_id is None:
+        rows = await repository.tree_rows(session, request.actor, filters)
+    else:
+        await _visible(session, request.actor, request.root_id)
+        rows = await repository.subtree_rows(session, request.actor, request.root_id, filters)
+    return render_forest(rows)
+
+
+async def gantt_view(session: AsyncSession, request: GanttView) -> bytes:
+    """The JSON of a list of ObjectiveGanttItem; dependencies are the children in the list."""
+    ensure_objectives_role(request.actor)
+    rows = await repository.tree_rows(session, request.actor, request.filters)
+    children: dict[int, list[int]] = {}
+    for row in rows:
+        if row.parent_id is not None:
+            children.setdefault(row.parent_id, []).append(row.id)
+    items = [
+        ObjectiveGanttItem(
+            id=row.id,
+            title=row.title,
+            level=ObjectiveLevel(row.level),
+            start=row.start_date,
+            end=row.end_date,
+            progress=row.progress_percentage,
+            parent_id=row.parent_id,
+            dependencies=children.get(row.id, []),
+        )
+        for row in rows
+    ]
+    return _gantt.dump_json(items)
+
+
+async def stats(session: AsyncSession, request: StatsSummary) -> ObjectiveStats:
+    ensure_objectives_role(request.actor)
+    filters = ObjectiveFilters(owner_id=request.owner_id, year=request.year)
+    rows = await repository.stats_rows(session, request.actor, filters)
+    by_level = {level.value: 0 for level in ObjectiveLevel}
+    by_status = {status.value: 0 for status in ObjectiveStatus}
+    total, progress = 0, 0.0
+    for row in rows:
+        by_level[row.level] += row.n
+        by_status[row.status] += row.n
+        total += row.n
+        progress += row.progress or 0.0
+    average = round(progress / total, 6) if total else None
+    return ObjectiveStats(
+        total=total, by_level=by_level, by_status=by_status, average_progress=average
+    )
+
+
+async def history(session: AsyncSession, request: ObjectiveRequest) -> list[AuditEntry]:
+    await _visible(session, request.actor, request.objective_id)
+    return [audit_view(e) for e in await repository.history(session, request.objective_id)]
+
+
+async def links(session: AsyncSession, request: ObjectiveRequest) -> list[ObjectiveKPILink]:
+    await _visible(session, request.actor, request.objective_id)
+    return [
+        link_view(link) for link in await repository.active_links(session, request.objective_id)
+    ]
