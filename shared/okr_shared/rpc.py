@@ -23,6 +23,7 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 
 from okr_shared.errors import Internal, Invalid, OkrError, Unavailable, error_from_dict
 from okr_shared.faults import is_transient
@@ -35,8 +36,7 @@ Handler = Callable[[Req], Awaitable[Any]]
 
 
 def ok(result: Any) -> bytes:
-    payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
-    return json.dumps({"ok": True, "result": payload}).encode()
+    return json.dumps({"ok": True, "result": to_jsonable_python(result)}).encode()
 
 
 def failed(error: OkrError) -> bytes:

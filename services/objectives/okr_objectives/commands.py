@@ -298,12 +298,14 @@ async def _check_new_parent(
     if level is ObjectiveLevel.COMPANY:
         raise InvalidHierarchy("a company objective has no parent")
     parent = await repository.get_objective(session, new_parent_id)
-    _check_fits_under(actor, level, parent, new_parent_id, "new parent")
+    if parent is None or not can_view(actor, parent):
+        raise InvalidHierarchy(f"new parent {new_parent_id}: no such objective")
     if await repository.is_in_subtree(session, new_parent_id, objective.id):
         raise InvalidHierarchy(
             f"objective {new_parent_id} is objective {objective.id} or below it: "
             "moving there would make a cycle"
         )
+    _check_fits_under(actor, level, parent, new_parent_id, "new parent")
 
 
 async def _audit(

@@ -6,7 +6,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from okr_shared.contracts.common import Contract
 from okr_shared.contracts.fields import Department, Description, Id, Title
@@ -120,6 +127,12 @@ class ObjectiveUpdate(BaseModel):
         if cleared:
             raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
         return self
+
+    @model_serializer(mode="wrap")
+    def _only_what_was_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """On its way to the service, a field left out must stay left out (not become null)."""
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
 
     def changes(self) -> dict[str, object]:
         """The fields the request sets, except the version it is conditional on."""
