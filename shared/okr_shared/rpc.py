@@ -3,6 +3,10 @@
 A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": {code, message, details}}`.
 Handlers take one pydantic request model and return a pydantic model (or None); a domain error
 they raise becomes an error reply, so the caller never waits out a timeout for a bad request.
+
+Replies travel in numbered chunks (headers `Okr-Chunk`, `Okr-Chunks`) on the caller's own inbox:
+almost always one, but a whole tree or a 10,000-long list of ancestors is larger than a NATS
+message may be. Core NATS keeps one publisher's messages in order, so the caller joins them.
 """
 
 from __future__ import annotations
@@ -20,8 +24,6 @@ from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker, NatsMessage, NatsRouter
 from faststream.nats.annotations import Client
 from nats.aio.client import Client as NatsClient
-from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
@@ -34,9 +36,22 @@ Req = TypeVar("Req", bound=BaseModel)
 Resp = TypeVar("Resp")
 Handler = Callable[[Req], Awaitable[Any]]
 
+# Requests a process handles at once; the database pool (10 + 10 overflow) bounds real work.
+CONCURRENT_REQUESTS = 16
+CHUNK_BYTES = 512 * 1024  # well under NATS's default 1 MiB message limit
+CHUNK = "Okr-Chunk"
+CHUNKS = "Okr-Chunks"
+OK_PREFIX = b'{"ok": true, "result": '
+
 
 def ok(result: Any) -> bytes:
     return json.dumps({"ok": True, "result": to_jsonable_python(result)}).encode()
+
+
+def ok_raw(result: Any) -> bytes:
+    """For handlers that return the JSON bytes of their result themselves (a whole tree)."""
+    assert isinstance(result, bytes), "a raw handler returns the JSON bytes of its result"
+    return OK_PREFIX + result + b"}"
 
 
 def failed(error: OkrError) -> bytes:
@@ -71,14 +86,19 @@ async def dispatch(
         return failed(Internal(f"internal error (id {error_id})"))
 
 
-# Requests a process handles at once; the database pool (10 + 10 overflow) bounds real work.
-CONCURRENT_REQUESTS = 16
-
-
 async def _raw_body(msg: NatsMessage) -> bytes:
     """Hand the handler the bytes: FastStream would parse JSON itself and, on a bad body, fail
     before our handler could answer, leaving the caller to wait for its timeout."""
     return msg.body
+
+
+async def send_reply(client: NatsClient, reply_to: str, reply: bytes) -> None:
+    if not reply_to:
+        return
+    count = max(1, -(-len(reply) // CHUNK_BYTES))
+    for index in range(count):
+        part = reply[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
+        await client.publish(reply_to, part, headers={CHUNK: str(index), CHUNKS: str(count)})
 
 
 class RpcRouter:
@@ -89,40 +109,26 @@ class RpcRouter:
         self.queue = queue
 
     def route(self, subject: str, *, queue: bool = True) -> Callable[[Handler[Req]], Handler[Req]]:
+        return self._register(subject, ok, queue=queue)
+
+    def route_raw(self, subject: str) -> Callable[[Handler[Req]], Handler[Req]]:
+        """The handler returns the JSON bytes of its result; see `call_raw`."""
+        return self._register(subject, ok_raw, queue=True)
+
+    def _register(
+        self, subject: str, encode: Callable[[Any], bytes], *, queue: bool
+    ) -> Callable[[Handler[Req]], Handler[Req]]:
         def register(handler: Handler[Req]) -> Handler[Req]:
             model = _request_model(handler)
 
-            async def endpoint(msg: NatsMessage) -> bytes:
-                return await dispatch(handler, model, msg.body)
+            async def endpoint(msg: NatsMessage, client: Client) -> None:
+                reply = await dispatch(handler, model, msg.body, encode=encode)
+                await send_reply(client, msg.reply_to, reply)
 
             endpoint.__name__ = handler.__name__
             self.router.subscriber(
                 subject,
                 queue=self.queue if queue else "",
-                decoder=_raw_body,
-                max_workers=CONCURRENT_REQUESTS,
-                title=subject,
-                description=inspect.getdoc(handler),
-            )(endpoint)
-            return handler
-
-        return register
-
-    def route_chunked(self, subject: str) -> Callable[[Handler[Req]], Handler[Req]]:
-        """For answers that may exceed NATS's message size (a whole tree): the handler returns
-        the JSON bytes of its result, which go back in numbered chunks; see `call_chunked`."""
-
-        def register(handler: Handler[Req]) -> Handler[Req]:
-            model = _request_model(handler)
-
-            async def endpoint(msg: NatsMessage, client: Client) -> None:
-                reply = await dispatch(handler, model, msg.body, encode=_raw_result)
-                await _send_chunks(client, msg.reply_to, reply)
-
-            endpoint.__name__ = handler.__name__
-            self.router.subscriber(
-                subject,
-                queue=self.queue,
                 decoder=_raw_body,
                 max_workers=CONCURRENT_REQUESTS,
                 no_reply=True,
@@ -132,67 +138,6 @@ class RpcRouter:
             return handler
 
         return register
-
-
-CHUNK_BYTES = 512 * 1024  # well under NATS's default 1 MiB message limit
-CHUNK = "Okr-Chunk"
-CHUNKS = "Okr-Chunks"
-FAILED = "Okr-Failed"
-
-
-def _raw_result(result: Any) -> bytes:
-    assert isinstance(result, bytes), "a chunked handler returns the JSON bytes of its result"
-    return result
-
-
-async def _send_chunks(client: NatsClient, reply_to: str, reply: bytes) -> None:
-    if not reply_to:
-        return
-    if reply.startswith(b'{"ok": false'):  # dispatch's error envelope: one message
-        await client.publish(reply_to, reply, headers={CHUNK: "0", CHUNKS: "1", FAILED: "1"})
-        return
-    count = max(1, -(-len(reply) // CHUNK_BYTES))
-    for index in range(count):
-        part = reply[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
-        await client.publish(reply_to, part, headers={CHUNK: str(index), CHUNKS: str(count)})
-
-
-async def call_chunked(
-    broker: NatsBroker, subject: str, request: BaseModel, *, timeout: float = 5.0
-) -> bytes:
-    """Ask for a chunked answer; the JSON bytes of the result, or the error it answered with."""
-    try:
-        client = broker.connection
-        inbox = client.new_inbox()
-        subscription = await client.subscribe(inbox)
-    except (nats.errors.Error, IncorrectState, AttributeError) as err:
-        raise Unavailable("the message bus is unavailable; try again shortly") from err
-    try:
-        await client.publish(subject, request.model_dump_json().encode(), reply=inbox)
-        parts: list[bytes] = []
-        expected = 1
-        while len(parts) < expected:
-            try:
-                msg = await subscription.next_msg(timeout=timeout)
-            except (nats.errors.TimeoutError, TimeoutError) as err:
-                raise _no_answer(subject) from err
-            headers = msg.headers or {}
-            if headers.get("Status") == "503":  # the server's "no responders"
-                raise _no_answer(subject)
-            if headers.get(FAILED):
-                raise error_from_dict(json.loads(msg.data).get("error") or {})
-            if int(headers.get(CHUNK, -1)) != len(parts):
-                raise Unavailable(f"the answer to {subject} arrived out of order; try again")
-            expected = int(headers.get(CHUNKS, 1))
-            parts.append(msg.data)
-        return b"".join(parts)
-    finally:
-        await subscription.unsubscribe()
-
-
-def _no_answer(subject: str) -> Unavailable:
-    service = subject.split(".")[1] if subject.count(".") >= 2 else subject
-    return Unavailable(f"the {service} service did not answer; try again shortly")
 
 
 def _request_model(handler: Handler[Req]) -> type[Req]:
@@ -211,22 +156,61 @@ async def call(
     result_type: type[Resp] | Any,
     *,
     timeout: float = 5.0,
-    headers: dict[str, str] | None = None,
 ) -> Resp:
     """Ask one service and return its typed result, or raise the error it answered with."""
-    try:
-        reply = await broker.request(
-            request.model_dump_json().encode(), subject, timeout=timeout, headers=headers
-        )
-    except (NatsTimeout, NoRespondersError, TimeoutError) as err:
-        raise _no_answer(subject) from err
-    except (nats.errors.Error, IncorrectState) as err:  # not connected (yet), draining, closed
-        raise Unavailable("the message bus is unavailable; try again shortly") from err
-    envelope = json.loads(reply.body)
+    envelope = json.loads(await _ask(broker, subject, request, timeout))
     if not envelope.get("ok"):
         raise error_from_dict(envelope.get("error") or {})
     result: Resp = _adapter(cast(Hashable, result_type)).validate_python(envelope.get("result"))
     return result
+
+
+async def call_raw(
+    broker: NatsBroker, subject: str, request: BaseModel, *, timeout: float = 5.0
+) -> bytes:
+    """The JSON bytes of the result, not parsed (a `route_raw` handler's answer)."""
+    reply = await _ask(broker, subject, request, timeout)
+    if reply.startswith(OK_PREFIX):
+        return reply[len(OK_PREFIX) : -1]
+    raise error_from_dict(json.loads(reply).get("error") or {})
+
+
+async def _ask(broker: NatsBroker, subject: str, request: BaseModel, timeout: float) -> bytes:
+    try:
+        client = broker.connection
+        inbox = client.new_inbox()
+        subscription = await client.subscribe(inbox)
+    except (nats.errors.Error, IncorrectState, AttributeError) as err:  # not connected (yet)
+        raise Unavailable("the message bus is unavailable; try again shortly") from err
+    try:
+        await client.publish(subject, request.model_dump_json().encode(), reply=inbox)
+        parts: list[bytes] = []
+        expected = 1
+        while len(parts) < expected:
+            try:
+                msg = await subscription.next_msg(timeout=timeout)
+            except (nats.errors.TimeoutError, TimeoutError) as err:
+                raise _no_answer(subject) from err
+            headers = msg.headers or {}
+            if headers.get("Status") == "503":  # the server's "no responders"
+                raise _no_answer(subject)
+            if int(headers.get(CHUNK, -1)) != len(parts):
+                raise Unavailable(f"the answer to {subject} arrived incomplete; try again")
+            expected = int(headers.get(CHUNKS, 1))
+            parts.append(msg.data)
+        return b"".join(parts)
+    except nats.errors.Error as err:
+        raise Unavailable("the message bus is unavailable; try again shortly") from err
+    finally:
+        try:
+            await subscription.unsubscribe()
+        except nats.errors.Error:
+            log.debug("could not unsubscribe %s", inbox)
+
+
+def _no_answer(subject: str) -> Unavailable:
+    service = subject.split(".")[1] if subject.count(".") >= 2 else subject
+    return Unavailable(f"the {service} service did not answer; try again shortly")
 
 
 @functools.cache

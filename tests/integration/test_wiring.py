@@ -142,3 +142,40 @@ async def test_a_service_that_does_not_answer_is_a_clear_503(
         lonely.stop()
     assert response.status_code == 503
     assert response.json()["detail"] == "the objectives service did not answer; try again shortly"
+
+
+async def test_writes_beyond_the_limit_get_429_with_retry_after(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    user, headers = await system.user("employee")
+    settings = GatewaySettings(
+        nats_url=system.nats_url,
+        database_url=system.database_url,
+        data_dir=tmp_path,
+        jwt_secret=system.app.state.gateway.tokens.secret,
+        writes_per_minute=3,
+    )
+    app = create_app(settings)
+    async with (
+        LifespanManager(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http,
+    ):
+
+        async def ready() -> bool:
+            return (await http.get("/ready")).status_code == 200
+
+        await eventually(ready)
+        body = {"title": "Mine", "level": "individual", "year": 2026}
+        accepted = 0
+        for _ in range(8):  # 3 a minute: the 4th is refused, or the 7th if a minute turned over
+            limited = await http.post("/api/v1/objectives", json=body, headers=headers)
+            if limited.status_code != 201:
+                break
+            accepted += 1
+        reads = await http.get("/api/v1/objectives", headers=headers)
+    assert accepted in (3, 4, 5, 6)
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.json()["code"] == "rate_limited"
+    assert reads.status_code == 200  # reads are not limited
+    assert user["id"]

@@ -31,6 +31,7 @@ class Services:
 
     broker: NatsBroker
     timeout_s: float
+    large_timeout_s: float
 
     async def call(self, subject: str, request: BaseModel, result_type: type[T] | Any) -> T:
         result: T = await rpc.call(
@@ -38,9 +39,9 @@ class Services:
         )
         return result
 
-    async def call_chunked(self, subject: str, request: BaseModel) -> bytes:
+    async def call_raw(self, subject: str, request: BaseModel) -> bytes:
         """The JSON bytes of a large answer, passed through without parsing them."""
-        return await rpc.call_chunked(self.broker, subject, request, timeout=self.timeout_s)
+        return await rpc.call_raw(self.broker, subject, request, timeout=self.large_timeout_s)
 
 
 @dataclass

@@ -35,7 +35,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     state = GatewayState(
         settings=settings,
         sessions=make_sessionmaker(engine),
-        services=Services(make_broker(settings.nats_url, "okr-gateway"), settings.rpc_timeout_s),
+        services=Services(
+            make_broker(settings.nats_url, "okr-gateway"),
+            settings.rpc_timeout_s,
+            settings.rpc_large_timeout_s,
+        ),
         tokens=Tokens(
             secret or secret_file(settings.data_dir / "jwt-secret"),
             timedelta(minutes=settings.jwt_ttl_minutes),

@@ -24,6 +24,8 @@ class GatewaySettings(ServiceSettings):
         SecretStr | None, Field(validation_alias=env("OKR_ADMIN_PASSWORD"))
     ] = None
     rpc_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # For answers that take a while to build (a whole tree of 100,000 objectives).
+    rpc_large_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
     # Writes (POST, PUT, DELETE) per user per minute; 0 turns the limit off.
     writes_per_minute: Annotated[int, Field(ge=0)] = 60
     db_pool_size: int = 10

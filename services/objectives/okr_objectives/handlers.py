@@ -75,7 +75,7 @@ def _command_routes(
 
 
 def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
-    route, chunked = router.route, router.route_chunked
+    route, raw = router.route, router.route_raw
 
     @route(s.RPC_OBJECTIVES_GET)
     async def get(request: rpc.ObjectiveRequest) -> ObjectiveDetail:
@@ -119,14 +119,14 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.links(session, request)
 
-    @chunked(s.RPC_OBJECTIVES_TREE)
+    @raw(s.RPC_OBJECTIVES_TREE)
     async def tree(request: rpc.TreeView) -> bytes:
-        """Nested trees of objectives (chunked reply)."""
+        """Nested trees of objectives (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.tree_view(session, request)
 
-    @chunked(s.RPC_OBJECTIVES_GANTT)
+    @raw(s.RPC_OBJECTIVES_GANTT)
     async def gantt(request: rpc.GanttView) -> bytes:
-        """Objectives as Gantt items (chunked reply)."""
+        """Objectives as Gantt items (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.gantt_view(session, request)

@@ -121,7 +121,7 @@ async def tree_view(
     request = rpc.TreeView(
         actor=actor(user), root_id=root_id, year=year, quarter=quarter, status=status
     )
-    return json_response(await rpc_.call_chunked(s.RPC_OBJECTIVES_TREE, request))
+    return json_response(await rpc_.call_raw(s.RPC_OBJECTIVES_TREE, request))
 
 
 @router.get("/stats/summary", response_model=ObjectiveStats, summary="Counts and average progress")
@@ -158,7 +158,7 @@ async def gantt_view(
         department=department,
     )
     request = rpc.GanttView(actor=actor(user), filters=filters)
-    return json_response(await rpc_.call_chunked(s.RPC_OBJECTIVES_GANTT, request))
+    return json_response(await rpc_.call_raw(s.RPC_OBJECTIVES_GANTT, request))
 
 
 @router.get("/{objective_id}", response_model=ObjectiveDetail, summary="One objective, with counts")
