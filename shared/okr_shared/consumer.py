@@ -57,7 +57,7 @@ class BatchConsumer(Generic[T]):
         stream: Stream,
         durable: str,
         filter_subject: str,
-        payload: type[T] | TypeAdapter[T],
+        payload: type[T] | TypeAdapter[T] | Callable[[Msg], T],
         handle: BatchHandler[T],
         batch_size: int = 256,
         max_attempts: int = 5,
@@ -68,7 +68,15 @@ class BatchConsumer(Generic[T]):
         self.stream = stream
         self.durable = durable
         self.filter_subject = filter_subject
-        self.payload = payload if isinstance(payload, TypeAdapter) else TypeAdapter(payload)
+        # A model or adapter validates the body; a function sees the whole message (subject and
+        # headers too). Either raises ValidationError or ValueError for a message to refuse.
+        if isinstance(payload, TypeAdapter):
+            self.decode: Callable[[Msg], T] = lambda msg: payload.validate_json(msg.data)
+        elif isinstance(payload, type):
+            adapter: TypeAdapter[T] = TypeAdapter(payload)
+            self.decode = lambda msg: adapter.validate_json(msg.data)
+        else:
+            self.decode = payload
         self.handle = handle
         self.batch_size = batch_size
         self.max_attempts = max_attempts
@@ -145,8 +153,8 @@ class BatchConsumer(Generic[T]):
         deliveries: list[Delivery[T]] = []
         for msg in msgs:
             try:
-                deliveries.append(Delivery(msg, self.payload.validate_json(msg.data)))
-            except ValidationError as err:
+                deliveries.append(Delivery(msg, self.decode(msg)))
+            except (ValidationError, ValueError) as err:
                 await self.dead_letter(msg, f"invalid payload: {_one_line(err)}")
         if not deliveries:
             return
@@ -208,21 +216,39 @@ class BatchConsumer(Generic[T]):
 
     async def dead_letter(self, msg: Msg, reason: str) -> None:
         """Park the original payload with its reason; acknowledge only once it is stored."""
-        meta = msg.metadata
-        headers = {
-            "Nats-Msg-Id": f"dlq:{meta.stream}:{meta.sequence.stream}",
-            "Okr-Dlq-Reason": reason[:1000],
-            "Okr-Original-Subject": msg.subject,
-            "Okr-Original-Stream": str(meta.stream),
-            "Okr-Original-Seq": str(meta.sequence.stream),
-            "Okr-Consumer": self.durable,
-        }
-        original_id = (msg.headers or {}).get("Nats-Msg-Id")
-        if original_id:
-            headers["Okr-Original-Msg-Id"] = original_id
-        await self.js.publish(dead_letter_subject(msg.subject), msg.data, headers=headers)
+        await publish_dead_letter(self.js, msg, reason, consumer=self.durable)
         await msg.ack()
-        self._failures.pop(int(meta.sequence.stream), None)
+        self._failures.pop(int(msg.metadata.sequence.stream), None)
+
+
+async def publish_dead_letter(
+    js: JetStreamContext,
+    msg: Msg,
+    reason: str,
+    *,
+    consumer: str,
+    payload: bytes | None = None,
+    part: int | None = None,
+) -> None:
+    """Store `msg` (or one `part` of it, with its own `payload`) in the dead-letter stream of
+    its stream, with the reason. Publishing again is harmless: the id makes JetStream drop it."""
+    meta = msg.metadata
+    suffix = "" if part is None else f":{part}"
+    headers = {
+        "Nats-Msg-Id": f"dlq:{meta.stream}:{meta.sequence.stream}{suffix}",
+        "Okr-Dlq-Reason": reason[:1000],
+        "Okr-Original-Subject": msg.subject,
+        "Okr-Original-Stream": str(meta.stream),
+        "Okr-Original-Seq": str(meta.sequence.stream),
+        "Okr-Consumer": consumer,
+    }
+    original_id = (msg.headers or {}).get("Nats-Msg-Id")
+    if original_id:
+        headers["Okr-Original-Msg-Id"] = original_id + suffix
+    if part is not None:
+        headers["Okr-Original-Part"] = str(part)
+    data = msg.data if payload is None else payload
+    await js.publish(dead_letter_subject(msg.subject), data, headers=headers)
 
 
 def _one_line(err: BaseException) -> str:

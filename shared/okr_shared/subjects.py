@@ -44,11 +44,23 @@ OBJECTIVE_EVENTS = "objective.>"
 # progress projection is rebuilt from the objectives service itself.
 OBJECTIVES = Stream("OBJECTIVES", (OBJECTIVE_EVENTS,), max_age=timedelta(days=30))
 
-STREAMS: tuple[Stream, ...] = (OBJECTIVES,)
+KPI_VALUE_PREFIX = "kpi.values."  # + the KPI's id: one value per message
+KPI_VALUE_BATCH = "kpi.values.batch"  # many values in one message, for bulk loads
+KPI_VALUES_SUBJECTS = "kpi.values.>"
+KPI_PROGRESS_CHANGED = "kpi.progress_changed"
+
+KPI_VALUES = Stream("KPI_VALUES", (KPI_VALUES_SUBJECTS,), max_age=timedelta(days=7))
+KPI_EVENTS = Stream("KPI_EVENTS", (KPI_PROGRESS_CHANGED,), max_age=timedelta(days=30))
+
+STREAMS: tuple[Stream, ...] = (OBJECTIVES, KPI_VALUES, KPI_EVENTS)
+
+
+def kpi_value_subject(kpi_id: int) -> str:
+    return f"{KPI_VALUE_PREFIX}{kpi_id}"
+
 
 # --- what an HR system may do on NATS (its user's permissions) -----------------------------
-KPI_VALUES = "kpi.values.>"  # ingestion: the KPIs issue defines the payloads
-HR_PUBLISH = (KPI_VALUES, "$JS.API.INFO", "$JS.API.STREAM.INFO.KPI_VALUES")
+HR_PUBLISH = ("kpi.values.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.KPI_VALUES")
 HR_SUBSCRIBE = ("_INBOX.>",)  # replies: JetStream acknowledgements of what it published
 
 # --- request/reply --------------------------------------------------------------------------
@@ -76,4 +88,12 @@ RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"
 RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
 RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
 RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
+RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"
+RPC_KPIS_CREATE = "rpc.kpis.create"
 RPC_KPIS_GET = "rpc.kpis.get"
+RPC_KPIS_LIST = "rpc.kpis.list"
+RPC_KPIS_UPDATE = "rpc.kpis.update"
+RPC_KPIS_ARCHIVE = "rpc.kpis.archive"
+RPC_KPIS_VALUES = "rpc.kpis.values"
+RPC_KPIS_WRITABLE = "rpc.kpis.writable"
+RPC_KPIS_REJECTIONS = "rpc.kpis.rejections"

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import nats.errors
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +22,7 @@ from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_shared import rpc
 from okr_shared.contracts.common import Actor, Role
-from okr_shared.errors import Forbidden
+from okr_shared.errors import Forbidden, Unavailable
 
 T = TypeVar("T")
 
@@ -38,6 +40,17 @@ class Services:
             self.broker, subject, request, result_type, timeout=self.timeout_s
         )
         return result
+
+    async def publish(self, subject: str, body: bytes, idempotency_key: str) -> bool:
+        """Publish to JetStream with the key as Nats-Msg-Id, and wait for the stream to store
+        it. True when the stream already had that key (a retry)."""
+        try:
+            ack = await self.broker.connection.jetstream().publish(
+                subject, body, headers={"Nats-Msg-Id": idempotency_key}, timeout=self.timeout_s
+            )
+        except (nats.errors.Error, IncorrectState, AttributeError) as err:
+            raise Unavailable("the message bus did not take the value; try again") from err
+        return bool(ack.duplicate)
 
     async def call_raw(self, subject: str, request: BaseModel) -> bytes:
         """The JSON bytes of a large answer, passed through without parsing them."""

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import asyncio
 
-from okr_kpis import __version__, models
+from nats.js import JetStreamContext
+
+from okr_kpis import __version__, handlers, models
 from okr_kpis.settings import KpisSettings
 from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
-from okr_shared.runtime import ServiceRuntime
+from okr_shared.runtime import ServiceRuntime, Worker
 from okr_shared.settings import load_settings
 
 
 def build(settings: KpisSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("kpis", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox)
+    jetstream = handlers.JetStreamProvider()
+    runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox, jetstream).router)
+
+    def consumer(js: JetStreamContext) -> Worker:
+        jetstream.set(js)
+        return handlers.ingest_consumer(
+            js,
+            runtime.sessions,
+            outbox,
+            batch_size=settings.ingest_batch_size,
+            max_clock_skew_s=settings.max_clock_skew_s,
+        )
+
+    runtime.add_worker(consumer)
     runtime.add_worker(lambda js: OutboxRelay(outbox, runtime.sessions, js))
     return runtime
 

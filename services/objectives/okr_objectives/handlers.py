@@ -101,6 +101,12 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.ancestors(session, request)
 
+    @route(s.RPC_OBJECTIVES_BY_KPI)
+    async def by_kpi(request: rpc.ObjectivesByKpi) -> list[ObjectiveResponse]:
+        """Objectives the caller may see that link a KPI."""
+        async with sessions() as session:
+            return await queries.linking_kpi(session, request)
+
     @route(s.RPC_OBJECTIVES_STATS)
     async def stats(request: rpc.StatsSummary) -> ObjectiveStats:
         """Counts by level and status, and the average progress."""

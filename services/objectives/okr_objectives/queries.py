@@ -16,6 +16,7 @@ from okr_shared.contracts.objective_rpc import (
     ListObjectives,
     ObjectiveFilters,
     ObjectiveRequest,
+    ObjectivesByKpi,
     StatsSummary,
     TreeView,
 )
@@ -143,3 +144,8 @@ async def links(session: AsyncSession, request: ObjectiveRequest) -> list[Object
     return [
         link_view(link) for link in await repository.active_links(session, request.objective_id)
     ]
+
+
+async def linking_kpi(session: AsyncSession, request: ObjectivesByKpi) -> list[ObjectiveResponse]:
+    ensure_objectives_role(request.actor)
+    return [response(o) for o in await repository.linking(session, request.actor, request.kpi_id)]

@@ -284,6 +284,17 @@ async def active_links(session: AsyncSession, objective_id: int) -> list[KpiLink
     return list((await session.execute(statement)).scalars().all())
 
 
+async def linking(session: AsyncSession, actor: Actor, kpi_id: int) -> list[Objective]:
+    """Live objectives the caller may see that actively link this KPI."""
+    statement = (
+        select(Objective)
+        .join(KpiLink, KpiLink.objective_id == Objective.id)
+        .where(KpiLink.kpi_id == kpi_id, KpiLink.deleted_at.is_(None), LIVE, visible_to(actor))
+        .order_by(Objective.id)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
 async def get_link(session: AsyncSession, objective_id: int, kpi_id: int) -> KpiLink | None:
     statement = select(KpiLink).where(
         KpiLink.objective_id == objective_id, KpiLink.kpi_id == kpi_id

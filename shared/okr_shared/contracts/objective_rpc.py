@@ -96,8 +96,6 @@ class StatsSummary(Contract):
     year: int | None = None
 
 
-class KpiLookup(Contract):
-    """Asked of the KPIs service before a link is made: does this KPI exist for the caller?"""
-
+class ObjectivesByKpi(Contract):
     actor: Actor
     kpi_id: Id

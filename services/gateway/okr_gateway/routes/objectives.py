@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from okr_gateway import service
 from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, Writer, actor
 from okr_shared import subjects as s
+from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.fields import Department, Id, Offset
@@ -325,7 +326,7 @@ async def history(
 
 async def _check_kpi_exists(rpc_: ServicesDep, user: CurrentUser, kpi_id: int) -> None:
     """A link to an unknown KPI is refused: the KPIs service is asked."""
-    request = rpc.KpiLookup(actor=actor(user), kpi_id=kpi_id)
+    request = kpi_rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id)
     try:
         await rpc_.call(s.RPC_KPIS_GET, request, dict)
     except Unavailable as err:

@@ -1,0 +1,273 @@
+"""`/api/v1/kpis` and `/api/v1/ingest`: KPI definitions through the KPIs service, and values,
+which the gateway publishes to JetStream exactly as an HR system would."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from okr_gateway import service
+from okr_gateway.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, Writer, actor
+from okr_gateway.routes.objectives import IfMatch, etag, expected_version
+from okr_shared import subjects as s
+from okr_shared.contracts import kpi_rpc as rpc
+from okr_shared.contracts.common import Page
+from okr_shared.contracts.fields import Department, Id, Offset
+from okr_shared.contracts.kpis import (
+    BatchItemResult,
+    IdempotencyKey,
+    KpiBatchIn,
+    KpiBatchItem,
+    KpiCreate,
+    KpiResponse,
+    KpiStatus,
+    KpiUpdate,
+    KpiValue,
+    KpiValueIn,
+    Rejection,
+    ValueAccepted,
+)
+from okr_shared.contracts.objective_rpc import ObjectivesByKpi
+from okr_shared.contracts.objectives import ObjectiveResponse, Quarter
+from okr_shared.errors import Conflict, Forbidden, NotFound
+from okr_shared.rpc import validation_details
+
+KpiId = Annotated[Id, Path(description="the KPI's id")]
+router = APIRouter(tags=["kpis"])
+BATCH_LIMIT = 1000
+
+
+@router.post("/api/v1/kpis", status_code=201, response_model=KpiResponse, summary="Create a KPI")
+async def create_kpi(
+    data: KpiCreate, user: Writer, db: SessionDep, rpc_: ServicesDep, response: Response
+) -> KpiResponse:
+    owner = await service.resolve_owner(db, user, data.owner_id)
+    request = rpc.CreateKpi(
+        actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
+    )
+    created: KpiResponse = await rpc_.call(s.RPC_KPIS_CREATE, request, KpiResponse)
+    response.headers["ETag"] = etag(created.version)
+    response.headers["Location"] = f"/api/v1/kpis/{created.id}"
+    return created
+
+
+@router.get("/api/v1/kpis", response_model=Page[KpiResponse], summary="List KPIs you may see")
+async def list_kpis(
+    user: CurrentUser,
+    rpc_: ServicesDep,
+    owner_id: Annotated[Id | None, Query()] = None,
+    department: Annotated[Department | None, Query()] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    quarter: Quarter | None = None,
+    status: KpiStatus | None = None,
+    skip: Annotated[Offset, Query()] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[KpiResponse]:
+    filters = rpc.KpiFilters(
+        owner_id=owner_id, department=department, year=year, quarter=quarter, status=status
+    )
+    request = rpc.ListKpis(actor=actor(user), filters=filters, skip=skip, limit=limit)
+    page: Page[KpiResponse] = await rpc_.call(s.RPC_KPIS_LIST, request, Page[KpiResponse])
+    return page
+
+
+class BatchRequest(BaseModel):
+    """Up to 1,000 values; each item is checked on its own and gets its own result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=BATCH_LIMIT)]
+
+
+class BatchResponse(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchItemResult]
+
+
+@router.post(
+    "/api/v1/kpis/values/batch",
+    status_code=202,
+    response_model=BatchResponse,
+    summary="Record up to 1,000 KPI values at once",
+)
+async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) -> BatchResponse:
+    results: dict[int, BatchItemResult] = {}
+    items: list[tuple[int, KpiBatchItem]] = []
+    for index, raw in enumerate(batch.values):
+        try:
+            items.append((index, KpiBatchItem.model_validate(raw)))
+        except ValidationError as err:
+            results[index] = _rejected(index, raw.get("kpi_id"), _summary(err))
+    allowed = await _writable(rpc_, user, [item.kpi_id for _, item in items])
+    keyed: list[KpiBatchItem] = []
+    for index, item in items:
+        refusal = _refusal(allowed, item.kpi_id)
+        if refusal:
+            results[index] = _rejected(index, item.kpi_id, refusal.split(": ", 1)[1])
+            continue
+        key = item.idempotency_key or str(uuid4())
+        keyed.append(item.model_copy(update={"idempotency_key": key}))
+        results[index] = BatchItemResult(
+            index=index, kpi_id=item.kpi_id, status="accepted", event_id=key
+        )
+    if keyed:
+        body = KpiBatchIn(values=keyed).model_dump_json(exclude_none=True).encode()
+        await rpc_.publish(s.KPI_VALUE_BATCH, body, str(uuid4()))
+    ordered = [results[i] for i in sorted(results)]
+    accepted = sum(1 for r in ordered if r.status == "accepted")
+    return BatchResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
+
+
+def _rejected(index: int, kpi_id: object, reason: str) -> BatchItemResult:
+    known = kpi_id if isinstance(kpi_id, int) and kpi_id > 0 else 0
+    return BatchItemResult(index=index, kpi_id=known, status="rejected", reason=reason)
+
+
+def _summary(err: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(map(str, d['loc'])) or 'item'}: {d['msg']}" for d in validation_details(err)
+    )
+
+
+@router.get("/api/v1/kpis/{kpi_id}", response_model=KpiResponse, summary="One KPI")
+async def get_kpi(
+    kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep, response: Response
+) -> KpiResponse:
+    found: KpiResponse = await rpc_.call(
+        s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiResponse
+    )
+    response.headers["ETag"] = etag(found.version)
+    return found
+
+
+@router.put("/api/v1/kpis/{kpi_id}", response_model=KpiResponse, summary="Change a KPI")
+async def update_kpi(
+    kpi_id: KpiId,
+    changes: KpiUpdate,
+    user: Writer,
+    db: SessionDep,
+    rpc_: ServicesDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> KpiResponse:
+    if changes.owner_id is not None:
+        await service.resolve_owner(db, user, changes.owner_id)
+    request = rpc.UpdateKpi(
+        actor=actor(user),
+        kpi_id=kpi_id,
+        changes=changes,
+        expected_version=expected_version(if_match),
+    )
+    updated: KpiResponse = await rpc_.call(s.RPC_KPIS_UPDATE, request, KpiResponse)
+    response.headers["ETag"] = etag(updated.version)
+    return updated
+
+
+@router.delete("/api/v1/kpis/{kpi_id}", status_code=204, summary="Archive a KPI")
+async def archive_kpi(
+    kpi_id: KpiId, user: Writer, rpc_: ServicesDep, if_match: IfMatch = None
+) -> Response:
+    request = rpc.ArchiveKpi(
+        actor=actor(user), kpi_id=kpi_id, expected_version=expected_version(if_match)
+    )
+    await rpc_.call(s.RPC_KPIS_ARCHIVE, request, type(None))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/api/v1/kpis/{kpi_id}/values",
+    status_code=202,
+    response_model=ValueAccepted,
+    summary="Record one KPI value (published to JetStream like an HR system's)",
+)
+async def record_value(
+    kpi_id: KpiId,
+    value: KpiValueIn,
+    user: Writer,
+    rpc_: ServicesDep,
+    idempotency_key: Annotated[
+        IdempotencyKey | None, Header(description="repeat it to make a retry harmless")
+    ] = None,
+) -> ValueAccepted:
+    reason = _refusal(await _writable(rpc_, user, [kpi_id]), kpi_id)
+    if reason:
+        raise {"missing": NotFound, "archived": Conflict}.get(reason.split(":")[0], Forbidden)(
+            reason.split(": ", 1)[1]
+        )
+    key = idempotency_key or str(uuid4())
+    duplicate = await rpc_.publish(
+        s.kpi_value_subject(kpi_id), value.model_dump_json(exclude_none=True).encode(), key
+    )
+    return ValueAccepted(event_id=key, status="duplicate" if duplicate else "accepted")
+
+
+@router.get("/api/v1/kpis/{kpi_id}/values", response_model=list[KpiValue], summary="Value history")
+async def value_history(
+    kpi_id: KpiId,
+    user: CurrentUser,
+    rpc_: ServicesDep,
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[KpiValue]:
+    request = rpc.ValueHistory(
+        actor=actor(user), kpi_id=kpi_id, since=since, until=until, limit=limit
+    )
+    found: list[KpiValue] = await rpc_.call(s.RPC_KPIS_VALUES, request, list[KpiValue])
+    return found
+
+
+@router.get(
+    "/api/v1/kpis/{kpi_id}/objectives",
+    response_model=list[ObjectiveResponse],
+    summary="Objectives you may see that link this KPI",
+)
+async def linking_objectives(
+    kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep
+) -> list[ObjectiveResponse]:
+    await rpc_.call(s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiResponse)
+    request = ObjectivesByKpi(actor=actor(user), kpi_id=kpi_id)
+    found: list[ObjectiveResponse] = await rpc_.call(
+        s.RPC_OBJECTIVES_BY_KPI, request, list[ObjectiveResponse]
+    )
+    return found
+
+
+@router.get(
+    "/api/v1/ingest/rejections",
+    response_model=list[Rejection],
+    summary="Recently refused values, with their reasons (admin)",
+)
+async def rejections(
+    user: AdminUser, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[Rejection]:
+    request = rpc.RecentRejections(actor=actor(user), limit=limit)
+    found: list[Rejection] = await rpc_.call(s.RPC_KPIS_REJECTIONS, request, list[Rejection])
+    return found
+
+
+async def _writable(
+    rpc_: ServicesDep, user: CurrentUser, kpi_ids: list[int]
+) -> dict[str, set[int]]:
+    if not kpi_ids:
+        return {"visible": set(), "writable": set(), "archived": set()}
+    request = rpc.WritableKpis(actor=actor(user), kpi_ids=sorted(set(kpi_ids)))
+    answer: dict[str, list[int]] = await rpc_.call(
+        s.RPC_KPIS_WRITABLE, request, dict[str, list[int]]
+    )
+    return {k: set(v) for k, v in answer.items()}
+
+
+def _refusal(allowed: dict[str, set[int]], kpi_id: int) -> str | None:
+    if kpi_id not in allowed["visible"]:
+        return f"missing: KPI {kpi_id} not found"
+    if kpi_id in allowed["archived"]:
+        return f"archived: KPI {kpi_id} is archived and takes no more values"
+    if kpi_id not in allowed["writable"]:
+        return f"forbidden: you may not record values of KPI {kpi_id}"
+    return None

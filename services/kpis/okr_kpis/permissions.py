@@ -1,0 +1,81 @@
+"""Who may do what with KPIs, following the objectives matrix.
+
+| action        | admin | manager                    | employee      | integration |
+|---------------|-------|----------------------------|---------------|-------------|
+| view          | all   | own department's, and own  | own only      | all         |
+| create        | yes   | in own department          | owned by self | no          |
+| update/archive| all   | own department's           | own only      | no          |
+| write values  | all   | own department's           | own only      | all         |
+
+A KPI outside the caller's view is reported as missing (404).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, true
+
+from okr_kpis.errors import KpiNotFound, NotAllowed
+from okr_kpis.models import Kpi
+from okr_shared.contracts.common import Actor, Role
+
+
+def can_view(actor: Actor, kpi: Kpi) -> bool:
+    if actor.role in (Role.ADMIN, Role.INTEGRATION):
+        return True
+    if kpi.owner_id == actor.user_id:
+        return True
+    return actor.role is Role.MANAGER and _same_department(actor, kpi.department)
+
+
+def visible_to(actor: Actor) -> ColumnElement[bool]:
+    """`can_view` as SQL."""
+    if actor.role in (Role.ADMIN, Role.INTEGRATION):
+        return true()
+    mine = Kpi.owner_id == actor.user_id
+    if actor.role is Role.MANAGER and actor.department is not None:
+        return or_(mine, Kpi.department == actor.department)
+    if actor.role in (Role.MANAGER, Role.EMPLOYEE):
+        return mine
+    return false()
+
+
+def visible(actor: Actor, kpi: Kpi | None, kpi_id: int) -> Kpi:
+    if kpi is None or not can_view(actor, kpi):
+        raise KpiNotFound(kpi_id)
+    return kpi
+
+
+def can_manage(actor: Actor, kpi: Kpi) -> bool:
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is Role.MANAGER:
+        return _same_department(actor, kpi.department)
+    return actor.role is Role.EMPLOYEE and kpi.owner_id == actor.user_id
+
+
+def can_write_values(actor: Actor, kpi: Kpi) -> bool:
+    return actor.role is Role.INTEGRATION or can_manage(actor, kpi)
+
+
+def ensure_can_manage(actor: Actor, kpi: Kpi) -> None:
+    if not can_manage(actor, kpi):
+        raise NotAllowed(f"the {actor.role.value} role may not change KPI {kpi.id}")
+
+
+def ensure_can_create(actor: Actor, owner_id: int, department: str | None) -> None:
+    if actor.role is Role.ADMIN:
+        return
+    if actor.role is Role.MANAGER and _same_department(actor, department):
+        return
+    if actor.role is Role.EMPLOYEE and owner_id == actor.user_id:
+        return
+    raise NotAllowed(
+        {
+            Role.MANAGER: "a manager can create KPIs only in their own department",
+            Role.EMPLOYEE: "an employee can create KPIs only for themselves",
+        }.get(actor.role, f"the {actor.role.value} role cannot create KPIs")
+    )
+
+
+def _same_department(actor: Actor, department: str | None) -> bool:
+    return actor.department is not None and department == actor.department

@@ -1,0 +1,93 @@
+"""Reads of the KPIs service: definitions, value history, writability, rejections."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_kpis import repository
+from okr_kpis.errors import NotAllowed
+from okr_kpis.permissions import can_write_values, visible
+from okr_kpis.views import response, value_view
+from okr_shared import subjects
+from okr_shared.contracts.common import Page, Role
+from okr_shared.contracts.kpi_rpc import (
+    KpiRequest,
+    ListKpis,
+    RecentRejections,
+    ValueHistory,
+    WritableKpis,
+)
+from okr_shared.contracts.kpis import KpiResponse, KpiValue, Rejection
+
+
+async def get_kpi(session: AsyncSession, request: KpiRequest) -> KpiResponse:
+    kpi = await repository.get_kpi(session, request.kpi_id)
+    return response(visible(request.actor, kpi, request.kpi_id))
+
+
+async def list_kpis(session: AsyncSession, request: ListKpis) -> Page[KpiResponse]:
+    rows, total = await repository.list_kpis(
+        session, request.actor, request.filters, request.skip, request.limit
+    )
+    return Page(
+        items=[response(k) for k in rows], total=total, skip=request.skip, limit=request.limit
+    )
+
+
+async def value_history(session: AsyncSession, request: ValueHistory) -> list[KpiValue]:
+    visible(request.actor, await repository.get_kpi(session, request.kpi_id), request.kpi_id)
+    values = await repository.history(
+        session, request.kpi_id, request.since, request.until, request.limit
+    )
+    return [value_view(v) for v in values]
+
+
+async def writable(session: AsyncSession, request: WritableKpis) -> dict[str, list[int]]:
+    """Of the ids asked about: those the caller may see, and of them those it may write to."""
+    found = await repository.visible_kpis(session, request.actor, request.kpi_ids)
+    return {
+        "visible": sorted(k.id for k in found),
+        "writable": sorted(k.id for k in found if can_write_values(request.actor, k)),
+        "archived": sorted(k.id for k in found if k.status == "archived"),
+    }
+
+
+async def rejections(js: JetStreamContext, request: RecentRejections) -> list[Rejection]:
+    """The newest values refused, read back from the KPI_VALUES_DLQ stream (admin only)."""
+    if request.actor.role is not Role.ADMIN:
+        raise NotAllowed("only an admin can read the rejected values")
+    stream = subjects.KPI_VALUES.dlq_name
+    try:
+        last = (await js.stream_info(stream)).state.last_seq
+    except NotFoundError:
+        return []
+    found: list[Rejection] = []
+    sequence = last
+    while sequence > 0 and len(found) < request.limit:
+        with contextlib.suppress(NotFoundError):  # expired or deleted
+            msg = await js.get_msg(stream, sequence)
+            headers = msg.headers or {}
+            found.append(
+                Rejection(
+                    sequence=sequence,
+                    subject=headers.get("Okr-Original-Subject", msg.subject),
+                    reason=headers.get("Okr-Dlq-Reason", ""),
+                    payload=(msg.data or b"").decode("utf-8", errors="replace"),
+                    idempotency_key=headers.get("Okr-Original-Msg-Id"),
+                    rejected_at=_timestamp(msg),
+                )
+            )
+        sequence -= 1
+    return found
+
+
+def _timestamp(msg: object) -> datetime:
+    value = getattr(msg, "time", None)
+    if isinstance(value, datetime):
+        return value
+    return datetime.now(UTC)

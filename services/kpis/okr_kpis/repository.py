@@ -1,0 +1,91 @@
+"""Every SQL statement of the KPIs service. Repositories never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_kpis.models import Kpi, KpiValue
+from okr_kpis.permissions import visible_to
+from okr_shared.contracts.common import Actor
+from okr_shared.contracts.kpi_rpc import KpiFilters
+
+
+async def insert_kpi(session: AsyncSession, values: dict[str, Any]) -> Kpi:
+    return (await session.execute(insert(Kpi).values(**values).returning(Kpi))).scalar_one()
+
+
+async def get_kpi(session: AsyncSession, kpi_id: int, *, for_update: bool = False) -> Kpi | None:
+    statement = select(Kpi).where(Kpi.id == kpi_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def lock_kpis(session: AsyncSession, kpi_ids: Sequence[int]) -> list[Kpi]:
+    """The KPIs of an ingest batch, locked in id order: replicas ingesting at once queue on the
+    rows instead of deadlocking, and progress is computed from definitions that cannot change
+    underneath."""
+    statement = (
+        select(Kpi).where(Kpi.id.in_(sorted(set(kpi_ids)))).order_by(Kpi.id).with_for_update()
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def list_kpis(
+    session: AsyncSession, actor: Actor, filters: KpiFilters, skip: int, limit: int
+) -> tuple[list[Kpi], int]:
+    conditions = [visible_to(actor)]
+    for name, value in filters.model_dump(exclude_none=True).items():
+        conditions.append(getattr(Kpi, name) == getattr(value, "value", value))
+    rows = await session.execute(
+        select(Kpi).where(*conditions).order_by(Kpi.id).offset(skip).limit(limit)
+    )
+    total = await session.scalar(select(func.count()).select_from(Kpi).where(*conditions))
+    return list(rows.scalars().all()), int(total or 0)
+
+
+async def visible_kpis(session: AsyncSession, actor: Actor, kpi_ids: Sequence[int]) -> list[Kpi]:
+    statement = select(Kpi).where(Kpi.id.in_(set(kpi_ids)), visible_to(actor))
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def update_kpi(session: AsyncSession, kpi_id: int, values: dict[str, Any]) -> Kpi:
+    statement = (
+        update(Kpi)
+        .where(Kpi.id == kpi_id)
+        .values(**values, version=Kpi.version + 1, updated_at=func.now())
+        .returning(Kpi)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one()
+
+
+async def insert_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[Any]:
+    """Store values once each: a repeated (kpi_id, idempotency_key) is skipped, however late.
+    Returns the rows that were new. One statement for the batch (insertmanyvalues)."""
+    if not rows:
+        return []
+    statement = (
+        pg_insert(KpiValue)
+        .on_conflict_do_nothing(index_elements=[KpiValue.kpi_id, KpiValue.idempotency_key])
+        .returning(KpiValue.kpi_id, KpiValue.value, KpiValue.observed_at)
+    )
+    return list((await session.execute(statement, list(rows))).all())
+
+
+async def history(
+    session: AsyncSession, kpi_id: int, since: datetime | None, until: datetime | None, limit: int
+) -> list[KpiValue]:
+    statement = select(KpiValue).where(KpiValue.kpi_id == kpi_id)
+    if since is not None:
+        statement = statement.where(KpiValue.observed_at >= since)
+    if until is not None:
+        statement = statement.where(KpiValue.observed_at <= until)
+    statement = statement.order_by(KpiValue.observed_at.desc(), KpiValue.id.desc()).limit(limit)
+    return list((await session.execute(statement)).scalars().all())

@@ -1,0 +1,195 @@
+"""KPIs: what API consumers send and receive, and what HR systems publish on NATS."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
+
+from okr_shared.contracts.common import Contract
+from okr_shared.contracts.fields import Department, Description, Id, NoNul, Title
+from okr_shared.contracts.objectives import Quarter
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), NoNul]
+Source = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), NoNul]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+
+class Direction(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    MAINTAIN_ABOVE = "maintain_above"
+    MAINTAIN_BELOW = "maintain_below"
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class KpiStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+def check_target(direction: Direction, baseline: float, target: float) -> None:
+    """A KPI whose target lies the wrong way from its baseline can never make progress."""
+    if direction is Direction.INCREASE and target < baseline:
+        raise ValueError("an increase KPI needs target_value >= baseline_value")
+    if direction is Direction.DECREASE and target > baseline:
+        raise ValueError("a decrease KPI needs target_value <= baseline_value")
+
+
+class KpiCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Title
+    description: Description = ""
+    owner_id: Id | None = Field(default=None, description="defaults to the caller")
+    department: Department | None = Field(default=None, description="defaults to the owner's")
+    unit: Unit = ""
+    direction: Direction = Direction.INCREASE
+    baseline_value: Number = 0.0
+    target_value: Number
+    year: Year
+    quarter: Quarter | None = None
+    frequency: Frequency | None = None
+
+    @model_validator(mode="after")
+    def _target_reachable(self) -> Self:
+        check_target(self.direction, self.baseline_value, self.target_value)
+        return self
+
+
+class KpiUpdate(BaseModel):
+    """Every field optional; `department`, `quarter` and `frequency` may be set to null.
+    `version` (or `If-Match`) makes it conditional: 409 when the KPI has changed since."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Title | None = None
+    description: Description | None = None
+    owner_id: Id | None = None
+    department: Department | None = None
+    unit: Unit | None = None
+    direction: Direction | None = None
+    baseline_value: Number | None = None
+    target_value: Number | None = None
+    year: Year | None = None
+    quarter: Quarter | None = None
+    frequency: Frequency | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> Self:
+        nullable = {"department", "quarter", "frequency", "version"}
+        cleared = sorted(n for n in self.model_fields_set - nullable if getattr(self, n) is None)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_what_was_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set - {"version"}}
+
+
+class KpiResponse(Contract):
+    id: int
+    title: str
+    description: str
+    owner_id: int
+    department: str | None
+    unit: str
+    direction: Direction
+    baseline_value: float
+    target_value: float
+    current_value: float | None
+    current_observed_at: datetime | None
+    year: int
+    quarter: Quarter | None
+    frequency: Frequency | None
+    status: KpiStatus
+    progress_percentage: float | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: int
+    version: int
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+class KpiValueIn(BaseModel):
+    """The body of a message on `kpi.values.<kpi_id>`, and of `POST /api/v1/kpis/{id}/values`.
+    The `Nats-Msg-Id` header (or the `Idempotency-Key` header) is the idempotency key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: Number
+    observed_at: datetime | None = Field(default=None, description="ISO-8601; default: now")
+    source: Source | None = None
+
+
+class KpiBatchItem(KpiValueIn):
+    kpi_id: Id
+    idempotency_key: IdempotencyKey | None = None
+
+
+class KpiBatchIn(BaseModel):
+    """The body of a message on `kpi.values.batch`: many values in one message, for bulk loads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    values: Annotated[list[KpiBatchItem], Field(min_length=1, max_length=5000)]
+
+
+class ValueAccepted(Contract):
+    event_id: str = Field(description="the idempotency key the value was published under")
+    status: str = "accepted"
+
+
+class BatchItemResult(Contract):
+    index: int
+    kpi_id: int
+    status: str = Field(description="accepted, or rejected")
+    event_id: str | None = None
+    reason: str | None = None
+
+
+class KpiValue(Contract):
+    id: int
+    kpi_id: int
+    value: float
+    observed_at: datetime
+    received_at: datetime
+    source: str | None
+    idempotency_key: str | None
+
+
+class Rejection(Contract):
+    """A value the KPIs service refused, as kept in the KPI_VALUES_DLQ stream."""
+
+    sequence: int
+    subject: str
+    reason: str
+    payload: str
+    idempotency_key: str | None
+    rejected_at: datetime
