@@ -94,7 +94,11 @@ async def current_user(
     user_id = gateway.tokens.user_id(token)
     if user_id is None:
         raise Unauthorized("the token is invalid or expired; sign in again")
-    return await service.active_user(db, user_id)
+    user = await service.active_user(db, user_id)
+    # End the read now: the connection goes back to the pool instead of idling in a transaction
+    # for as long as the services take to answer (a whole tree can take seconds).
+    await db.commit()
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -64,6 +64,7 @@ async def create_objective(
     if data.level is ObjectiveLevel.COMPANY and data.parent_id is not None:
         raise InvalidHierarchy("a company objective has no parent; leave parent_id null")
     if data.parent_id is not None:
+        await repository.share_tree(session)
         parent = await repository.get_live_for_share(session, data.parent_id)
         _check_fits_under(actor, data.level, parent, data.parent_id, "parent_id")
     start, end = data.period()
@@ -97,11 +98,13 @@ async def update_objective(
 ) -> ObjectiveResponse:
     actor, changes = request.actor, request.changes.changes()
     ensure_objectives_role(actor)
-    if "parent_id" in changes:
+    if "parent_id" in changes and actor.role is Role.ADMIN:
         await repository.lock_tree(session)  # before the row lock, in the order move takes them
     objective = await _for_update(session, actor, request.objective_id)
     ensure_can_update(actor, objective)
-    _check_version(objective, request.expected_version or request.changes.version)
+    if changes.get("parent_id", objective.parent_id) != objective.parent_id:
+        ensure_admin(actor, "move")
+    _check_version(objective, _one_version(request.expected_version, request.changes.version))
     values = await _update_values(session, actor, objective, changes)
     diff = {
         k: [_plain(getattr(objective, k)), _plain(v)]
@@ -116,7 +119,7 @@ async def update_objective(
     await _audit(session, actor, "moved" if moved else "updated", [(updated.id, diff)])
     if moved:
         event: ObjectiveMoved | ObjectiveUpdated = ObjectiveMoved(
-            objective=state(updated), previous_parent_id=previous_parent
+            objective=state(updated), previous_parent_id=previous_parent, changed=sorted(diff)
         )
     else:
         event = ObjectiveUpdated(objective=state(updated), changed=sorted(diff))
@@ -140,9 +143,8 @@ async def _update_values(
     ):
         raise NotAllowed("a manager can keep objectives only in their own department")
     if "progress_percentage" in values:
-        driver = await repository.drives_progress(session, objective.id)
-        if driver:
-            raise ProgressDriven(objective.id, driver)
+        if await repository.drives_progress(session, objective.id):
+            raise ProgressDriven(objective.id)
         values["manual_progress"] = values["progress_percentage"]
     start = values.get("start_date", objective.start_date)
     end = values.get("end_date", objective.end_date)
@@ -216,8 +218,9 @@ async def restore_objective(
         raise Conflict(
             f"its parent, objective {objective.parent_id}, is deleted: restore that first"
         )
-    restored = await repository.restore_subtree(session, objective.id, objective.deleted_at)
-    entries = [(o.id, {"deleted_at": [_plain(objective.deleted_at), None]}) for o in restored]
+    deleted_at = objective.deleted_at  # the restore refreshes this very object
+    restored = await repository.restore_subtree(session, objective.id, deleted_at)
+    entries = [(o.id, {"deleted_at": [_plain(deleted_at), None]}) for o in restored]
     await _audit(session, actor, "restored", entries)
     await _publish_states(
         session, outbox, subjects.OBJECTIVE_RESTORED, ObjectivesRestored, restored
@@ -268,6 +271,12 @@ async def _for_update(session: AsyncSession, actor: Actor, objective_id: int) ->
     ensure_objectives_role(actor)
     found = await repository.get_objective(session, objective_id, for_update=True)
     return visible(actor, found, objective_id)
+
+
+def _one_version(if_match: int | None, in_body: int | None) -> int | None:
+    if if_match is not None and in_body is not None and if_match != in_body:
+        raise Invalid(f"If-Match says version {if_match} but the body says {in_body}; send one")
+    return if_match if if_match is not None else in_body
 
 
 def _check_version(objective: Objective, expected: int | None) -> None:

@@ -27,8 +27,9 @@ class StaleVersion(Conflict):
 
 
 class ProgressDriven(Invalid):
-    def __init__(self, objective_id: int, driver: str) -> None:
+    def __init__(self, objective_id: int) -> None:
+        # Not which: the children that drive it may be outside the caller's view.
         super().__init__(
-            f"the progress of objective {objective_id} is computed from its {driver}; "
-            "set progress_percentage only on an objective without children or KPIs"
+            f"the progress of objective {objective_id} is computed from its children or KPIs; "
+            "set progress_percentage only on an objective that has neither"
         )

@@ -57,6 +57,12 @@ async def lock_tree(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TREE_LOCK})
 
 
+async def share_tree(session: AsyncSession) -> None:
+    """Creates run side by side, but not during a delete, move or restore: a child created
+    under a parent while a delete of its ancestor walks the subtree would be left live."""
+    await session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": TREE_LOCK})
+
+
 async def insert_objective(session: AsyncSession, values: dict[str, Any]) -> Objective:
     result = await session.execute(insert(Objective).values(**values).returning(Objective))
     return result.scalar_one()
@@ -225,7 +231,8 @@ async def restore_subtree(
 async def detail_counts(
     session: AsyncSession, actor: Actor, objective: Objective
 ) -> tuple[int, int, str | None]:
-    """(visible live children, active KPI links, the parent's title) in one round trip."""
+    """(visible live children, active KPI links, the parent's title if the caller may see the
+    parent) in one round trip."""
     child = (
         select(func.count())
         .where(Objective.parent_id == objective.id, LIVE, visible_to(actor))
@@ -236,18 +243,17 @@ async def detail_counts(
         .where(KpiLink.objective_id == objective.id, KpiLink.deleted_at.is_(None))
         .scalar_subquery()
     )
-    parent = Objective.__table__.alias("parent")
     parent_title = (
-        select(parent.c.title)
-        .where(parent.c.id == objective.parent_id, parent.c.deleted_at.is_(None))
+        select(Objective.title)
+        .where(Objective.id == objective.parent_id, LIVE, visible_to(actor))
         .scalar_subquery()
     )
     row = (await session.execute(select(child, links, parent_title))).one()
     return int(row[0]), int(row[1]), row[2]
 
 
-async def drives_progress(session: AsyncSession, objective_id: int) -> str | None:
-    """'children' or 'KPIs' when either drives the objective's progress, else None."""
+async def drives_progress(session: AsyncSession, objective_id: int) -> bool:
+    """Whether children (not abandoned) or active KPI links drive the objective's progress."""
     live_children = exists().where(
         Objective.parent_id == objective_id, LIVE, Objective.status != "abandoned"
     )
@@ -255,7 +261,7 @@ async def drives_progress(session: AsyncSession, objective_id: int) -> str | Non
         KpiLink.objective_id == objective_id, KpiLink.deleted_at.is_(None)
     )
     row = (await session.execute(select(live_children, active_links))).one()
-    return "children" if row[0] else "KPIs" if row[1] else None
+    return bool(row[0] or row[1])
 
 
 async def stats_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from okr_shared.contracts.common import Actor, Contract
-from okr_shared.contracts.fields import Department, Id, Offset
+from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.kpis import KpiCreate, KpiStatus, KpiUpdate
 from okr_shared.contracts.objectives import Quarter
 
@@ -27,11 +27,11 @@ class KpiRequest(Contract):
 
 class UpdateKpi(KpiRequest):
     changes: KpiUpdate
-    expected_version: Annotated[int, Field(ge=1)] | None = None
+    expected_version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
 
 
 class ArchiveKpi(KpiRequest):
-    expected_version: Annotated[int, Field(ge=1)] | None = None
+    expected_version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
 
 
 class KpiFilters(Contract):

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from okr_shared.contracts.common import Contract
-from okr_shared.contracts.fields import Department, Description, Id, NoNul, Title
+from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, NoNul, Title
 from okr_shared.contracts.objectives import Quarter
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -92,7 +92,7 @@ class KpiUpdate(BaseModel):
     year: Year | None = None
     quarter: Quarter | None = None
     frequency: Frequency | None = None
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> Self:

@@ -47,9 +47,12 @@ class ObjectiveUpdated(Event):
 
 
 class ObjectiveMoved(Event):
+    """A new parent, perhaps with other changes (a PUT can carry both): `changed` names them."""
+
     type: Literal["objective.moved"] = "objective.moved"
     objective: ObjectiveState
     previous_parent_id: int | None
+    changed: list[str] = ["parent_id"]
 
 
 class ObjectivesDeleted(Event):

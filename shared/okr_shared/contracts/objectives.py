@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from okr_shared.contracts.common import Contract
-from okr_shared.contracts.fields import Department, Description, Id, Title
+from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, Title
 
 
 class ObjectiveLevel(StrEnum):
@@ -118,7 +118,7 @@ class ObjectiveUpdate(BaseModel):
     progress_percentage: Percentage | None = Field(
         default=None, description="manual progress; refused when children or KPIs drive it"
     )
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> Self:
@@ -143,7 +143,7 @@ class ObjectiveMove(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     new_parent_id: Id | None = Field(description="null makes it a top-level objective")
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
 
 
 class ObjectiveKPILinkCreate(BaseModel):

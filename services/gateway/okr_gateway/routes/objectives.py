@@ -14,7 +14,7 @@ from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
-from okr_shared.contracts.fields import Department, Id, Offset
+from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.objectives import (
     AuditEntry,
     ObjectiveCreate,
@@ -51,9 +51,18 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or int(value) < 1:
-        raise Invalid(f'If-Match must be the ETag of a version, like "3" (got {if_match!r})')
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or not (
+        1 <= int(value) <= BIGINT_MAX
+    ):
+        raise Invalid(f'If-Match must be the ETag of a version, like "3" (got {if_match[:40]!r})')
     return int(value)
+
+
+def one_version(if_match: str | None, in_body: int | None) -> int | None:
+    from_header = expected_version(if_match)
+    if from_header is not None and in_body is not None and from_header != in_body:
+        raise Invalid(f"If-Match says version {from_header} but the body says {in_body}; send one")
+    return from_header if from_header is not None else in_body
 
 
 def json_response(body: bytes) -> Response:
@@ -269,7 +278,7 @@ async def move_objective(
         actor=actor(user),
         objective_id=objective_id,
         new_parent_id=move.new_parent_id,
-        expected_version=expected_version(if_match) or move.version,
+        expected_version=one_version(if_match, move.version),
     )
     moved: ObjectiveResponse = await rpc_.call(s.RPC_OBJECTIVES_MOVE, request, ObjectiveResponse)
     response.headers["ETag"] = etag(moved.version)
