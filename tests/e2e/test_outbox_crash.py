@@ -8,24 +8,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import nats
-import pytest
 from sqlalchemy import text
 
-from okr_cli.migrate import migrate_all
 from okr_shared import subjects
-from okr_shared.db import libpq_url, make_engine
-from okr_shared.embedded import EmbeddedNats, free_port
-from tests.support import infra
+from okr_shared.db import make_engine
+from tests.e2e.conftest import start
 from tests.support.system import eventually
 
 CREATE = {
@@ -36,34 +29,8 @@ CREATE = {
 }
 
 
-@pytest.fixture
-async def own_world(servers: infra.Servers, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    name = infra.test_database_name()
-    admin = await asyncpg.connect(libpq_url(servers.postgres_url))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    database_url = infra.database_url(servers.postgres_url, name)
-    server = EmbeddedNats(tmp_path / "nats", port=free_port())
-    server.start()
-    try:
-        await asyncio.to_thread(migrate_all, database_url)
-        yield server.url, database_url
-    finally:
-        server.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
 def start_service(nats_url: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "OKR_NATS_URL": nats_url,
-        "OKR_DATABASE_URL": database_url,
-        "OKR_INSTANCE": "objectives-crash",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "okr_objectives"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    return start("okr_objectives", nats_url, database_url, log)
 
 
 async def test_killed_relay_loses_nothing_and_duplicates_nothing(
