@@ -228,7 +228,12 @@ class System:
                 self.children.append(child)
         assert self.lock is not None
         self.lock.update(
-            {"pid": os.getpid(), "gateway_url": self.gateway_url, "nats_url": endpoints.nats_url}
+            {
+                "pid": os.getpid(),
+                "gateway_url": self.gateway_url,
+                "nats_url": endpoints.nats_url,
+                "hr_nats_url": endpoints.hr_nats_url,
+            }
         )
 
     def check_started(self) -> None:

@@ -116,6 +116,8 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert created.status_code == 201, created.text
     assert httpx.get(f"{first.gateway}/ready").status_code == 200
 
+    hr_commands_work(env, first.gateway, headers, data_dir)
+
     status = okr(env, "status")
     assert status.returncode == 0, status.stdout + status.stderr
     for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1"):
@@ -171,3 +173,42 @@ def test_a_crashed_service_is_restarted_and_a_bad_one_stops_the_start(data_dir: 
     assert broken.returncode == 1
     assert "gateway-1 exited with code 2 while starting" in broken.stderr
     assert "OKR_JWT_SECRET: Value error, must be at least 32 characters" in broken.stderr
+
+
+def hr_commands_work(
+    env: dict[str, str], gateway: str, headers: dict[str, str], data_dir: Path
+) -> None:
+    """publish-kpi, import-values and rejections against the running system, as the HR user."""
+    kpi = httpx.post(
+        f"{gateway}/api/v1/kpis",
+        headers=headers,
+        json={"title": "Hires", "target_value": 10, "year": 2026},
+    ).json()
+    published = okr(env, "publish-kpi", str(kpi["id"]), "4", "--key", "e2e-1")
+    assert published.returncode == 0, published.stderr
+    assert "KPI_VALUES stored it" in published.stdout
+    again = okr(env, "publish-kpi", str(kpi["id"]), "4", "--key", "e2e-1")
+    assert "a repeat" in again.stdout
+    csv_file = data_dir.parent / "values.csv"
+    csv_file.write_text(
+        f"kpi_id,value,observed_at\n{kpi['id']},5,2026-01-01T00:00:00+00:00\n"
+        f"{kpi['id']},six,\n987654321,1,\n"
+    )
+    imported = okr(env, "import-values", str(csv_file))
+    assert imported.returncode == 1  # one row was refused locally
+    assert "accepted 2 rows in 1 messages; rejected 1" in imported.stdout
+    assert "line 3:" in imported.stdout
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        values = httpx.get(f"{gateway}/api/v1/kpis/{kpi['id']}/values", headers=headers).json()
+        listed = okr(env, "rejections")
+        if len(values) == 2 and "unknown KPI 987654321" in listed.stdout:
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError(f"values {values}; rejections:\n{listed.stdout}{listed.stderr}")
+    assert (
+        httpx.get(f"{gateway}/api/v1/kpis/{kpi['id']}", headers=headers).json()["current_value"]
+        == 4
+    )
