@@ -378,3 +378,47 @@ async def test_kpi_permissions_and_links(system: RunningSystem) -> None:
         )
     ).json()
     assert [h["action"] for h in history_][:2] == ["kpi_unlinked", "kpi_linked"]
+
+
+async def test_list_filters_and_history_window(system: RunningSystem, hr: Any) -> None:
+    dept = f"F-{secrets.token_hex(2)}"
+    first = await make_kpi(system, department=dept, quarter="Q1")
+    second = await make_kpi(system, department=dept, quarter="Q2")
+    await system.client.delete(f"/api/v1/kpis/{second['id']}", headers=system.admin_headers)
+    listed = await system.client.get(
+        "/api/v1/kpis", params={"department": dept}, headers=system.admin_headers
+    )
+    assert (listed.json()["total"], [k["id"] for k in listed.json()["items"]]) == (
+        2,
+        [first["id"], second["id"]],
+    )
+    active = await system.client.get(
+        "/api/v1/kpis",
+        params={"department": dept, "status": "active"},
+        headers=system.admin_headers,
+    )
+    assert [k["id"] for k in active.json()["items"]] == [first["id"]]
+    q2 = await system.client.get(
+        "/api/v1/kpis", params={"department": dept, "quarter": "Q2"}, headers=system.admin_headers
+    )
+    assert [k["id"] for k in q2.json()["items"]] == [second["id"]]
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for day in range(5):
+        body = {"value": day, "observed_at": (base + timedelta(days=day)).isoformat()}
+        await hr.publish(subjects.kpi_value_subject(first["id"]), json.dumps(body).encode())
+
+    async def all_in() -> bool:
+        return len(await history(system, first["id"])) == 5
+
+    await eventually(all_in)
+    window = await system.client.get(
+        f"/api/v1/kpis/{first['id']}/values",
+        params={
+            "from": (base + timedelta(days=1)).isoformat(),
+            "to": (base + timedelta(days=3)).isoformat(),
+            "limit": 2,
+        },
+        headers=system.admin_headers,
+    )
+    assert [v["value"] for v in window.json()] == [3, 2]  # newest first, within the window, limited
