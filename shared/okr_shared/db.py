@@ -9,6 +9,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Constraint and index names every service's metadata uses, so migrations name them alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 def asyncpg_url(url: str) -> str:
     """Accept the usual `postgresql://` spellings and name the asyncpg driver."""

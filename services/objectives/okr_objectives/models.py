@@ -23,19 +23,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from okr_objectives import SCHEMA
+from okr_shared.db import NAMING_CONVENTION
 from okr_shared.outbox import outbox_table
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA.schema, naming_convention=NAMING)
+    metadata = MetaData(schema=SCHEMA.schema, naming_convention=NAMING_CONVENTION)
 
 
 class Objective(Base):

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 T = TypeVar("T")
 
@@ -68,3 +75,30 @@ class Page(Contract, Generic[T]):
     total: int
     skip: int
     limit: int
+
+
+class PartialUpdate(BaseModel):
+    """Base of a `PUT` body: every field optional, unknown fields refused, and a field left out
+    is not a field set to null. Only the fields in `nullable` may be set to null; `version`
+    makes the update conditional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> Self:
+        allowed = self.nullable | {"version"}
+        cleared = sorted(n for n in self.model_fields_set - allowed if getattr(self, n) is None)
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_what_was_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """On its way to a service, a field left out must stay left out (not become null)."""
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request sets, except the version it is conditional on."""
+        return {name: getattr(self, name) for name in self.model_fields_set - {"version"}}

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StringConstraints,
-    model_serializer,
     model_validator,
 )
 
-from okr_shared.contracts.common import Contract
+from okr_shared.contracts.common import Contract, PartialUpdate
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, NoNul, Title
 from okr_shared.contracts.objectives import Quarter
 
@@ -75,11 +73,11 @@ class KpiCreate(BaseModel):
         return self
 
 
-class KpiUpdate(BaseModel):
+class KpiUpdate(PartialUpdate):
     """Every field optional; `department`, `quarter` and `frequency` may be set to null.
     `version` (or `If-Match`) makes it conditional: 409 when the KPI has changed since."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    nullable = frozenset({"department", "quarter", "frequency"})
 
     title: Title | None = None
     description: Description | None = None
@@ -93,22 +91,6 @@ class KpiUpdate(BaseModel):
     quarter: Quarter | None = None
     frequency: Frequency | None = None
     version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required_fields(self) -> Self:
-        nullable = {"department", "quarter", "frequency", "version"}
-        cleared = sorted(n for n in self.model_fields_set - nullable if getattr(self, n) is None)
-        if cleared:
-            raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _only_what_was_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if k in self.model_fields_set}
-
-    def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.model_fields_set - {"version"}}
 
 
 class KpiResponse(Contract):

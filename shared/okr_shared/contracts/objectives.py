@@ -10,12 +10,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
     model_validator,
 )
 
-from okr_shared.contracts.common import Contract
+from okr_shared.contracts.common import Contract, PartialUpdate
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, Title
 
 
@@ -98,12 +96,12 @@ def _year_bounds(year: int) -> tuple[date, date]:
     return date(year, 1, 1), date(year, 12, 31)
 
 
-class ObjectiveUpdate(BaseModel):
+class ObjectiveUpdate(PartialUpdate):
     """`PUT /api/v1/objectives/{id}`: every field optional; only the nullable ones (`parent_id`,
     `department`, `quarter`) may be set to null. `version` (or an `If-Match` header) makes the
     update conditional: 409 when the objective has changed since."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    nullable = frozenset({"parent_id", "department", "quarter"})
 
     title: Title | None = None
     description: Description | None = None
@@ -119,24 +117,6 @@ class ObjectiveUpdate(BaseModel):
         default=None, description="manual progress; refused when children or KPIs drive it"
     )
     version: Annotated[int, Field(ge=1, le=BIGINT_MAX)] | None = None
-
-    @model_validator(mode="after")
-    def _no_null_for_required_fields(self) -> Self:
-        nullable = {"parent_id", "department", "quarter", "version"}
-        cleared = sorted(n for n in self.model_fields_set - nullable if getattr(self, n) is None)
-        if cleared:
-            raise ValueError(f"{', '.join(cleared)} cannot be null; leave the field out to keep it")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _only_what_was_sent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """On its way to the service, a field left out must stay left out (not become null)."""
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if k in self.model_fields_set}
-
-    def changes(self) -> dict[str, object]:
-        """The fields the request sets, except the version it is conditional on."""
-        return {name: getattr(self, name) for name in self.model_fields_set - {"version"}}
 
 
 class ObjectiveMove(BaseModel):
