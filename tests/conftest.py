@@ -12,6 +12,7 @@ import pytest
 
 from okr_cli.migrate import migrate_all
 from okr_shared.db import libpq_url
+from okr_shared.embedded import EmbeddedNats, free_port
 from okr_shared.subjects import STREAMS
 from tests.support import infra
 from tests.support.system import RunningSystem, running_system
@@ -66,3 +67,20 @@ async def system(
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def own_world(servers: infra.Servers, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    name = infra.test_database_name()
+    admin = await asyncpg.connect(libpq_url(servers.postgres_url))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = infra.database_url(servers.postgres_url, name)
+    server = EmbeddedNats(tmp_path / "nats", port=free_port())
+    server.start()
+    try:
+        await asyncio.to_thread(migrate_all, database_url)
+        yield server.url, database_url
+    finally:
+        server.stop()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

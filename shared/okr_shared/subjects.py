@@ -52,7 +52,14 @@ KPI_PROGRESS_CHANGED = "kpi.progress_changed"
 KPI_VALUES = Stream("KPI_VALUES", (KPI_VALUES_SUBJECTS,), max_age=timedelta(days=7))
 KPI_EVENTS = Stream("KPI_EVENTS", (KPI_PROGRESS_CHANGED,), max_age=timedelta(days=30))
 
-STREAMS: tuple[Stream, ...] = (OBJECTIVES, KPI_VALUES, KPI_EVENTS)
+PROGRESS_UPDATES = "progress.objective.>"
+PROGRESS = Stream("PROGRESS", (PROGRESS_UPDATES,), max_age=timedelta(days=1))
+
+STREAMS: tuple[Stream, ...] = (OBJECTIVES, KPI_VALUES, KPI_EVENTS, PROGRESS)
+
+
+def progress_subject(objective_id: int) -> str:
+    return f"progress.objective.{objective_id}"
 
 
 def kpi_value_subject(kpi_id: int) -> str:
@@ -89,6 +96,8 @@ RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
 RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
 RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
 RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"
+RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
+RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_KPIS_CREATE = "rpc.kpis.create"
 RPC_KPIS_GET = "rpc.kpis.get"
 RPC_KPIS_LIST = "rpc.kpis.list"

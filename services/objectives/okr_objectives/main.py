@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from okr_objectives import __version__, handlers, models
+from okr_objectives import __version__, handlers, models, rollups
 from okr_objectives.settings import ObjectivesSettings
 from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
@@ -17,6 +17,7 @@ def build(settings: ObjectivesSettings) -> ServiceRuntime:
     outbox = Outbox(models.outbox)
     runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox).router)
     runtime.add_worker(lambda js: OutboxRelay(outbox, runtime.sessions, js))
+    runtime.add_worker(lambda js: rollups.rollups_consumer(js, runtime.sessions))
     return runtime
 
 

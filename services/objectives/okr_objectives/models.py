@@ -60,6 +60,8 @@ class Objective(Base):
     # manual progress. `manual_progress` is what PUT sets; it counts when nothing drives it.
     progress_percentage: Mapped[float] = mapped_column(Double, default=0.0)
     manual_progress: Mapped[float] = mapped_column(Double, default=0.0, server_default="0")
+    # The version of the newest rollup applied: an older update arriving late changes nothing.
+    progress_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by: Mapped[int] = mapped_column(BigInteger)

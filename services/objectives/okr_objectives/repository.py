@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
+    bindparam,
     exists,
     false,
     func,
@@ -361,3 +363,18 @@ async def history(session: AsyncSession, objective_id: int) -> list[AuditEntry]:
         .order_by(AuditEntry.id.desc())
     )
     return list((await session.execute(statement)).scalars().all())
+
+
+async def apply_rollups(session: AsyncSession, updates: Sequence[dict[str, Any]]) -> None:
+    """Show the progress service's rollups; each applies only if newer than the one shown."""
+    if not updates:
+        return
+    table: Table = Objective.__table__  # type: ignore[assignment]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.progress_version < bindparam("b_version"))
+        .values(
+            progress_percentage=bindparam("b_progress"), progress_version=bindparam("b_version")
+        )
+    )
+    await (await session.connection()).execute(statement, list(updates))

@@ -1,4 +1,5 @@
-"""JetStream consumers of the progress service: a batch in, one transaction, then the acks."""
+"""The progress service's NATS handlers: two durable batch consumers (objective events, KPI
+progress) and request/reply for computing one objective's progress on demand."""
 
 from __future__ import annotations
 
@@ -9,17 +10,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from okr_progress import service
 from okr_shared import subjects
 from okr_shared.consumer import BatchConsumer, Delivery
+from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import ObjectiveEvent
+from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
+from okr_shared.outbox import Outbox
+from okr_shared.rpc import RpcRouter
 
 OBJECTIVE_EVENTS_CONSUMER = "progress-objective-events"
+KPI_EVENTS_CONSUMER = "progress-kpi-events"
 
 
 def objective_events_consumer(
-    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession]
+    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 ) -> BatchConsumer[ObjectiveEvent]:
     async def handle(batch: list[Delivery[ObjectiveEvent]]) -> None:
         async with sessions.begin() as session:
-            await service.apply_objective_events(session, (d.event for d in batch))
+            await service.apply_objective_events(session, outbox, (d.event for d in batch))
 
     return BatchConsumer(
         js,
@@ -29,3 +35,39 @@ def objective_events_consumer(
         payload=TypeAdapter(ObjectiveEvent),
         handle=handle,
     )
+
+
+def kpi_events_consumer(
+    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
+) -> BatchConsumer[KpiProgressChanged]:
+    async def handle(batch: list[Delivery[KpiProgressChanged]]) -> None:
+        async with sessions.begin() as session:
+            await service.apply_kpi_events(session, outbox, (d.event for d in batch))
+
+    return BatchConsumer(
+        js,
+        stream=subjects.KPI_EVENTS,
+        durable=KPI_EVENTS_CONSUMER,
+        filter_subject=subjects.KPI_PROGRESS_CHANGED,
+        payload=KpiProgressChanged,
+        handle=handle,
+        batch_size=500,
+    )
+
+
+def build_router(sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> RpcRouter:
+    router = RpcRouter(queue="progress")
+
+    @router.route(subjects.RPC_PROGRESS_CALCULATE)
+    async def calculate(request: ProgressRequest) -> ProgressCalculation:
+        """One objective's progress computed now; nothing stored."""
+        async with sessions() as session:
+            return await service.calculate(session, request.objective_id)
+
+    @router.route(subjects.RPC_PROGRESS_RECALCULATE)
+    async def recalculate(request: ProgressRequest) -> ProgressCalculation:
+        """Recompute one objective, store it, cascade to its ancestors, publish."""
+        async with sessions.begin() as session:
+            return await service.recalculate(session, outbox, request.objective_id)
+
+    return router

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Double, Index, Integer, MetaData, String
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Double, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from okr_progress import SCHEMA
@@ -30,6 +32,13 @@ class ObjectiveNode(Base):
     manual_progress: Mapped[float] = mapped_column(Double)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer)
+    # The rollup, computed here; `progress_version` rises whenever any of it changes.
+    progress: Mapped[float | None] = mapped_column(Double)
+    calculation_method: Mapped[str | None] = mapped_column(String(16))
+    child_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kpi_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_calculated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    progress_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LinkNode(Base):
@@ -41,6 +50,17 @@ class LinkNode(Base):
     objective_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kpi_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     weight: Mapped[float] = mapped_column(Double)
+    active: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class KpiNode(Base):
+    """A KPI's progress as of the newest kpi.progress_changed: null until it has a value."""
+
+    __tablename__ = "kpis"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    progress: Mapped[float | None] = mapped_column(Double)
     active: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, bindparam, cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import BigInteger
 
-from okr_progress.models import LinkNode, ObjectiveNode
+from okr_progress.models import KpiNode, LinkNode, ObjectiveNode
+from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import LinkState, ObjectiveState
 
 # PostgreSQL takes at most 32,767 parameters per statement; 7 per row leaves room for 4,000.
 ROWS_PER_STATEMENT = 4000
+OBJECTIVES: Table = ObjectiveNode.__table__  # type: ignore[assignment]
 
 
 async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveState]) -> None:
-    """One statement for the whole batch; a row changes only when the event is newer."""
-    if not states:
-        return
+    """One statement per 4,000 rows; a row changes only when the event is newer."""
     rows = [
         {
             "id": s.id,
@@ -43,8 +45,6 @@ async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveSta
 
 
 async def upsert_links(session: AsyncSession, links: Sequence[LinkState]) -> None:
-    if not links:
-        return
     rows = [link.model_dump() for link in links]
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         statement = insert(LinkNode).values(rows[start : start + ROWS_PER_STATEMENT])
@@ -61,7 +61,129 @@ async def upsert_links(session: AsyncSession, links: Sequence[LinkState]) -> Non
         )
 
 
-async def get_node(session: AsyncSession, objective_id: int) -> ObjectiveNode | None:
-    return (
-        await session.execute(select(ObjectiveNode).where(ObjectiveNode.id == objective_id))
-    ).scalar_one_or_none()
+async def upsert_kpis(session: AsyncSession, events: Sequence[KpiProgressChanged]) -> None:
+    rows = [
+        {"id": e.kpi_id, "progress": e.progress, "active": e.active, "version": e.version}
+        for e in events
+    ]
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        statement = insert(KpiNode).values(rows[start : start + ROWS_PER_STATEMENT])
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[KpiNode.id],
+                set_={
+                    "progress": statement.excluded.progress,
+                    "active": statement.excluded.active,
+                    "version": statement.excluded.version,
+                },
+                where=KpiNode.version < statement.excluded.version,
+            )
+        )
+
+
+def _ids(values: Collection[int]) -> Any:
+    return cast(literal(sorted(values), ARRAY(BigInteger)), ARRAY(BigInteger))
+
+
+async def closure(session: AsyncSession, seeds: Collection[int]) -> dict[int, int | None]:
+    """The seeds that exist, and every ancestor of them: id -> parent id. One statement."""
+    up = (
+        select(ObjectiveNode.id, ObjectiveNode.parent_id)
+        .where(ObjectiveNode.id == func.any(_ids(seeds)))
+        .cte("up", recursive=True)
+    )
+    up = up.union(
+        select(ObjectiveNode.id, ObjectiveNode.parent_id).join(
+            up, ObjectiveNode.id == up.c.parent_id
+        )
+    )
+    rows = await session.execute(select(up.c.id, up.c.parent_id))
+    return {row.id: row.parent_id for row in rows}
+
+
+async def lock(session: AsyncSession, ids: Collection[int]) -> None:
+    """Row locks in id order: two workers rolling up through the same ancestor take turns,
+    and the second reads what the first wrote."""
+    await session.execute(
+        select(ObjectiveNode.id)
+        .where(ObjectiveNode.id == func.any(_ids(ids)))
+        .order_by(ObjectiveNode.id)
+        .with_for_update()
+    )
+
+
+async def nodes(session: AsyncSession, ids: Collection[int]) -> list[Any]:
+    statement = select(
+        ObjectiveNode.id,
+        ObjectiveNode.parent_id,
+        ObjectiveNode.status,
+        ObjectiveNode.deleted,
+        ObjectiveNode.manual_progress,
+        ObjectiveNode.progress,
+        ObjectiveNode.calculation_method,
+        ObjectiveNode.child_count,
+        ObjectiveNode.kpi_count,
+        ObjectiveNode.progress_version,
+    ).where(ObjectiveNode.id == func.any(_ids(ids)))
+    return list((await session.execute(statement)).all())
+
+
+async def counted_children(session: AsyncSession, parent_ids: Collection[int]) -> list[Any]:
+    """(parent_id, id, progress) of the live, not abandoned children of these objectives."""
+    statement = select(
+        ObjectiveNode.parent_id,
+        ObjectiveNode.id,
+        func.coalesce(ObjectiveNode.progress, ObjectiveNode.manual_progress).label("progress"),
+    ).where(
+        ObjectiveNode.parent_id == func.any(_ids(parent_ids)),
+        ObjectiveNode.deleted.is_(False),
+        ObjectiveNode.status != "abandoned",
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def active_links(session: AsyncSession, objective_ids: Collection[int]) -> list[Any]:
+    """(objective_id, weight, kpi progress or null) of the active links of these objectives;
+    an archived KPI has no progress here."""
+    progress = (
+        select(KpiNode.progress)
+        .where(KpiNode.id == LinkNode.kpi_id, KpiNode.active)
+        .scalar_subquery()
+    )
+    statement = select(LinkNode.objective_id, LinkNode.weight, progress.label("progress")).where(
+        LinkNode.objective_id == func.any(_ids(objective_ids)), LinkNode.active
+    )
+    return list((await session.execute(statement)).all())
+
+
+async def objectives_linking(session: AsyncSession, kpi_ids: Collection[int]) -> list[int]:
+    statement = (
+        select(LinkNode.objective_id)
+        .where(LinkNode.kpi_id == func.any(_ids(kpi_ids)), LinkNode.active)
+        .distinct()
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def write_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    statement = (
+        update(OBJECTIVES)
+        .where(OBJECTIVES.c.id == bindparam("b_id"))
+        .values(
+            progress=bindparam("b_progress"),
+            calculation_method=bindparam("b_method"),
+            child_count=bindparam("b_children"),
+            kpi_count=bindparam("b_kpis"),
+            last_calculated=bindparam("b_at"),
+            progress_version=bindparam("b_version"),
+        )
+    )
+    await (await session.connection()).execute(statement, list(rows))
+
+
+async def everything(session: AsyncSession) -> list[Any]:
+    """Every objective's stored rollup (for checks against a recompute from scratch)."""
+    statement = select(ObjectiveNode.id, ObjectiveNode.progress, ObjectiveNode.deleted)
+    return list((await session.execute(statement)).all())

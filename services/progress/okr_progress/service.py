@@ -1,41 +1,193 @@
-"""Use cases of the progress service: plain async functions over a session."""
+"""Use cases of the progress service: fold events into the projection, and roll up.
+
+Every batch is one transaction: apply the events (newest version wins), then recompute the
+objectives they touched and all their ancestors from source values, bottom-up, under row locks
+taken in id order, and publish one progress.objective.<id> per objective whose rollup changed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_progress import repository
+from okr_progress.rollup import Inputs, Node, Rollup, bottom_up, compute
+from okr_shared import subjects
+from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
     LinkState,
     ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
+    ObjectiveMoved,
     ObjectivesDeleted,
     ObjectivesRestored,
     ObjectiveState,
 )
+from okr_shared.contracts.progress import (
+    CalculationMethod,
+    ObjectiveProgressUpdated,
+    ProgressCalculation,
+)
+from okr_shared.errors import NotFound
+from okr_shared.outbox import Outbox
+
+MAX_CLOSURE_ROUNDS = 5
 
 
-async def apply_objective_events(session: AsyncSession, events: Iterable[ObjectiveEvent]) -> None:
-    """Fold a batch of objective events into the projection: the newest version of each
-    objective and of each link wins, whatever order the events came in."""
+async def apply_objective_events(
+    session: AsyncSession, outbox: Outbox, events: Iterable[ObjectiveEvent]
+) -> None:
     objectives: dict[int, ObjectiveState] = {}
     links: dict[tuple[int, int], LinkState] = {}
+    seeds: set[int] = set()
     for event in events:
         if isinstance(event, ObjectiveKpiLinked | ObjectiveKpiUnlinked):
             key = (event.link.objective_id, event.link.kpi_id)
             if key not in links or links[key].version < event.link.version:
                 links[key] = event.link
+            seeds.add(event.link.objective_id)
             continue
         states = (
             event.objectives
             if isinstance(event, ObjectivesDeleted | ObjectivesRestored)
             else [event.objective]
         )
+        if isinstance(event, ObjectiveMoved) and event.previous_parent_id is not None:
+            seeds.add(event.previous_parent_id)  # the old ancestors lose a child
         for state in states:
+            seeds.add(state.id)
+            if state.parent_id is not None:
+                seeds.add(state.parent_id)
             if state.id not in objectives or objectives[state.id].version < state.version:
                 objectives[state.id] = state
     await repository.upsert_objectives(session, list(objectives.values()))
     await repository.upsert_links(session, list(links.values()))
+    await recompute(session, outbox, seeds)
+
+
+async def apply_kpi_events(
+    session: AsyncSession, outbox: Outbox, events: Iterable[KpiProgressChanged]
+) -> None:
+    newest: dict[int, KpiProgressChanged] = {}
+    for event in events:  # only the latest value per KPI matters
+        if event.kpi_id not in newest or newest[event.kpi_id].version < event.version:
+            newest[event.kpi_id] = event
+    await repository.upsert_kpis(session, list(newest.values()))
+    await recompute(session, outbox, await repository.objectives_linking(session, list(newest)))
+
+
+async def recompute(
+    session: AsyncSession, outbox: Outbox, seeds: Collection[int]
+) -> list[ObjectiveProgressUpdated]:
+    """Roll up `seeds` and their ancestors; store and publish what changed."""
+    if not seeds:
+        return []
+    ids = await _locked_closure(session, seeds)
+    rows = {row.id: row for row in await repository.nodes(session, ids)}
+    live = {i: r for i, r in rows.items() if not r.deleted}
+    results = await _compute(session, live, rows)
+    now = datetime.now(UTC)
+    changed = [(i, result) for i, result in results.items() if _differs(rows[i], result)]
+    await repository.write_rollups(
+        session,
+        [
+            {
+                "b_id": i,
+                "b_progress": r.progress,
+                "b_method": r.method.value,
+                "b_children": r.child_count,
+                "b_kpis": r.kpi_count,
+                "b_at": now,
+                "b_version": rows[i].progress_version + 1,
+            }
+            for i, r in changed
+        ],
+    )
+    updates = [
+        ObjectiveProgressUpdated(
+            objective_id=i,
+            progress_percentage=r.progress,
+            calculation_method=r.method,
+            child_count=r.child_count,
+            kpi_count=r.kpi_count,
+            last_calculated=now,
+            version=rows[i].progress_version + 1,
+        )
+        for i, r in changed
+    ]
+    for update in updates:
+        await outbox.add(session, subjects.progress_subject(update.objective_id), [update])
+    return updates
+
+
+async def _locked_closure(session: AsyncSession, seeds: Collection[int]) -> set[int]:
+    """The seeds and their ancestors, locked. A move may commit between reading the ancestors
+    and locking them, so read again under the locks until nothing new appears."""
+    ids: set[int] = set()
+    pending = set(seeds)
+    for _ in range(MAX_CLOSURE_ROUNDS):
+        found = set(await repository.closure(session, pending | ids))
+        new = found - ids
+        if not new:
+            return ids
+        await repository.lock(session, new)
+        ids |= new
+        pending = set()
+    return ids
+
+
+async def _compute(
+    session: AsyncSession, live: dict[int, object], rows: dict[int, object]
+) -> dict[int, Rollup]:
+    nodes = {
+        i: Node(i, r.parent_id, r.manual_progress, r.status != "abandoned")  # type: ignore[attr-defined]
+        for i, r in live.items()
+    }
+    inputs = Inputs()
+    for parent_id, child_id, progress in await repository.counted_children(session, list(nodes)):
+        inputs.counted_children.setdefault(parent_id, []).append(child_id)
+        inputs.stored_progress[child_id] = progress
+    for objective_id, weight, progress in await repository.active_links(session, list(nodes)):
+        inputs.kpi_count[objective_id] = inputs.kpi_count.get(objective_id, 0) + 1
+        if progress is not None:
+            inputs.kpis.setdefault(objective_id, []).append((weight, progress))
+    order = bottom_up(nodes)
+    return compute(order, nodes, inputs)
+
+
+def _differs(row: object, result: Rollup) -> bool:
+    return bool(
+        row.progress != result.progress  # type: ignore[attr-defined]
+        or row.calculation_method != result.method.value  # type: ignore[attr-defined]
+        or row.child_count != result.child_count  # type: ignore[attr-defined]
+        or row.kpi_count != result.kpi_count  # type: ignore[attr-defined]
+    )
+
+
+async def calculate(session: AsyncSession, objective_id: int) -> ProgressCalculation:
+    """The rollup of one objective computed now from its inputs; nothing is stored."""
+    rows = {row.id: row for row in await repository.nodes(session, [objective_id])}
+    row = rows.get(objective_id)
+    if row is None or row.deleted:
+        raise NotFound(f"objective {objective_id} not found")
+    result = (await _compute(session, rows, rows))[objective_id]
+    return ProgressCalculation(
+        objective_id=objective_id,
+        progress_percentage=result.progress,
+        calculation_method=CalculationMethod(result.method),
+        child_count=result.child_count,
+        kpi_count=result.kpi_count,
+        last_calculated=datetime.now(UTC),
+    )
+
+
+async def recalculate(
+    session: AsyncSession, outbox: Outbox, objective_id: int
+) -> ProgressCalculation:
+    """Recompute one objective from source, store it, cascade to its ancestors, publish."""
+    calculation = await calculate(session, objective_id)
+    await recompute(session, outbox, {objective_id})
+    return calculation

@@ -31,6 +31,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveUpdate,
     Quarter,
 )
+from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
 from okr_shared.errors import Invalid, Unavailable
 from okr_shared.errors import NotFound as NotFoundError
 
@@ -331,6 +332,42 @@ async def history(
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
     found: list[AuditEntry] = await rpc_.call(s.RPC_OBJECTIVES_HISTORY, request, list[AuditEntry])
     return found
+
+
+@router.get(
+    "/{objective_id}/progress",
+    response_model=ProgressCalculation,
+    summary="Its progress, calculated now by the progress service (nothing stored)",
+)
+async def progress(
+    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+) -> ProgressCalculation:
+    await rpc_.call(
+        s.RPC_OBJECTIVES_GET,
+        rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id),
+        ObjectiveDetail,
+    )  # 404 unless the caller may see it
+    request = ProgressRequest(actor=actor(user), objective_id=objective_id)
+    found: ProgressCalculation = await rpc_.call(
+        s.RPC_PROGRESS_CALCULATE, request, ProgressCalculation
+    )
+    return found
+
+
+@router.post(
+    "/{objective_id}/recalculate",
+    response_model=ObjectiveDetail,
+    summary="Recalculate from source, store, cascade to the ancestors, publish",
+)
+async def recalculate(
+    objective_id: ObjectiveId, user: Writer, db: SessionDep, rpc_: ServicesDep
+) -> ObjectiveDetail:
+    detail = await get_objective(objective_id, user, db, rpc_, Response())
+    request = ProgressRequest(actor=actor(user), objective_id=objective_id)
+    calculation: ProgressCalculation = await rpc_.call(
+        s.RPC_PROGRESS_RECALCULATE, request, ProgressCalculation
+    )
+    return detail.model_copy(update={"progress_percentage": calculation.progress_percentage})
 
 
 async def _check_kpi_exists(rpc_: ServicesDep, user: CurrentUser, kpi_id: int) -> None:

@@ -1,0 +1,48 @@
+"""The objectives service shows the rollups the progress service publishes on PROGRESS, so every
+read (detail, list, tree, stats, Gantt) has the current progress."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from okr_objectives import repository
+from okr_shared import subjects
+from okr_shared.consumer import BatchConsumer, Delivery
+from okr_shared.contracts.progress import ObjectiveProgressUpdated
+
+CONSUMER = "objectives-progress"
+
+
+def rollups_consumer(
+    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession]
+) -> BatchConsumer[ObjectiveProgressUpdated]:
+    async def handle(batch: list[Delivery[ObjectiveProgressUpdated]]) -> None:
+        newest: dict[int, ObjectiveProgressUpdated] = {}
+        for delivery in batch:
+            update = delivery.event
+            held = newest.get(update.objective_id)
+            if held is None or held.version < update.version:
+                newest[update.objective_id] = update
+        async with sessions.begin() as session:
+            await repository.apply_rollups(
+                session,
+                [
+                    {
+                        "b_id": u.objective_id,
+                        "b_progress": u.progress_percentage,
+                        "b_version": u.version,
+                    }
+                    for u in newest.values()
+                ],
+            )
+
+    return BatchConsumer(
+        js,
+        stream=subjects.PROGRESS,
+        durable=CONSUMER,
+        filter_subject=subjects.PROGRESS_UPDATES,
+        payload=ObjectiveProgressUpdated,
+        handle=handle,
+        batch_size=500,
+    )

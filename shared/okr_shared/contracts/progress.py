@@ -1,0 +1,44 @@
+"""Rollup: what the progress service publishes and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from okr_shared.contracts.common import Actor, Contract, Event
+from okr_shared.contracts.fields import Id
+
+
+class CalculationMethod(StrEnum):
+    CHILDREN = "children"  # the plain average of its live, not abandoned children
+    KPIS = "kpis"  # the weighted average of its linked KPIs that have a progress
+    MANUAL = "manual"  # its own progress, set with PUT
+
+
+class ProgressCalculation(Contract):
+    objective_id: int
+    progress_percentage: float
+    calculation_method: CalculationMethod
+    child_count: int
+    kpi_count: int
+    last_calculated: datetime
+
+
+class ObjectiveProgressUpdated(Event):
+    """Published on `progress.objective.<id>` whenever an objective's rollup changes. `version`
+    rises with every change, so a reader keeps the newest whatever the order of arrival."""
+
+    type: Literal["progress.objective.updated"] = "progress.objective.updated"
+    objective_id: int
+    progress_percentage: float
+    calculation_method: CalculationMethod
+    child_count: int
+    kpi_count: int
+    last_calculated: datetime
+    version: int
+
+
+class ProgressRequest(Contract):
+    actor: Actor  # the gateway has checked that the caller may see the objective
+    objective_id: Id

@@ -1,0 +1,178 @@
+"""A random world of objectives, links and KPI values, told as the events the objectives and
+KPIs services would publish, and the rollup computed from it from scratch (the oracle)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from okr_shared.contracts.common import Event
+from okr_shared.contracts.kpi_events import KpiProgressChanged
+from okr_shared.contracts.objective_events import (
+    LinkState,
+    ObjectiveCreated,
+    ObjectiveKpiLinked,
+    ObjectiveKpiUnlinked,
+    ObjectiveMoved,
+    ObjectivesDeleted,
+    ObjectiveState,
+    ObjectiveUpdated,
+)
+from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus
+
+LEVELS = list(ObjectiveLevel)
+
+
+@dataclass
+class World:
+    objectives: dict[int, ObjectiveState] = field(default_factory=dict)
+    links: dict[tuple[int, int], LinkState] = field(default_factory=dict)
+    kpis: dict[int, KpiProgressChanged] = field(default_factory=dict)
+    events: list[tuple[str, Event]] = field(default_factory=list)  # (subject, event)
+
+    def rollup(self) -> dict[int, float]:
+        """Every live objective's progress, by the rules, computed recursively from scratch."""
+        memo: dict[int, float] = {}
+        children: dict[int, list[int]] = {}
+        for o in self.objectives.values():
+            if (
+                not o.deleted
+                and o.status is not ObjectiveStatus.ABANDONED
+                and o.parent_id is not None
+            ):
+                children.setdefault(o.parent_id, []).append(o.id)
+
+        def progress(oid: int) -> float:
+            if oid in memo:
+                return memo[oid]
+            kids = children.get(oid, [])
+            if kids:
+                value = sum(progress(k) for k in kids) / len(kids)
+            else:
+                weighted = [
+                    (link.weight, self.kpis[link.kpi_id].progress)
+                    for (o, _), link in self.links.items()
+                    if o == oid
+                    and link.active
+                    and link.kpi_id in self.kpis
+                    and self.kpis[link.kpi_id].active
+                    and self.kpis[link.kpi_id].progress is not None
+                ]
+                total = sum(w for w, _ in weighted)
+                value = (
+                    sum(w * p for w, p in weighted) / total  # type: ignore[operator]
+                    if weighted and total > 0
+                    else self.objectives[oid].manual_progress
+                )
+            memo[oid] = min(100.0, max(0.0, value))
+            return memo[oid]
+
+        return {oid: progress(oid) for oid, o in self.objectives.items() if not o.deleted}
+
+
+def _state(o: ObjectiveState, **changes: Any) -> ObjectiveState:
+    return o.model_copy(update={**changes, "version": o.version + 1})
+
+
+def build(seed: int, objectives: int = 150, kpis: int = 20, values: int = 1500) -> World:
+    rng = random.Random(seed)
+    world = World()
+    add = world.events.append
+    for oid in range(1, objectives + 1):
+        parents = [p for p in world.objectives.values() if LEVELS.index(p.level) < 3]
+        parent = rng.choice(parents) if parents and rng.random() > 0.05 else None
+        level = LEVELS[LEVELS.index(parent.level) + 1] if parent else ObjectiveLevel.COMPANY
+        state = ObjectiveState(
+            id=oid,
+            parent_id=parent.id if parent else None,
+            level=level,
+            status=ObjectiveStatus.ACTIVE,
+            manual_progress=rng.uniform(0, 100),
+            version=1,
+        )
+        world.objectives[oid] = state
+        add(("objective.created", ObjectiveCreated(objective=state)))
+    for _ in range(objectives // 2):  # changes: status, manual progress, moves, deletes
+        o = world.objectives[rng.randint(1, objectives)]
+        if o.deleted:
+            continue
+        roll = rng.random()
+        if roll < 0.3:
+            new = _state(o, status=rng.choice(list(ObjectiveStatus)))
+            add(("objective.updated", ObjectiveUpdated(objective=new, changed=["status"])))
+        elif roll < 0.55:
+            new = _state(o, manual_progress=rng.uniform(0, 100))
+            add(
+                (
+                    "objective.updated",
+                    ObjectiveUpdated(objective=new, changed=["progress_percentage"]),
+                )
+            )
+        elif roll < 0.8:
+            target = _move_target(world, o, rng)
+            if target is None:
+                continue
+            new = _state(o, parent_id=target)
+            add(("objective.moved", ObjectiveMoved(objective=new, previous_parent_id=o.parent_id)))
+        else:
+            subtree = _subtree(world, o.id)
+            gone = [_state(world.objectives[s], deleted=True) for s in subtree]
+            for g in gone:
+                world.objectives[g.id] = g
+            add(("objective.deleted", ObjectivesDeleted(objectives=gone)))
+            continue
+        world.objectives[o.id] = new
+    for _ in range(objectives):
+        key = (rng.randint(1, objectives), rng.randint(1, kpis))
+        held = world.links.get(key)
+        active = not (held and held.active and rng.random() < 0.3)
+        link = LinkState(
+            objective_id=key[0],
+            kpi_id=key[1],
+            weight=rng.choice([0.1, 0.25, 0.5, 1.0]),
+            active=active,
+            version=(held.version + 1) if held else 1,
+        )
+        world.links[key] = link
+        event = ObjectiveKpiLinked(link=link) if active else ObjectiveKpiUnlinked(link=link)
+        add((f"objective.{'kpi_linked' if active else 'kpi_unlinked'}", event))
+    for n in range(values):
+        kid = rng.randint(1, kpis)
+        held = world.kpis.get(kid)
+        progress = None if rng.random() < 0.02 else round(rng.uniform(0, 100), 3)
+        event = KpiProgressChanged(
+            kpi_id=kid,
+            progress=progress,
+            value=progress,
+            observed_at=datetime.now(UTC),
+            active=rng.random() > 0.03,
+            version=(held.version + 1) if held else 1,
+        )
+        world.kpis[kid] = event
+        add(("kpi.progress_changed", event))
+        del n
+    return world
+
+
+def _subtree(world: World, root: int) -> list[int]:
+    found, frontier = [root], [root]
+    while frontier:
+        parent = frontier.pop()
+        kids = [o.id for o in world.objectives.values() if o.parent_id == parent and not o.deleted]
+        found += kids
+        frontier += kids
+    return found
+
+
+def _move_target(world: World, o: ObjectiveState, rng: random.Random) -> int | None:
+    if o.level is ObjectiveLevel.COMPANY:
+        return None
+    below = set(_subtree(world, o.id))
+    options = [
+        p.id
+        for p in world.objectives.values()
+        if not p.deleted and p.id not in below and LEVELS.index(p.level) < LEVELS.index(o.level)
+    ]
+    return rng.choice(options) if options else None
