@@ -3,6 +3,8 @@ that survives a restart, and a second `up` that says it is already running."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import signal
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 
 from okr_shared.embedded import free_port, port_is_free
@@ -117,6 +120,8 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert httpx.get(f"{first.gateway}/ready").status_code == 200
 
     hr_commands_work(env, first.gateway, headers, data_dir)
+    latency = asyncio.run(live_update_arrives(first.gateway, headers, hr_url.group(1)))
+    print(f"KPI value published -> rollup on the SSE stream: {latency * 1000:.0f} ms")
 
     status = okr(env, "status")
     assert status.returncode == 0, status.stdout + status.stderr
@@ -212,3 +217,42 @@ def hr_commands_work(
         httpx.get(f"{gateway}/api/v1/kpis/{kpi['id']}", headers=headers).json()["current_value"]
         == 4
     )
+
+
+async def live_update_arrives(gateway: str, headers: dict[str, str], hr_url: str) -> float:
+    """A KPI value published on NATS moves the bar: the rollup reaches the SSE stream."""
+    async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30) as http:
+        kpi = (
+            await http.post(
+                "/api/v1/kpis", json={"title": "Live", "target_value": 10, "year": 2026}
+            )
+        ).json()
+        goal = (
+            await http.post(
+                "/api/v1/objectives", json={"title": "Live", "level": "company", "year": 2026}
+            )
+        ).json()
+        linked = await http.post(
+            f"/api/v1/objectives/{goal['id']}/kpis", json={"kpi_id": kpi["id"]}
+        )
+        assert linked.status_code == 201
+        async with http.stream(
+            "GET", "/api/v1/progress/stream", params={"objective_id": goal["id"]}
+        ) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            assert (await anext(lines)).startswith(": connected")
+            hr = await nats.connect(hr_url)
+            started = time.perf_counter()
+            await hr.jetstream().publish(f"kpi.values.{kpi['id']}", b'{"value": 5}')
+            await hr.close()
+            async with asyncio.timeout(10):
+                async for line in lines:
+                    if line.startswith("data: "):
+                        update = json.loads(line.removeprefix("data: "))
+                        if update["progress_percentage"] == 50.0:
+                            assert update["objective_id"] == goal["id"]
+                            assert update["calculation_method"] == "kpis"
+                            return time.perf_counter() - started
+    raise AssertionError("no rollup update arrived")
