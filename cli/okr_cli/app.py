@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -23,11 +24,14 @@ from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, read_run_info
+from okr_shared import subjects
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.kpi_rpc import RecentRejections
 from okr_shared.contracts.kpis import KpiValueIn, Rejection
+from okr_shared.contracts.progress import RebuildReport
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
+from okr_shared.errors import OkrError, error_from_dict
 from okr_shared.private_files import redact_url
 from okr_shared.settings import load_settings
 
@@ -322,6 +326,42 @@ async def _rejections(nats_url: str, limit: int) -> list[Rejection]:
         return await read(client.jetstream(), RecentRejections(actor=admin, limit=limit))
     finally:
         await client.close()
+
+
+progress_app = typer.Typer(help="The rollup worker.", no_args_is_help=True)
+app.add_typer(progress_app, name="progress")
+
+
+@progress_app.command("rebuild")
+def progress_rebuild() -> None:
+    """Rebuild the progress service's projection from the objectives and KPIs services, and
+    recompute every objective's rollup (publishing the ones that change)."""
+    settings = load_settings(CliSettings, "okr")
+    url = _nats_url(settings, hr=False)
+    try:
+        report = asyncio.run(_rebuild(url))
+    except OkrError as err:
+        raise fail(f"rebuild failed: {err.message}") from None
+    except Exception as err:
+        raise fail(
+            f"could not reach NATS at {redact_url(url)}: {err or type(err).__name__}"
+        ) from None
+    console.print(
+        f"rebuilt from {report.objectives} objectives, {report.links} links and {report.kpis} "
+        f"KPIs; {report.changed} rollups changed"
+    )
+
+
+async def _rebuild(nats_url: str) -> RebuildReport:
+    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+    try:
+        reply = await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=300)
+    finally:
+        await client.close()
+    envelope = json.loads(reply.data)
+    if not envelope.get("ok"):
+        raise error_from_dict(envelope.get("error") or {})
+    return RebuildReport.model_validate(envelope["result"])
 
 
 @app.command()

@@ -122,6 +122,9 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     hr_commands_work(env, first.gateway, headers, data_dir)
     latency = asyncio.run(live_update_arrives(first.gateway, headers, hr_url.group(1)))
     print(f"KPI value published -> rollup on the SSE stream: {latency * 1000:.0f} ms")
+    rebuilt = okr(env, "progress", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt from" in rebuilt.stdout
 
     status = okr(env, "status")
     assert status.returncode == 0, status.stdout + status.stderr

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import nats
 import pytest
+from sqlalchemy import text
 
 from okr_shared import subjects
 from tests.support.kpis import make_kpi
@@ -121,3 +123,51 @@ async def test_every_change_moves_old_and_new_ancestors(system: RunningSystem, h
     assert (
         await system.client.get(f"/api/v1/objectives/{c}/progress", headers=stranger)
     ).status_code == 404
+
+
+async def test_rebuild_restores_the_projection_from_the_services(
+    system: RunningSystem, hr: Any
+) -> None:
+    admin = system.admin_headers
+    goal = await make(system, title="Rebuilt", level="company")
+    team = await make(system, title="Team", level="division", parent_id=goal["id"])
+    kpi = await make_kpi(system, target_value=10)
+    await system.client.post(
+        f"/api/v1/objectives/{team['id']}/kpis", json={"kpi_id": kpi["id"]}, headers=admin
+    )
+    await value(system, hr, kpi["id"], 3)
+    await expect(system, {team["id"]: 30, goal["id"]: 30})
+    async with system.engine.begin() as db:  # the projection loses its way
+        await db.execute(
+            text("DELETE FROM progress.links WHERE objective_id = :id"), {"id": team["id"]}
+        )
+        await db.execute(
+            text(
+                "UPDATE progress.objectives SET parent_id = NULL, manual_progress = 99 "
+                "WHERE id = :id"
+            ),
+            {"id": team["id"]},
+        )
+        await db.execute(text("DELETE FROM progress.kpis WHERE id = :id"), {"id": kpi["id"]})
+    client = await nats.connect(system.nats_url)
+    try:
+        reply = json.loads(
+            (await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=60)).data
+        )
+    finally:
+        await client.close()
+    assert reply["ok"], reply
+    assert reply["result"]["objectives"] >= 2 and reply["result"]["kpis"] >= 1
+    async with system.engine.connect() as db:
+        row = (
+            await db.execute(
+                text("SELECT parent_id, progress FROM progress.objectives WHERE id = :id"),
+                {"id": team["id"]},
+            )
+        ).one()
+        links = await db.scalar(
+            text("SELECT count(*) FROM progress.links WHERE objective_id = :id AND active"),
+            {"id": team["id"]},
+        )
+    assert (row.parent_id, row.progress, links) == (goal["id"], 30.0, 1)
+    await expect(system, {team["id"]: 30, goal["id"]: 30})

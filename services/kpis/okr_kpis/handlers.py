@@ -14,6 +14,7 @@ from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.kpis import KpiResponse, KpiValue, Rejection
+from okr_shared.contracts.progress import Export
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
@@ -65,6 +66,12 @@ def build_router(
         """Which of these KPIs the caller may see, and may write values to."""
         async with sessions() as session:
             return await queries.writable(session, request)
+
+    @router.route_raw(s.RPC_KPIS_EXPORT)
+    async def export(_: Export) -> bytes:
+        """Every KPI's progress (for a rebuild of the progress projection)."""
+        async with sessions() as session:
+            return await queries.export(session)
 
     @route(s.RPC_KPIS_REJECTIONS)
     async def rejections(request: rpc.RecentRejections) -> list[Rejection]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from okr_kpis import repository
 from okr_kpis.errors import NotAllowed
 from okr_kpis.permissions import can_write_values, visible
-from okr_kpis.views import response, value_view
+from okr_kpis.views import progress_event, response, value_view
 from okr_shared import subjects
 from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.kpi_rpc import (
@@ -23,6 +23,7 @@ from okr_shared.contracts.kpi_rpc import (
     WritableKpis,
 )
 from okr_shared.contracts.kpis import KpiResponse, KpiValue, Rejection
+from okr_shared.contracts.progress import KpisExport
 
 
 async def get_kpi(session: AsyncSession, request: KpiRequest) -> KpiResponse:
@@ -91,3 +92,9 @@ def _timestamp(msg: object) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.now(UTC)
+
+
+async def export(session: AsyncSession) -> bytes:
+    """Every KPI's progress, as kpi.progress_changed carries it (for a rebuild)."""
+    kpis = await repository.all_kpis(session)
+    return KpisExport(kpis=[progress_event(k) for k in kpis]).model_dump_json().encode()

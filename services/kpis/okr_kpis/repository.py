@@ -89,3 +89,7 @@ async def history(
         statement = statement.where(KpiValue.observed_at <= until)
     statement = statement.order_by(KpiValue.observed_at.desc(), KpiValue.id.desc()).limit(limit)
     return list((await session.execute(statement)).scalars().all())
+
+
+async def all_kpis(session: AsyncSession) -> list[Kpi]:
+    return list((await session.execute(select(Kpi).order_by(Kpi.id))).scalars().all())

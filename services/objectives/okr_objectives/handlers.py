@@ -15,6 +15,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveResponse,
     ObjectiveStats,
 )
+from okr_shared.contracts.progress import Export
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
@@ -130,6 +131,12 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         """Nested trees of objectives (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.tree_view(session, request)
+
+    @raw(s.RPC_OBJECTIVES_EXPORT)
+    async def export(_: Export) -> bytes:
+        """Every objective and link, as states (for a rebuild of the progress projection)."""
+        async with sessions() as session:
+            return await queries.export(session)
 
     @raw(s.RPC_OBJECTIVES_GANTT)
     async def gantt(request: rpc.GanttView) -> bytes:

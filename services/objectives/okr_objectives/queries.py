@@ -9,7 +9,7 @@ from okr_objectives import repository
 from okr_objectives.models import Objective
 from okr_objectives.permissions import ensure_objectives_role, visible
 from okr_objectives.tree_json import render_forest
-from okr_objectives.views import audit_view, link_view, response
+from okr_objectives.views import audit_view, link_state, link_view, response, state
 from okr_shared.contracts.common import Actor, Page
 from okr_shared.contracts.objective_rpc import (
     GanttView,
@@ -30,6 +30,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveStats,
     ObjectiveStatus,
 )
+from okr_shared.contracts.progress import ObjectivesExport
 
 _gantt = TypeAdapter(list[ObjectiveGanttItem])
 
@@ -149,3 +150,13 @@ async def links(session: AsyncSession, request: ObjectiveRequest) -> list[Object
 async def linking_kpi(session: AsyncSession, request: ObjectivesByKpi) -> list[ObjectiveResponse]:
     ensure_objectives_role(request.actor)
     return [response(o) for o in await repository.linking(session, request.actor, request.kpi_id)]
+
+
+async def export(session: AsyncSession) -> bytes:
+    """Every objective (deleted ones too) and link, as the states events carry: a rebuild of
+    the progress projection starts from this."""
+    found = ObjectivesExport(
+        objectives=[state(o) for o in await repository.all_objectives(session)],
+        links=[link_state(link) for link in await repository.all_links(session)],
+    )
+    return found.model_dump_json().encode()

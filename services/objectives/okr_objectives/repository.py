@@ -378,3 +378,11 @@ async def apply_rollups(session: AsyncSession, updates: Sequence[dict[str, Any]]
         )
     )
     await (await session.connection()).execute(statement, list(updates))
+
+
+async def all_objectives(session: AsyncSession) -> list[Objective]:
+    return list((await session.execute(select(Objective).order_by(Objective.id))).scalars().all())
+
+
+async def all_links(session: AsyncSession) -> list[KpiLink]:
+    return list((await session.execute(select(KpiLink))).scalars().all())

@@ -3,6 +3,7 @@ progress) and request/reply for computing one objective's progress on demand."""
 
 from __future__ import annotations
 
+from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,9 +13,16 @@ from okr_shared import subjects
 from okr_shared.consumer import BatchConsumer, Delivery
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import ObjectiveEvent
-from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
+from okr_shared.contracts.progress import (
+    Export,
+    KpisExport,
+    ObjectivesExport,
+    ProgressCalculation,
+    ProgressRequest,
+    RebuildReport,
+)
 from okr_shared.outbox import Outbox
-from okr_shared.rpc import RpcRouter
+from okr_shared.rpc import RpcRouter, call_raw
 
 OBJECTIVE_EVENTS_CONSUMER = "progress-objective-events"
 KPI_EVENTS_CONSUMER = "progress-kpi-events"
@@ -55,8 +63,27 @@ def kpi_events_consumer(
     )
 
 
-def build_router(sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> RpcRouter:
+REBUILD_TIMEOUT_S = 120.0
+
+
+def build_router(
+    sessions: async_sessionmaker[AsyncSession], outbox: Outbox, broker: NatsBroker
+) -> RpcRouter:
     router = RpcRouter(queue="progress")
+
+    @router.route(subjects.RPC_PROGRESS_REBUILD)
+    async def rebuild(_: Export) -> RebuildReport:
+        """Rebuild the projection from the objectives and KPIs services; recompute everything."""
+        objectives = ObjectivesExport.model_validate_json(
+            await call_raw(
+                broker, subjects.RPC_OBJECTIVES_EXPORT, Export(), timeout=REBUILD_TIMEOUT_S
+            )
+        )
+        kpis = KpisExport.model_validate_json(
+            await call_raw(broker, subjects.RPC_KPIS_EXPORT, Export(), timeout=REBUILD_TIMEOUT_S)
+        )
+        async with sessions.begin() as session:
+            return await service.rebuild(session, outbox, objectives, kpis)
 
     @router.route(subjects.RPC_PROGRESS_CALCULATE)
     async def calculate(request: ProgressRequest) -> ProgressCalculation:

@@ -16,7 +16,9 @@ from okr_shared.settings import load_settings
 def build(settings: ProgressSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("progress", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox)
-    runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox).router)
+    runtime.broker.include_router(
+        handlers.build_router(runtime.sessions, outbox, runtime.broker).router
+    )
     runtime.add_worker(lambda js: handlers.objective_events_consumer(js, runtime.sessions, outbox))
     runtime.add_worker(lambda js: handlers.kpi_events_consumer(js, runtime.sessions, outbox))
     runtime.add_worker(lambda js: OutboxRelay(outbox, runtime.sessions, js))

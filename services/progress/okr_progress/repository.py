@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, cast, func, literal, select, update
+from sqlalchemy import Table, bindparam, cast, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger
@@ -187,3 +187,48 @@ async def everything(session: AsyncSession) -> list[Any]:
     """Every objective's stored rollup (for checks against a recompute from scratch)."""
     statement = select(ObjectiveNode.id, ObjectiveNode.progress, ObjectiveNode.deleted)
     return list((await session.execute(statement)).all())
+
+
+async def lock_projection(session: AsyncSession) -> None:
+    """A rebuild replaces the projection: event batches wait for it, then apply on top (their
+    versions decide), instead of interleaving with it."""
+    await session.execute(
+        text("LOCK TABLE progress.objectives, progress.links, progress.kpis IN EXCLUSIVE MODE")
+    )
+
+
+async def replace_projection(
+    session: AsyncSession,
+    objectives: Sequence[ObjectiveState],
+    links: Sequence[LinkState],
+    kpis: Sequence[KpiProgressChanged],
+) -> None:
+    """Make the projection exactly the exported states (rollup columns are kept, so versions of
+    published rollups keep rising)."""
+    await session.execute(
+        delete(ObjectiveNode).where(ObjectiveNode.id != func.all(_ids([o.id for o in objectives])))
+    )
+    await session.execute(delete(LinkNode))
+    await session.execute(delete(KpiNode))
+    rows = [
+        {
+            "id": s.id,
+            "parent_id": s.parent_id,
+            "level": s.level.value,
+            "status": s.status.value,
+            "manual_progress": s.manual_progress,
+            "deleted": s.deleted,
+            "version": s.version,
+        }
+        for s in objectives
+    ]
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        statement = insert(ObjectiveNode).values(rows[start : start + ROWS_PER_STATEMENT])
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[ObjectiveNode.id],
+                set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
+            )
+        )
+    await upsert_links(session, links)
+    await upsert_kpis(session, kpis)

@@ -28,8 +28,11 @@ from okr_shared.contracts.objective_events import (
 )
 from okr_shared.contracts.progress import (
     CalculationMethod,
+    KpisExport,
     ObjectiveProgressUpdated,
+    ObjectivesExport,
     ProgressCalculation,
+    RebuildReport,
 )
 from okr_shared.errors import NotFound
 from okr_shared.outbox import Outbox
@@ -191,3 +194,18 @@ async def recalculate(
     calculation = await calculate(session, objective_id)
     await recompute(session, outbox, {objective_id})
     return calculation
+
+
+async def rebuild(
+    session: AsyncSession, outbox: Outbox, objectives: ObjectivesExport, kpis: KpisExport
+) -> RebuildReport:
+    """Replace the projection with the services' current states and recompute everything."""
+    await repository.lock_projection(session)
+    await repository.replace_projection(session, objectives.objectives, objectives.links, kpis.kpis)
+    changed = await recompute(session, outbox, [o.id for o in objectives.objectives])
+    return RebuildReport(
+        objectives=len(objectives.objectives),
+        links=len(objectives.links),
+        kpis=len(kpis.kpis),
+        changed=len(changed),
+    )

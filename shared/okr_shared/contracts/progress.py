@@ -8,6 +8,8 @@ from typing import Literal
 
 from okr_shared.contracts.common import Actor, Contract, Event
 from okr_shared.contracts.fields import Id
+from okr_shared.contracts.kpi_events import KpiProgressChanged
+from okr_shared.contracts.objective_events import LinkState, ObjectiveState
 
 
 class CalculationMethod(StrEnum):
@@ -42,3 +44,23 @@ class ObjectiveProgressUpdated(Event):
 class ProgressRequest(Contract):
     actor: Actor  # the gateway has checked that the caller may see the objective
     objective_id: Id
+
+
+class Export(Contract):
+    """Asked of the objectives and KPIs services by a rebuild: everything, as current states."""
+
+
+class ObjectivesExport(Contract):
+    objectives: list[ObjectiveState]  # deleted ones too
+    links: list[LinkState]  # inactive ones too
+
+
+class KpisExport(Contract):
+    kpis: list[KpiProgressChanged]
+
+
+class RebuildReport(Contract):
+    objectives: int
+    links: int
+    kpis: int
+    changed: int
