@@ -171,3 +171,16 @@ async def test_rebuild_restores_the_projection_from_the_services(
         )
     assert (row.parent_id, row.progress, links) == (goal["id"], 30.0, 1)
     await expect(system, {team["id"]: 30, goal["id"]: 30})
+
+
+async def test_the_stream_refuses_objectives_out_of_view(system: RunningSystem) -> None:
+    goal = await make(system, title="Secret", level="company")
+    _, employee = await system.user("employee")
+    hidden = await system.client.get(
+        "/api/v1/progress/stream", params={"objective_id": goal["id"]}, headers=employee
+    )
+    assert hidden.status_code == 404
+    too_many = await system.client.get(
+        "/api/v1/progress/stream", params={"objective_id": list(range(1, 502))}, headers=employee
+    )
+    assert too_many.status_code == 422
