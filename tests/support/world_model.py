@@ -17,6 +17,7 @@ from okr_shared.contracts.objective_events import (
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesRestored,
     ObjectiveState,
     ObjectiveUpdated,
 )
@@ -76,7 +77,7 @@ def _state(o: ObjectiveState, **changes: Any) -> ObjectiveState:
     return o.model_copy(update={**changes, "version": o.version + 1})
 
 
-def build(seed: int, objectives: int = 150, kpis: int = 20, values: int = 1500) -> World:
+def build(seed: int, objectives: int = 300, kpis: int = 30, values: int = 3000) -> World:
     rng = random.Random(seed)
     world = World()
     add = world.events.append
@@ -122,6 +123,12 @@ def build(seed: int, objectives: int = 150, kpis: int = 20, values: int = 1500) 
             for g in gone:
                 world.objectives[g.id] = g
             add(("objective.deleted", ObjectivesDeleted(objectives=gone)))
+            parent = world.objectives.get(o.parent_id) if o.parent_id else None
+            if rng.random() < 0.4 and (parent is None or not parent.deleted):
+                back = [_state(world.objectives[g.id], deleted=False) for g in gone]
+                for b in back:
+                    world.objectives[b.id] = b
+                add(("objective.restored", ObjectivesRestored(objectives=back)))
             continue
         world.objectives[o.id] = new
     for _ in range(objectives):
