@@ -328,6 +328,26 @@ async def _rejections(nats_url: str, limit: int) -> list[Rejection]:
         await client.close()
 
 
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="A shorter run (under 3 minutes)."),
+    json_file: Path | None = typer.Option(None, "--json", help="Also write the figures here."),
+    progress_workers: int = typer.Option(2, "--progress-workers", min=1, max=8),
+) -> None:
+    """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
+    rollup latency and reads against this machine's raw limits, stop it, print the figures."""
+    from okr_cli.bench import report, run  # noqa: PLC0415 - only this command needs them
+
+    try:
+        figures = asyncio.run(run.run(quick, progress_workers, console))
+    except (EmbeddedServerError, StartFailed, TimeoutError) as err:
+        raise fail(f"the benchmark could not run: {err}") from None
+    console.print(report.table(figures))
+    if json_file:
+        report.write_json(json_file, figures, quick, progress_workers)
+        console.print(f"figures written to {json_file}")
+
+
 progress_app = typer.Typer(help="The rollup worker.", no_args_is_help=True)
 app.add_typer(progress_app, name="progress")
 

@@ -149,6 +149,7 @@ class System:
     postgres: EmbeddedPostgres | None = None
     children: list[Child] = field(default_factory=list)
     lock: RunLock | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # for the services (the benchmark's)
 
     @property
     def data(self) -> Path:
@@ -213,6 +214,7 @@ class System:
             "OKR_GATEWAY_HOST": self.settings.gateway_host,
             "OKR_GATEWAY_PORT": str(self.settings.gateway_port),
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
         for spec in SERVICES:
             copies = self.progress_workers if spec.name == "progress" else 1

@@ -1,0 +1,40 @@
+"""The benchmark's table, its JSON, and the verdict against the targets."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.table import Table
+
+from okr_cli.bench.run import TARGETS
+
+
+def table(figures: dict[str, float]) -> Table:
+    result = Table("figure", "value", "target", "")
+    for key, (sense, target) in TARGETS.items():
+        value = figures.get(key)
+        shown = "not measured" if value is None else f"{value:,.1f}"
+        goal = "" if target is None else f"{sense} {target:,}"
+        verdict = ""
+        if value is not None and target is not None:
+            met = value >= target if sense == ">=" else value <= target
+            verdict = "[green]met[/green]" if met else "[red]missed[/red]"
+        result.add_row(key, shown, goal, verdict)
+    return result
+
+
+def write_json(path: Path, figures: dict[str, float], quick: bool, workers: int) -> None:
+    document = {
+        **{key: round(value, 3) for key, value in figures.items()},
+        "run": {
+            "quick": quick,
+            "progress_workers": workers,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
+            "python": platform.python_version(),
+        },
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")

@@ -1,0 +1,335 @@
+"""The benchmark: a system of its own on free ports, loaded, measured, stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from rich.console import Console
+from sqlalchemy import text
+
+from okr_cli import probe
+from okr_cli.bench import raw
+from okr_cli.bench.trees import insert_tree
+from okr_cli.config import CliSettings
+from okr_cli.migrate import migrate_all
+from okr_cli.services import SERVICES
+from okr_cli.supervisor import System
+from okr_shared import subjects
+from okr_shared.db import make_engine
+from okr_shared.embedded import free_port
+
+ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway system's
+TARGETS = {
+    "ingest_single_values_per_s": (">=", 5000),
+    "ingest_batch_values_per_s": (">=", 50000),
+    "rollup_latency_p50_ms": ("<=", None),
+    "rollup_latency_p99_ms": ("<=", 50),
+    "tree_view_11k_ms": ("<=", 150),
+    "tree_view_111k_ms": ("<=", 1500),
+    "get_objective_rps": (">=", 1500),
+    "get_objective_p99_ms": ("<=", 15),
+    "ancestors_p99_ms": ("<=", 10),
+    "startup_to_ready_s": ("<=", 10),
+    "nats_pull_raw_msgs_per_s": (">=", None),
+    "pg_commit_raw_per_s": (">=", None),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    single_values: int
+    batch_values: int
+    latency_values: int
+    get_seconds: float
+    raw_messages: int
+
+    @classmethod
+    def of(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(20_000, 100_000, 1_000, 5.0, 20_000)
+        return cls(100_000, 500_000, 5_000, 15.0, 100_000)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
+    plan = Plan.of(quick)
+    data = Path(tempfile.mkdtemp(prefix="okr-bench-"))
+    settings = CliSettings(
+        data_dir=data,
+        nats_port=free_port(),
+        postgres_port=free_port(),
+        gateway_port=free_port(),
+        admin_password=ADMIN_PASSWORD,
+    )
+    extra_env = {"OKR_GATEWAY_WRITES_PER_MINUTE": "0", "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    system = System(settings, workers, extra_env=extra_env)
+    figures: dict[str, float] = {}
+    try:
+        started = time.perf_counter()
+        with console.status("starting the system"):
+            endpoints = await asyncio.to_thread(system.start_servers)
+            await asyncio.to_thread(migrate_all, endpoints.database_url)
+            system.start_services(endpoints)
+            await probe.wait_until_ready(
+                system.gateway_url,
+                endpoints.nats_url,
+                {s.name for s in SERVICES},
+                120,
+                system.check_started,
+            )
+        figures["startup_to_ready_s"] = time.perf_counter() - started
+        bench = Bench(system.gateway_url, endpoints.nats_url, endpoints.database_url, console)
+        await bench.login()
+        with console.status("raw limits of this machine"):
+            figures["nats_pull_raw_msgs_per_s"] = await raw.nats_pull_raw(
+                endpoints.nats_url, plan.raw_messages
+            )
+            figures["pg_commit_raw_per_s"] = await raw.pg_commit_raw(endpoints.database_url, 3.0)
+        figures.update(await bench.ingest(plan))
+        figures.update(await bench.latency(plan))
+        figures.update(await bench.reads(plan))
+    finally:
+        with console.status("stopping"):
+            await asyncio.to_thread(system.stop)
+        shutil.rmtree(data, ignore_errors=True)
+    return figures
+
+
+class Bench:
+    def __init__(self, gateway: str, nats_url: str, database_url: str, console: Console) -> None:
+        self.gateway = gateway
+        self.nats_url = nats_url
+        self.database_url = database_url
+        self.console = console
+        self.headers: dict[str, str] = {}
+
+    async def login(self) -> None:
+        async with httpx.AsyncClient(base_url=self.gateway) as http:
+
+            async def signed_in() -> bool:  # the gateway creates the admin as it starts
+                response = await http.post(
+                    "/api/v1/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
+                )
+                if response.status_code != 200:
+                    return False
+                self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+                return True
+
+            await _until(signed_in, timeout_s=30)
+
+    async def post(
+        self, http: httpx.AsyncClient, path: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        response = await http.post(path, json=body, headers=self.headers)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def chain(self, http: httpx.AsyncClient, kpis: int) -> tuple[int, list[int]]:
+        """company > division > team > 10 individuals, the KPIs linked to the individuals."""
+        company = await self.post(
+            http, "/api/v1/objectives", {"title": "Bench", "level": "company", "year": 2026}
+        )
+        division = await self.post(
+            http,
+            "/api/v1/objectives",
+            {"title": "D", "level": "division", "year": 2026, "parent_id": company["id"]},
+        )
+        team = await self.post(
+            http,
+            "/api/v1/objectives",
+            {"title": "T", "level": "team", "year": 2026, "parent_id": division["id"]},
+        )
+        people = [
+            await self.post(
+                http,
+                "/api/v1/objectives",
+                {"title": f"I{n}", "level": "individual", "year": 2026, "parent_id": team["id"]},
+            )
+            for n in range(10)
+        ]
+        kpi_ids = []
+        for n in range(kpis):
+            kpi = await self.post(
+                http, "/api/v1/kpis", {"title": f"K{n}", "target_value": 1000, "year": 2026}
+            )
+            await self.post(
+                http, f"/api/v1/objectives/{people[n % 10]['id']}/kpis", {"kpi_id": kpi["id"]}
+            )
+            kpi_ids.append(kpi["id"])
+        return company["id"], kpi_ids
+
+    async def drained(self, js: Any, expected_values: int) -> bool:
+        for stream, durable in (
+            ("KPI_VALUES", "kpis-ingest"),
+            ("KPI_EVENTS", "progress-kpi-events"),
+            ("PROGRESS", "objectives-progress"),
+        ):
+            info = await js.consumer_info(stream, durable)
+            if info.num_pending or info.num_ack_pending:
+                return False
+        engine = make_engine(self.database_url, pool_size=1)
+        try:
+            async with engine.connect() as db:
+                stored = await db.scalar(text("SELECT count(*) FROM kpis.kpi_values"))
+        finally:
+            await engine.dispose()
+        return bool(stored is not None and stored >= expected_values)
+
+    async def ingest(self, plan: Plan) -> dict[str, float]:
+        async with httpx.AsyncClient(base_url=self.gateway, timeout=60) as http:
+            _, kpi_ids = await self.chain(http, 100)
+        client = await nats.connect(self.nats_url)
+        js = client.jetstream()
+        figures = {}
+        stored = 0
+        try:
+            for mode, count, key in (
+                ("single", plan.single_values, "ingest_single_values_per_s"),
+                ("batch", plan.batch_values, "ingest_batch_values_per_s"),
+            ):
+                with self.console.status(f"ingesting {count:,} values ({mode} messages)"):
+                    started = time.perf_counter()
+                    publisher = await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "okr_cli.bench.publisher",
+                        self.nats_url,
+                        mode,
+                        str(count),
+                        ",".join(map(str, kpi_ids)),
+                        stdout=subprocess.PIPE,
+                    )
+                    await publisher.communicate()
+                    stored += count
+                    await _until(functools.partial(self.drained, js, stored), timeout_s=600)
+                    figures[key] = count / (time.perf_counter() - started)
+        finally:
+            await client.close()
+        return figures
+
+    async def latency(self, plan: Plan) -> dict[str, float]:
+        """From publishing a value to the rollup update of the company objective four levels up,
+        at 500 values/s. The company's progress tells which value it reflects."""
+        async with httpx.AsyncClient(base_url=self.gateway, timeout=60) as http:
+            company, (kpi_id,) = await self.chain(http, 1)
+        client = await nats.connect(self.nats_url)
+        sent: dict[int, float] = {}
+        latencies: list[float] = []
+
+        async def on_update(msg: Any) -> None:
+            update = json.loads(msg.data)
+            value = round(
+                update["progress_percentage"] * 1000 / 100 * 10
+            )  # the 10 people average it
+            if value in sent:
+                latencies.append((time.perf_counter() - sent.pop(value)) * 1000)
+
+        subscription = await client.subscribe(subjects.progress_subject(company), cb=on_update)
+        js = client.jetstream()
+        try:
+            with self.console.status(f"rollup latency: {plan.latency_values:,} values at 500/s"):
+                started = time.perf_counter()
+                for n in range(1, plan.latency_values + 1):
+                    value = n % 999 + 1
+                    sent[value] = time.perf_counter()
+                    await js.publish(
+                        subjects.kpi_value_subject(kpi_id), json.dumps({"value": value}).encode()
+                    )
+                    await asyncio.sleep(max(0.0, started + n / 500 - time.perf_counter()))
+                await asyncio.sleep(1.0)
+        finally:
+            await subscription.unsubscribe()
+            await client.close()
+        if not latencies:
+            return {}
+        return {
+            "rollup_latency_p50_ms": statistics.median(latencies),
+            "rollup_latency_p99_ms": percentile(latencies, 0.99),
+        }
+
+    async def reads(self, plan: Plan) -> dict[str, float]:
+        engine = make_engine(self.database_url, pool_size=1)
+        try:
+            with self.console.status("loading trees of 11,111 and 111,111 objectives"):
+                small = await insert_tree(engine, base=10**12, depth=4)
+                large = await insert_tree(engine, base=2 * 10**12, depth=5)
+        finally:
+            await engine.dispose()
+        figures: dict[str, float] = {}
+        async with httpx.AsyncClient(
+            base_url=self.gateway, timeout=120, headers=self.headers
+        ) as http:
+            for root, key in ((small.root, "tree_view_11k_ms"), (large.root, "tree_view_111k_ms")):
+                with self.console.status(f"{key}: median of 5"):
+                    times = [
+                        await _timed(http, "/api/v1/objectives/tree/view", {"root_id": root})
+                        for _ in range(5)
+                    ]
+                figures[key] = statistics.median(times)
+            with self.console.status(f"GET one objective, 8 clients, {plan.get_seconds:.0f} s"):
+                figures.update(await _get_objective(http, small.ids, plan.get_seconds))
+            with self.console.status("ancestors of leaves in the 111k tree"):
+                leaves = random.sample(large.leaves, 200)
+                times = [
+                    await _timed(http, f"/api/v1/objectives/{leaf}/ancestors") for leaf in leaves
+                ]
+                figures["ancestors_p99_ms"] = percentile(times, 0.99)
+        return figures
+
+
+async def _timed(http: httpx.AsyncClient, path: str, params: dict[str, Any] | None = None) -> float:
+    started = time.perf_counter()
+    response = await http.get(path, params=params)
+    response.raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
+async def _get_objective(
+    http: httpx.AsyncClient, ids: list[int], seconds: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            latencies.append(
+                await _timed(http, f"/api/v1/objectives/{random.choice(ids)}")  # noqa: S311
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(8)))
+    return {
+        "get_objective_rps": len(latencies) / (time.perf_counter() - started),
+        "get_objective_p99_ms": percentile(latencies, 0.99),
+    }
+
+
+async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        with contextlib.suppress(Exception):
+            if await check():
+                return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"not done within {timeout_s:.0f} s")
