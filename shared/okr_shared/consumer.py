@@ -28,12 +28,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import TypeAdapter, ValidationError
 
-from okr_shared.faults import is_transient
+from okr_shared.faults import is_conflict, is_transient
 from okr_shared.subjects import Stream, dead_letter_subject
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+CONFLICT_PAUSE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -189,10 +192,12 @@ class BatchConsumer(Generic[T]):
             self._failures.pop(d.stream_seq, None)
 
     async def _redeliver_later(self, deliveries: list[Delivery[T]], err: Exception) -> None:
+        # Two workers deadlocked on shared rows: one lost, and retrying at once will succeed.
+        pause = CONFLICT_PAUSE_S if is_conflict(err) else self.retry_pause_s
         log.warning("%s: %s; batch of %d will be redelivered", self.durable, err, len(deliveries))
         for d in deliveries:
-            await d.msg.nak(delay=self.retry_pause_s)
-        await asyncio.sleep(self.retry_pause_s)
+            await d.msg.nak(delay=pause)
+        await asyncio.sleep(pause)
 
     async def _failed(self, delivery: Delivery[T], err: Exception) -> None:
         attempts = self._failures.get(delivery.stream_seq, 0) + 1

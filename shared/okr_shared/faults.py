@@ -46,3 +46,8 @@ def is_transient(err: BaseException) -> bool:
     ):
         return True
     return isinstance(err, TRANSIENT_ERRORS)
+
+
+def is_conflict(err: BaseException) -> bool:
+    """A deadlock or serialization failure: worth retrying at once, nothing is down."""
+    return isinstance(err, DBAPIError) and getattr(err.orig, "sqlstate", None) in {"40001", "40P01"}

@@ -22,7 +22,6 @@ from uuid import uuid4
 import nats.errors
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker, NatsMessage, NatsRouter
-from faststream.nats.annotations import Client
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
@@ -121,9 +120,11 @@ class RpcRouter:
         def register(handler: Handler[Req]) -> Handler[Req]:
             model = _request_model(handler)
 
-            async def endpoint(msg: NatsMessage, client: Client) -> None:
+            async def endpoint(msg: NatsMessage) -> None:
                 reply = await dispatch(handler, model, msg.body, encode=encode)
-                await send_reply(client, msg.reply_to, reply)
+                # The connection the request came on; FastStream's injected `Client` is
+                # resolved in a worker thread per message, which costs more than the handler.
+                await send_reply(msg.raw_message._client, msg.reply_to, reply)
 
             endpoint.__name__ = handler.__name__
             self.router.subscriber(

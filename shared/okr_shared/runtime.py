@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 
 from okr_shared import subjects
 from okr_shared.contracts.common import Ping, ServiceInfo, utcnow
-from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.private_files import redact_url
 from okr_shared.rpc import RpcRouter
 from okr_shared.settings import ServiceSettings
@@ -81,6 +81,7 @@ class ServiceRuntime:
             settings.database_url, pool_size=pool_size, application_name=service
         )
         self.sessions = make_sessionmaker(self.engine)
+        self.readers = make_reader(self.engine)
         self._factories: list[WorkerFactory] = []
         self._workers: list[Worker] = []
         self.broker.include_router(ping_router(self.info).router)

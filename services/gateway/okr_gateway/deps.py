@@ -61,11 +61,13 @@ class Services:
 class GatewayState:
     settings: GatewaySettings
     sessions: async_sessionmaker[AsyncSession]
+    readers: async_sessionmaker[AsyncSession]  # no transaction: for reads
     services: Services
     tokens: Tokens
 
 
-def state(request: Request) -> GatewayState:
+async def state(request: Request) -> GatewayState:
+    # async, like every dependency here: FastAPI runs a plain def in a worker thread.
     gateway_state: GatewayState = request.app.state.gateway
     return gateway_state
 
@@ -81,12 +83,18 @@ async def session(gateway: StateDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(session)]
 
+
+async def reader(gateway: StateDep) -> AsyncIterator[AsyncSession]:
+    async with gateway.readers() as db:
+        yield db
+
+
+ReaderDep = Annotated[AsyncSession, Depends(reader)]
+
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-async def current_user(
-    gateway: StateDep, db: SessionDep, token: Annotated[str | None, Depends(bearer)]
-) -> User:
+async def current_user(gateway: StateDep, token: Annotated[str | None, Depends(bearer)]) -> User:
     if not token:
         raise Unauthorized(
             "not signed in: send Authorization: Bearer <token> from /api/v1/auth/login"
@@ -94,11 +102,10 @@ async def current_user(
     user_id = gateway.tokens.user_id(token)
     if user_id is None:
         raise Unauthorized("the token is invalid or expired; sign in again")
-    user = await service.active_user(db, user_id)
-    # End the read now: the connection goes back to the pool instead of idling in a transaction
+    # A reader session, closed at once: the connection goes back to the pool instead of idling
     # for as long as the services take to answer (a whole tree can take seconds).
-    await db.commit()
-    return user
+    async with gateway.readers() as db:
+        return await service.active_user(db, user_id)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -127,7 +134,7 @@ async def writer(user: CurrentUser, gateway: StateDep) -> User:
 Writer = Annotated[User, Depends(writer)]
 
 
-def services(gateway: StateDep) -> Services:
+async def services(gateway: StateDep) -> Services:
     return gateway.services
 
 

@@ -18,7 +18,7 @@ from okr_gateway.deps import GatewayState, Services
 from okr_gateway.routes import auth, health, kpis, objectives, progress, users
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
-from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.logs import configure_logging
 from okr_shared.private_files import secret_file
 from okr_shared.runtime import make_broker, ping_router, service_info
@@ -35,6 +35,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     state = GatewayState(
         settings=settings,
         sessions=make_sessionmaker(engine),
+        readers=make_reader(engine),
         services=Services(
             make_broker(settings.nats_url, "okr-gateway"),
             settings.rpc_timeout_s,

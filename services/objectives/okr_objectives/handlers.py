@@ -20,10 +20,15 @@ from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
 
-def build_router(sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> RpcRouter:
+def build_router(
+    sessions: async_sessionmaker[AsyncSession],
+    readers: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+) -> RpcRouter:
+    """Commands run in a transaction (`sessions`); queries in `readers`, which need none."""
     router = RpcRouter(queue="objectives")
     _command_routes(router, sessions, outbox)
-    _query_routes(router, sessions)
+    _query_routes(router, readers)
     return router
 
 

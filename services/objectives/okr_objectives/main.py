@@ -15,7 +15,9 @@ from okr_shared.settings import load_settings
 def build(settings: ObjectivesSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("objectives", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox)
-    runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox).router)
+    runtime.broker.include_router(
+        handlers.build_router(runtime.sessions, runtime.readers, outbox).router
+    )
     runtime.add_worker(lambda js: OutboxRelay(outbox, runtime.sessions, js))
     runtime.add_worker(lambda js: rollups.rollups_consumer(js, runtime.sessions))
     return runtime

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from okr_gateway import service
-from okr_gateway.deps import CurrentUser, ServicesDep, SessionDep, Writer, actor
+from okr_gateway.deps import CurrentUser, ReaderDep, ServicesDep, SessionDep, Writer, actor
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
@@ -176,7 +176,7 @@ async def gantt_view(
 async def get_objective(
     objective_id: ObjectiveId,
     user: CurrentUser,
-    db: SessionDep,
+    db: ReaderDep,
     rpc_: ServicesDep,
     response: Response,
 ) -> ObjectiveDetail:
