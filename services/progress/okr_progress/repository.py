@@ -19,8 +19,11 @@ ROWS_PER_STATEMENT = 4000
 OBJECTIVES: Table = ObjectiveNode.__table__  # type: ignore[assignment]
 
 
-async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveState]) -> None:
-    """One statement per 4,000 rows; a row changes only when the event is newer."""
+async def upsert_objectives(
+    session: AsyncSession, states: Sequence[ObjectiveState], *, newer_only: bool = True
+) -> None:
+    """One statement per 4,000 rows; a row changes only when the event is newer (unless a
+    rebuild says the states are the truth)."""
     rows = [
         {
             "id": s.id,
@@ -39,7 +42,7 @@ async def upsert_objectives(session: AsyncSession, states: Sequence[ObjectiveSta
             statement.on_conflict_do_update(
                 index_elements=[ObjectiveNode.id],
                 set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
-                where=ObjectiveNode.version < statement.excluded.version,
+                where=(ObjectiveNode.version < statement.excluded.version) if newer_only else None,
             )
         )
 
@@ -210,25 +213,6 @@ async def replace_projection(
     )
     await session.execute(delete(LinkNode))
     await session.execute(delete(KpiNode))
-    rows = [
-        {
-            "id": s.id,
-            "parent_id": s.parent_id,
-            "level": s.level.value,
-            "status": s.status.value,
-            "manual_progress": s.manual_progress,
-            "deleted": s.deleted,
-            "version": s.version,
-        }
-        for s in objectives
-    ]
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        statement = insert(ObjectiveNode).values(rows[start : start + ROWS_PER_STATEMENT])
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[ObjectiveNode.id],
-                set_={c: statement.excluded[c] for c in rows[0] if c != "id"},
-            )
-        )
+    await upsert_objectives(session, objectives, newer_only=False)
     await upsert_links(session, links)
     await upsert_kpis(session, kpis)
