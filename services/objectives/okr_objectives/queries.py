@@ -86,10 +86,10 @@ async def tree_view(session: AsyncSession, request: TreeView) -> bytes:
     ensure_objectives_role(request.actor)
     filters = ObjectiveFilters(year=request.year, quarter=request.quarter, status=request.status)
     if request.root_id is None:
-        rows = await repository.tree_rows(session, request.actor, filters)
+        rows = await repository.tree_heads(session, request.actor, filters)
     else:
         await _visible(session, request.actor, request.root_id)
-        rows = await repository.subtree_rows(session, request.actor, request.root_id, filters)
+        rows = await repository.subtree_heads(session, request.actor, request.root_id, filters)
     return render_forest(rows)
 
 

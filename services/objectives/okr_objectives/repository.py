@@ -14,7 +14,9 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    Text,
     bindparam,
+    cast,
     exists,
     false,
     func,
@@ -160,10 +162,10 @@ async def is_in_subtree(session: AsyncSession, candidate_id: int, root_id: int) 
     return bool(await session.scalar(select(exists().where(up_cte.c.id == root_id))))
 
 
-async def subtree_rows(
+async def subtree_heads(
     session: AsyncSession, actor: Actor, root_id: int, filters: ObjectiveFilters
 ) -> list[Any]:
-    statement = _filtered(select(*TREE_COLUMNS), actor, filters).where(
+    statement = _filtered(select(*TREE_HEAD), actor, filters).where(
         Objective.id.in_(_subtree_ids(root_id))
     )
     return list((await session.execute(statement.order_by(Objective.id))).all())
@@ -187,6 +189,51 @@ TREE_COLUMNS = (
 
 async def tree_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
     statement = _filtered(select(*TREE_COLUMNS), actor, filters).order_by(Objective.id)
+    return list((await session.execute(statement)).all())
+
+
+# Each node of the tree view as JSON text without its closing brace, built by PostgreSQL (which
+# escapes strings and formats dates): rendering 111,111 nodes in Python took ten times longer.
+TREE_HEAD = (
+    Objective.id,
+    Objective.parent_id,
+    func.left(
+        cast(
+            func.jsonb_build_object(
+                "id",
+                Objective.id,
+                "title",
+                Objective.title,
+                "level",
+                Objective.level,
+                "status",
+                Objective.status,
+                "parent_id",
+                Objective.parent_id,
+                "owner_id",
+                Objective.owner_id,
+                "department",
+                Objective.department,
+                "year",
+                Objective.year,
+                "quarter",
+                Objective.quarter,
+                "start_date",
+                Objective.start_date,
+                "end_date",
+                Objective.end_date,
+                "progress_percentage",
+                Objective.progress_percentage,
+            ),
+            Text,
+        ),
+        -1,
+    ).label("head"),
+)
+
+
+async def tree_heads(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
+    statement = _filtered(select(*TREE_HEAD), actor, filters).order_by(Objective.id)
     return list((await session.execute(statement)).all())
 
 

@@ -6,18 +6,15 @@ level and give up near 1,000, so nodes are written one by one from an explicit s
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-_dumps = json.dumps
-
 
 def render_forest(rows: Sequence[Any]) -> bytes:
-    """`rows` (with the repository's TREE_COLUMNS) as a list of nested nodes. A row whose
-    parent is not among `rows` (a root, or its parent is out of view or filtered out) starts a
-    tree of its own."""
+    """`rows` (id, parent_id, head: a node's JSON without its closing brace, the repository's
+    TREE_HEAD) as a list of nested nodes. A row whose parent is not among `rows` (a root, or its
+    parent is out of view or filtered out) starts a tree of its own."""
     ids = {row.id for row in rows}
     children: dict[int, list[Any]] = defaultdict(list)
     roots: list[Any] = []
@@ -40,19 +37,8 @@ def render_forest(rows: Sequence[Any]) -> bytes:
         if not first[-1]:
             out.append(",")
         first[-1] = False
-        out.append(_open_node(node))
+        out.append(node.head)
+        out.append(', "children": [')
         stack.append(iter(children.get(node.id, ())))
         first.append(True)
     return "".join(out).encode()
-
-
-def _open_node(row: Any) -> str:
-    """Every field of an ObjectiveTreeNode, and the opening of its `children` list."""
-    return (
-        f'{{"id":{row.id},"title":{_dumps(row.title)},"level":"{row.level}",'
-        f'"status":"{row.status}","parent_id":{_dumps(row.parent_id)},'
-        f'"owner_id":{row.owner_id},"department":{_dumps(row.department)},'
-        f'"year":{row.year},"quarter":{_dumps(row.quarter)},'
-        f'"start_date":"{row.start_date.isoformat()}","end_date":"{row.end_date.isoformat()}",'
-        f'"progress_percentage":{_dumps(row.progress_percentage)},"children":['
-    )

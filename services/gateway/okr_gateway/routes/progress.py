@@ -24,7 +24,7 @@ from okr_shared.errors import Unavailable
 
 router = APIRouter(tags=["progress"])
 HEARTBEAT_S = 15.0
-TREE_IDS = re.compile(rb'\{"id":(\d+),')  # the tree view's renderer opens every node this way
+TREE_IDS = re.compile(rb'\{"id": (\d+),')  # how the tree view opens every node
 
 
 @router.get(
