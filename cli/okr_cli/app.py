@@ -3,49 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from uuid import uuid4
 
-import nats
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from okr_cli import hr, probe
+from okr_cli import probe
 from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, read_run_info
-from okr_shared import subjects
-from okr_shared.contracts.common import Actor, Role
-from okr_shared.contracts.kpi_rpc import RecentRejections
-from okr_shared.contracts.kpis import KpiValueIn, Rejection
-from okr_shared.contracts.progress import RebuildReport
+from okr_cli.ui import app, console, fail
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
-from okr_shared.errors import OkrError, error_from_dict
-from okr_shared.private_files import redact_url
 from okr_shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT_S = 60.0
 
-app = typer.Typer(
-    help="okr: OKRs and KPIs with exact, live progress rollup.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+READY_TIMEOUT_S = 60.0
 
 
 class Stop(Exception):
@@ -54,11 +34,6 @@ class Stop(Exception):
 
 def _stop(signum: int, _: FrameType | None) -> None:
     raise Stop(signal.Signals(signum).name)
-
-
-def fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]okr:[/red] {message}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 @app.command()
@@ -219,171 +194,6 @@ def _duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def _nats_url(settings: CliSettings, *, hr: bool) -> str:
-    running = read_run_info(settings.data_path)
-    key = "hr_nats_url" if hr else "nats_url"
-    return settings.nats_url or running.get(key) or f"nats://127.0.0.1:{settings.nats_port}"
-
-
-@app.command("publish-kpi")
-def publish_kpi(
-    kpi_id: int = typer.Argument(..., min=1, help="The KPI's id."),
-    value: float = typer.Argument(..., help="The value observed."),
-    observed_at: datetime | None = typer.Option(
-        None, help="When it was observed (ISO-8601; default now)."
-    ),
-    source: str | None = typer.Option(None, help="Where the value comes from."),
-    key: str | None = typer.Option(None, help="Idempotency key (Nats-Msg-Id); default: a new one."),
-) -> None:
-    """Publish one KPI value on NATS, exactly as an HR system would."""
-    settings = load_settings(CliSettings, "okr")
-    try:
-        body = KpiValueIn(value=value, observed_at=observed_at, source=source)
-    except ValidationError as err:
-        raise fail(f"not a value the KPIs service would take: {err.errors()[0]['msg']}") from None
-    url = _nats_url(settings, hr=True)
-    try:
-        sent = asyncio.run(hr.publish_value(url, kpi_id, body, key or str(uuid4())))
-    except Exception as err:
-        raise fail(
-            f"could not publish to NATS at {redact_url(url)}: {err or type(err).__name__}"
-        ) from None
-    what = "already had it (a repeat)" if sent.duplicate else "stored it"
-    console.print(
-        f"published {value} on {sent.subject}: KPI_VALUES {what} at sequence "
-        f"{sent.stream_seq} (key {sent.key})"
-    )
-
-
-@app.command("import-values")
-def import_values(
-    file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="CSV: kpi_id,value,observed_at"
-    ),
-    batch_size: int = typer.Option(500, min=1, max=5000, help="Values per NATS message."),
-) -> None:
-    """Load a CSV of KPI values (columns kpi_id, value and optionally observed_at) over NATS, as
-    batch messages. Importing the same file again stores nothing twice."""
-    settings = load_settings(CliSettings, "okr")
-    url = _nats_url(settings, hr=True)
-    try:
-        total = sum(1 for _ in hr.read_rows(file))
-        summary = asyncio.run(hr.import_values(url, file, batch_size, hr.file_key(file), total))
-    except ValueError as err:
-        raise fail(str(err)) from None
-    except Exception as err:
-        raise fail(
-            f"could not publish to NATS at {redact_url(url)}: {err or type(err).__name__}"
-        ) from None
-    console.print(
-        f"accepted {summary.accepted} rows in {summary.messages} messages; "
-        f"rejected {len(summary.rejected)}"
-    )
-    for line, reason in summary.rejected[:20]:
-        console.print(f"  line {line}: {reason}")
-    if len(summary.rejected) > 20:
-        console.print(f"  … and {len(summary.rejected) - 20} more")
-    console.print(
-        "Values the KPIs service refuses later (unknown or archived KPI, a timestamp in "
-        "the future) are listed by `./okr rejections`."
-    )
-    if summary.rejected:
-        raise typer.Exit(1)
-
-
-@app.command()
-def rejections(
-    limit: int = typer.Option(20, min=1, max=1000, help="How many, newest first."),
-) -> None:
-    """The values the KPIs service refused, with their reasons (from the KPI_VALUES_DLQ stream)."""
-    settings = load_settings(CliSettings, "okr")
-    url = _nats_url(settings, hr=False)
-    try:
-        found = asyncio.run(_rejections(url, limit))
-    except Exception as err:
-        raise fail(
-            f"could not read from NATS at {redact_url(url)}: {err or type(err).__name__}"
-        ) from None
-    table = Table("seq", "rejected at", "subject", "reason", "payload")
-    for r in found:
-        table.add_row(
-            str(r.sequence),
-            r.rejected_at.strftime("%Y-%m-%d %H:%M:%S"),
-            r.subject,
-            r.reason,
-            hr.payload_preview(r.payload),
-        )
-    console.print(table)
-    console.print(f"{len(found)} shown")
-
-
-async def _rejections(nats_url: str, limit: int) -> list[Rejection]:
-    from okr_kpis.queries import rejections as read  # noqa: PLC0415 - only this command needs it
-
-    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
-    try:
-        admin = Actor(user_id=0, role=Role.ADMIN)
-        return await read(client.jetstream(), RecentRejections(actor=admin, limit=limit))
-    finally:
-        await client.close()
-
-
-@app.command()
-def bench(
-    quick: bool = typer.Option(False, "--quick", help="A shorter run (under 3 minutes)."),
-    json_file: Path | None = typer.Option(None, "--json", help="Also write the figures here."),
-    progress_workers: int = typer.Option(2, "--progress-workers", min=1, max=8),
-) -> None:
-    """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
-    rollup latency and reads against this machine's raw limits, stop it, print the figures."""
-    from okr_cli.bench import report, run  # noqa: PLC0415 - only this command needs them
-
-    try:
-        figures = asyncio.run(run.run(quick, progress_workers, console))
-    except (EmbeddedServerError, StartFailed, TimeoutError) as err:
-        raise fail(f"the benchmark could not run: {err}") from None
-    console.print(report.table(figures))
-    if json_file:
-        report.write_json(json_file, figures, quick, progress_workers)
-        console.print(f"figures written to {json_file}")
-
-
-progress_app = typer.Typer(help="The rollup worker.", no_args_is_help=True)
-app.add_typer(progress_app, name="progress")
-
-
-@progress_app.command("rebuild")
-def progress_rebuild() -> None:
-    """Rebuild the progress service's projection from the objectives and KPIs services, and
-    recompute every objective's rollup (publishing the ones that change)."""
-    settings = load_settings(CliSettings, "okr")
-    url = _nats_url(settings, hr=False)
-    try:
-        report = asyncio.run(_rebuild(url))
-    except OkrError as err:
-        raise fail(f"rebuild failed: {err.message}") from None
-    except Exception as err:
-        raise fail(
-            f"could not reach NATS at {redact_url(url)}: {err or type(err).__name__}"
-        ) from None
-    console.print(
-        f"rebuilt from {report.objectives} objectives, {report.links} links and {report.kpis} "
-        f"KPIs; {report.changed} rollups changed"
-    )
-
-
-async def _rebuild(nats_url: str) -> RebuildReport:
-    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
-    try:
-        reply = await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=300)
-    finally:
-        await client.close()
-    envelope = json.loads(reply.data)
-    if not envelope.get("ok"):
-        raise error_from_dict(envelope.get("error") or {})
-    return RebuildReport.model_validate(envelope["result"])
-
-
 @app.command()
 def migrate() -> None:
     """Apply every service's migrations to OKR_DATABASE_URL (or to the embedded PostgreSQL)."""
@@ -406,6 +216,12 @@ def migrate() -> None:
         finally:
             postgres.stop()
     console.print(f"migrated: {', '.join(schemas)}")
+
+
+# Registered on `app` by importing them: what HR systems do, and what operators run.
+from okr_cli import hr_commands, ops_commands  # noqa: E402
+
+__all__ = ["app", "hr_commands", "main", "ops_commands"]
 
 
 def main() -> None:

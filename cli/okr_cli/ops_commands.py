@@ -1,0 +1,89 @@
+"""What operators run: the benchmark, the chaos scenarios, a rebuild of the rollup."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nats
+import typer
+
+from okr_cli.config import CliSettings
+from okr_cli.supervisor import StartFailed
+from okr_cli.ui import app, console, fail, nats_url
+from okr_shared import subjects
+from okr_shared.contracts.progress import RebuildReport
+from okr_shared.embedded import EmbeddedServerError
+from okr_shared.errors import OkrError, error_from_dict
+from okr_shared.private_files import redact_url
+from okr_shared.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="A shorter run (under 3 minutes)."),
+    json_file: Path | None = typer.Option(None, "--json", help="Also write the figures here."),
+    progress_workers: int = typer.Option(2, "--progress-workers", min=1, max=8),
+) -> None:
+    """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
+    rollup latency and reads against this machine's raw limits, stop it, print the figures."""
+    from okr_cli.bench import report, run  # noqa: PLC0415 - only this command needs them
+
+    try:
+        figures = asyncio.run(run.run(quick, progress_workers, console))
+    except (EmbeddedServerError, StartFailed, TimeoutError) as err:
+        raise fail(f"the benchmark could not run: {err}") from None
+    console.print(report.table(figures))
+    if json_file:
+        report.write_json(json_file, figures, quick, progress_workers)
+        console.print(f"figures written to {json_file}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def chaos(ctx: typer.Context) -> None:
+    """Run the fault-injection scenarios (tests marked chaos): servers and services killed and
+    restarted under load, then everything checked. Extra arguments go to pytest."""
+    code = subprocess.call([sys.executable, "-m", "pytest", "-m", "chaos", *ctx.args], cwd=ROOT)  # noqa: S603
+    if code != 0:
+        raise fail(f"chaos scenarios failed (pytest exit {code})")
+
+
+progress_app = typer.Typer(help="The rollup worker.", no_args_is_help=True)
+app.add_typer(progress_app, name="progress")
+
+
+@progress_app.command("rebuild")
+def progress_rebuild() -> None:
+    """Rebuild the progress service's projection from the objectives and KPIs services, and
+    recompute every objective's rollup (publishing the ones that change)."""
+    settings = load_settings(CliSettings, "okr")
+    url = nats_url(settings, hr=False)
+    try:
+        report = asyncio.run(_rebuild(url))
+    except OkrError as err:
+        raise fail(f"rebuild failed: {err.message}") from None
+    except Exception as err:
+        raise fail(
+            f"could not reach NATS at {redact_url(url)}: {err or type(err).__name__}"
+        ) from None
+    console.print(
+        f"rebuilt from {report.objectives} objectives, {report.links} links and {report.kpis} "
+        f"KPIs; {report.changed} rollups changed"
+    )
+
+
+async def _rebuild(nats_url: str) -> RebuildReport:
+    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+    try:
+        reply = await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=300)
+    finally:
+        await client.close()
+    envelope = json.loads(reply.data)
+    if not envelope.get("ok"):
+        raise error_from_dict(envelope.get("error") or {})
+    return RebuildReport.model_validate(envelope["result"])
