@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives import repository
+from okr_objectives import link_repository, repository
 from okr_objectives.errors import (
     InvalidHierarchy,
     NotAllowed,
@@ -234,9 +234,9 @@ async def link_kpi(session: AsyncSession, outbox: Outbox, request: LinkKpi) -> O
     objective = await _for_update(session, actor, request.objective_id)
     ensure_can_update(actor, objective)
     kpi_id, weight = request.link.kpi_id, request.link.weight
-    existing = await repository.get_link(session, objective.id, kpi_id)
+    existing = await link_repository.get_link(session, objective.id, kpi_id)
     before = existing.weight if existing and existing.deleted_at is None else None
-    link = await repository.upsert_link(session, objective.id, kpi_id, weight, actor.user_id)
+    link = await link_repository.upsert_link(session, objective.id, kpi_id, weight, actor.user_id)
     await _audit(
         session, actor, "kpi_linked", [(objective.id, {f"kpi:{kpi_id}": [before, weight]})]
     )
@@ -250,7 +250,7 @@ async def unlink_kpi(session: AsyncSession, outbox: Outbox, request: UnlinkKpi) 
     actor = request.actor
     objective = await _for_update(session, actor, request.objective_id)
     ensure_can_update(actor, objective)
-    link = await repository.unlink(session, objective.id, request.kpi_id)
+    link = await link_repository.unlink(session, objective.id, request.kpi_id)
     if link is None:
         raise NotFound(f"objective {objective.id} has no link to KPI {request.kpi_id}")
     await _audit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives import repository
+from okr_objectives import link_repository, repository
 from okr_objectives.models import Objective
 from okr_objectives.permissions import ensure_objectives_role, visible
 from okr_objectives.tree_json import render_forest
@@ -143,13 +143,16 @@ async def history(session: AsyncSession, request: ObjectiveRequest) -> list[Audi
 async def links(session: AsyncSession, request: ObjectiveRequest) -> list[ObjectiveKPILink]:
     await _visible(session, request.actor, request.objective_id)
     return [
-        link_view(link) for link in await repository.active_links(session, request.objective_id)
+        link_view(link)
+        for link in await link_repository.active_links(session, request.objective_id)
     ]
 
 
 async def linking_kpi(session: AsyncSession, request: ObjectivesByKpi) -> list[ObjectiveResponse]:
     ensure_objectives_role(request.actor)
-    return [response(o) for o in await repository.linking(session, request.actor, request.kpi_id)]
+    return [
+        response(o) for o in await link_repository.linking(session, request.actor, request.kpi_id)
+    ]
 
 
 async def export(session: AsyncSession) -> bytes:
@@ -157,6 +160,6 @@ async def export(session: AsyncSession) -> bytes:
     the progress projection starts from this."""
     found = ObjectivesExport(
         objectives=[state(o) for o in await repository.all_objectives(session)],
-        links=[link_state(link) for link in await repository.all_links(session)],
+        links=[link_state(link) for link in await link_repository.all_links(session)],
     )
     return found.model_dump_json().encode()
