@@ -18,9 +18,10 @@ from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, read_run_info
-from okr_cli.ui import app, console, fail
+from okr_cli.ui import app, console, fail, nats_url
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
+from okr_shared.private_files import redact_url
 from okr_shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,17 +161,15 @@ def status() -> None:
     """Show each service and its replicas (they answer a NATS ping), and the gateway's readiness."""
     settings = load_settings(CliSettings, "okr")
     running = read_run_info(settings.data_path)
-    nats_url = (
-        settings.nats_url or running.get("nats_url") or f"nats://127.0.0.1:{settings.nats_port}"
-    )
+    nats = nats_url(settings, hr=False)
     gateway_url = (
         running.get("gateway_url") or f"http://{settings.gateway_host}:{settings.gateway_port}"
     )
     try:
-        answers = asyncio.run(probe.ping_all(nats_url))
+        answers = asyncio.run(probe.ping_all(nats))
     except Exception as err:
         raise fail(
-            f"NATS at {nats_url} is not reachable ({err or type(err).__name__}): "
+            f"NATS at {redact_url(nats)} is not reachable ({err or type(err).__name__}): "
             "is `./okr up` running?"
         ) from None
     ready, checks = asyncio.run(probe.gateway_ready(gateway_url))

@@ -7,6 +7,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import nats
 import pytest
@@ -39,6 +40,24 @@ async def stream(client: Client) -> Stream:
     return test_stream
 
 
+async def started(
+    client: Client, stream: Stream, handle: Any, *, max_attempts: int, retry_pause_s: float
+) -> BatchConsumer[Thing]:
+    """A running consumer of `Thing`s on the test stream."""
+    consumer = BatchConsumer(
+        client.jetstream(),
+        stream=stream,
+        durable="test",
+        filter_subject=stream.subjects[0],
+        payload=Thing,
+        handle=handle,
+        max_attempts=max_attempts,
+        retry_pause_s=retry_pause_s,
+    )
+    await consumer.start()
+    return consumer
+
+
 async def dead_letters(client: Client, stream: Stream, expected: int) -> list[nats.aio.msg.Msg]:
     subscription = await client.jetstream().pull_subscribe(">", stream=stream.dlq_name)
     found: list[nats.aio.msg.Msg] = []
@@ -66,17 +85,7 @@ async def test_bad_messages_are_dead_lettered_with_their_reason(
         handled.extend(d.event.n for d in batch)
 
     subject = stream.subjects[0].replace(">", "things")
-    consumer = BatchConsumer(
-        client.jetstream(),
-        stream=stream,
-        durable="test",
-        filter_subject=stream.subjects[0],
-        payload=Thing,
-        handle=handle,
-        max_attempts=3,
-        retry_pause_s=0.1,
-    )
-    await consumer.start()
+    consumer = await started(client, stream, handle, max_attempts=3, retry_pause_s=0.1)
     try:
         js = client.jetstream()
         await js.publish(subject, b'{"n": 1}')
@@ -123,17 +132,7 @@ async def test_transient_failures_are_redelivered_not_dead_lettered(
             raise ConnectionRefusedError("database is down")
         handled.extend(d.event.n for d in batch)
 
-    consumer = BatchConsumer(
-        client.jetstream(),
-        stream=stream,
-        durable="test",
-        filter_subject=stream.subjects[0],
-        payload=Thing,
-        handle=handle,
-        max_attempts=1,
-        retry_pause_s=0.05,
-    )
-    await consumer.start()
+    consumer = await started(client, stream, handle, max_attempts=1, retry_pause_s=0.05)
     try:
         for n in range(5):
             await client.jetstream().publish(
@@ -166,17 +165,7 @@ async def test_only_the_messages_own_failures_count_towards_dead_lettering(
                 raise ValueError("bad row")
         handled.extend(d.event.n for d in batch)
 
-    consumer = BatchConsumer(
-        client.jetstream(),
-        stream=stream,
-        durable="test",
-        filter_subject=stream.subjects[0],
-        payload=Thing,
-        handle=handle,
-        max_attempts=2,
-        retry_pause_s=0.05,
-    )
-    await consumer.start()
+    consumer = await started(client, stream, handle, max_attempts=2, retry_pause_s=0.05)
     try:
         subject = stream.subjects[0].replace(">", "x")
         for n in range(4):

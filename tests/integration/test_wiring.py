@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import nats
 from asgi_lifespan import LifespanManager
@@ -113,6 +116,35 @@ async def test_ready_is_503_while_nats_or_the_database_is_unreachable(tmp_path: 
     assert response.json() == {"status": "not ready", "checks": {"nats": False, "database": False}}
 
 
+@contextlib.asynccontextmanager
+async def another_gateway(
+    system: RunningSystem, tmp_path: Path, **settings: Any
+) -> AsyncIterator[AsyncClient]:
+    """A second gateway on the system's database and tokens, with some settings of its own,
+    once it is ready."""
+    app = create_app(
+        GatewaySettings(
+            **{
+                "nats_url": system.nats_url,
+                "database_url": system.database_url,
+                "data_dir": tmp_path,
+                "jwt_secret": system.app.state.gateway.tokens.secret,
+                **settings,
+            }
+        )
+    )
+    async with (
+        LifespanManager(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http,
+    ):
+
+        async def ready() -> bool:
+            return (await http.get("/ready")).status_code == 200
+
+        await eventually(ready)
+        yield http
+
+
 async def test_a_service_that_does_not_answer_is_a_clear_503(
     system: RunningSystem, tmp_path: Path
 ) -> None:
@@ -120,23 +152,9 @@ async def test_a_service_that_does_not_answer_is_a_clear_503(
     lonely = EmbeddedNats(tmp_path / "nats", port=free_port())
     lonely.start()
     try:
-        settings = GatewaySettings(
-            nats_url=lonely.url,
-            database_url=system.database_url,
-            data_dir=tmp_path,
-            jwt_secret=system.app.state.gateway.tokens.secret,
-            rpc_timeout_s=0.5,
-        )
-        app = create_app(settings)
-        async with (
-            LifespanManager(app),
-            AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http,
-        ):
-
-            async def ready() -> bool:
-                return (await http.get("/ready")).status_code == 200
-
-            await eventually(ready)
+        async with another_gateway(
+            system, tmp_path, nats_url=lonely.url, rpc_timeout_s=0.5
+        ) as http:
             response = await http.get("/api/v1/objectives/1", headers=system.admin_headers)
     finally:
         lonely.stop()
@@ -148,23 +166,7 @@ async def test_writes_beyond_the_limit_get_429_with_retry_after(
     system: RunningSystem, tmp_path: Path
 ) -> None:
     user, headers = await system.user("employee")
-    settings = GatewaySettings(
-        nats_url=system.nats_url,
-        database_url=system.database_url,
-        data_dir=tmp_path,
-        jwt_secret=system.app.state.gateway.tokens.secret,
-        writes_per_minute=3,
-    )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app),
-        AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http,
-    ):
-
-        async def ready() -> bool:
-            return (await http.get("/ready")).status_code == 200
-
-        await eventually(ready)
+    async with another_gateway(system, tmp_path, writes_per_minute=3) as http:
         body = {"title": "Mine", "level": "individual", "year": 2026}
         accepted = 0
         for _ in range(8):  # 3 a minute: the 4th is refused, or the 7th if a minute turned over

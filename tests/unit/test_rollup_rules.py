@@ -48,7 +48,7 @@ def test_compute_matches_the_reference(
     world: tuple[Tree, dict[int, list[tuple[float, float]]]],
 ) -> None:
     tree, kpis = world
-    nodes = {i: Node(i, parent, manual, counts) for i, (parent, manual, counts) in enumerate(tree)}
+    nodes = {i: Node(i, parent, manual) for i, (parent, manual, _) in enumerate(tree)}
     inputs = Inputs(kpis=kpis, kpi_count={i: len(v) for i, v in kpis.items()})
     for i, (parent, _, counts) in enumerate(tree):
         if parent is not None and counts:
@@ -59,6 +59,6 @@ def test_compute_matches_the_reference(
 
 
 def test_bottom_up_handles_a_chain_10000_deep() -> None:
-    nodes = {i: Node(i, i - 1 if i else None, 0.0, True) for i in range(10_000)}
+    nodes = {i: Node(i, i - 1 if i else None, 0.0) for i in range(10_000)}
     order = bottom_up(nodes)
     assert order[0] == 9_999 and order[-1] == 0

@@ -186,12 +186,6 @@ async def write_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     await (await session.connection()).execute(statement, list(rows))
 
 
-async def everything(session: AsyncSession) -> list[Any]:
-    """Every objective's stored rollup (for checks against a recompute from scratch)."""
-    statement = select(ObjectiveNode.id, ObjectiveNode.progress, ObjectiveNode.deleted)
-    return list((await session.execute(statement)).all())
-
-
 async def lock_projection(session: AsyncSession) -> None:
     """A rebuild replaces the projection: event batches wait for it, then apply on top (their
     versions decide), instead of interleaving with it."""

@@ -20,7 +20,6 @@ class Node:
     id: int
     parent_id: int | None
     manual_progress: float
-    counts: bool  # live and not abandoned: it counts in its parent's average
 
 
 @dataclass(frozen=True)

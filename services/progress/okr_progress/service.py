@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,7 +92,7 @@ async def recompute(
     ids = await _locked_closure(session, seeds)
     rows = {row.id: row for row in await repository.nodes(session, ids)}
     live = {i: r for i, r in rows.items() if not r.deleted}
-    results = await _compute(session, live, rows)
+    results = await _compute(session, live)
     now = datetime.now(UTC)
     changed = [(i, result) for i, result in results.items() if _differs(rows[i], result)]
     await repository.write_rollups(
@@ -142,13 +143,9 @@ async def _locked_closure(session: AsyncSession, seeds: Collection[int]) -> set[
     return ids
 
 
-async def _compute(
-    session: AsyncSession, live: dict[int, object], rows: dict[int, object]
-) -> dict[int, Rollup]:
-    nodes = {
-        i: Node(i, r.parent_id, r.manual_progress, r.status != "abandoned")  # type: ignore[attr-defined]
-        for i, r in live.items()
-    }
+async def _compute(session: AsyncSession, rows: dict[int, Any]) -> dict[int, Rollup]:
+    """The rollup of `rows` (live objectives, closed under "parent of" among themselves)."""
+    nodes = {i: Node(i, r.parent_id, r.manual_progress) for i, r in rows.items()}
     inputs = Inputs()
     for parent_id, child_id, progress in await repository.counted_children(session, list(nodes)):
         inputs.counted_children.setdefault(parent_id, []).append(child_id)
@@ -176,7 +173,7 @@ async def calculate(session: AsyncSession, objective_id: int) -> ProgressCalcula
     row = rows.get(objective_id)
     if row is None or row.deleted:
         raise NotFound(f"objective {objective_id} not found")
-    result = (await _compute(session, rows, rows))[objective_id]
+    result = (await _compute(session, rows))[objective_id]
     return ProgressCalculation(
         objective_id=objective_id,
         progress_percentage=result.progress,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -49,4 +48,4 @@ def stop_process(process: subprocess.Popen[bytes] | None, sig: int, timeout_s: f
         process.wait()
 
 
-__all__ = ["EmbeddedServerError", "free_port", "log_tail", "port_is_free", "signal", "stop_process"]
+__all__ = ["EmbeddedServerError", "free_port", "log_tail", "port_is_free", "stop_process"]
