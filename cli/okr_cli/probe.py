@@ -16,7 +16,7 @@ from okr_shared.contracts.common import ServiceInfo
 async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
     """Every instance of every service answers `rpc.ping`; collect what arrives in `wait_s`."""
     client = await nats.connect(
-        nats_url,
+        [url.strip() for url in nats_url.split(",")],
         connect_timeout=2,
         allow_reconnect=False,
         max_reconnect_attempts=1,  # 0 would mean "for ever" to nats-py

@@ -28,6 +28,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import TypeAdapter, ValidationError
 
+from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_conflict, is_transient
 from okr_shared.subjects import Stream, dead_letter_subject
 
@@ -172,6 +173,7 @@ class BatchConsumer(Generic[T]):
                 return
             await self._one_by_one(deliveries)
             return
+        failpoint(f"consumer.{self.durable}.before_ack")
         await self._ack_all(deliveries)
 
     async def _one_by_one(self, deliveries: list[Delivery[T]]) -> None:

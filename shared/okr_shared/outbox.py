@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_shared.contracts.common import Event
+from okr_shared.failpoints import failpoint
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
+            failpoint(f"outbox.{table.schema}.before_publish")
             # One PubAck round trip per event, all in flight together. A row that fails stays
             # for the next round; it does not hold back the rows that went out.
             results = await asyncio.gather(
@@ -166,6 +168,7 @@ class OutboxRelay:
                 for r, result in zip(rows, results, strict=True)
                 if not isinstance(result, BaseException)
             ]
+            failpoint(f"outbox.{table.schema}.after_publish")
             if sent:
                 await session.execute(
                     update(table).where(table.c.seq.in_(sent)).values(published_at=func.now())

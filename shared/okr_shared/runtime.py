@@ -16,7 +16,7 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
-from okr_shared import subjects
+from okr_shared import failpoints, subjects
 from okr_shared.contracts.common import Ping, ServiceInfo, utcnow
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.private_files import redact_url
@@ -75,6 +75,7 @@ class ServiceRuntime:
         self, service: str, version: str, settings: ServiceSettings, *, pool_size: int = 10
     ):
         self.settings = settings
+        failpoints.arm(settings.failpoints)
         self.info = service_info(service, version, settings.instance)
         self.broker = make_broker(settings.nats_url, f"okr-{service}")
         self.engine = make_engine(

@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from okr_shared import failpoints
 from okr_shared.db import asyncpg_url
 
 
@@ -34,6 +35,8 @@ class ServiceSettings(BaseSettings):
     nats_replicas: Annotated[int, Field(ge=1, le=5, validation_alias=env("OKR_NATS_REPLICAS"))] = 1
     log_level: Annotated[str, Field(validation_alias=env("OKR_LOG_LEVEL"))] = "INFO"
     instance: Annotated[str, Field(validation_alias=env("OKR_INSTANCE"))] = ""
+    # Chaos runs only: where this process kills itself (see okr_shared.failpoints).
+    failpoints: Annotated[str, Field(validation_alias=env("OKR_FAILPOINTS"))] = ""
 
     @field_validator("nats_url")
     @classmethod
@@ -47,6 +50,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _database_scheme(cls, value: str) -> str:
         return asyncpg_url(value)
+
+    @field_validator("failpoints")
+    @classmethod
+    def _failpoints(cls, value: str) -> str:
+        failpoints.parse(value)
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
+from okr_shared.contracts.kpis import KpiValueIn
 from okr_shared.contracts.objectives import ObjectiveCreate, ObjectiveLevel, Quarter
 
 
@@ -63,3 +64,15 @@ def test_objective_create_refuses(field: str, value: object) -> None:
 
 def test_title_is_trimmed() -> None:
     assert ObjectiveCreate(title="  Grow  ", level=ObjectiveLevel.TEAM, year=2026).title == "Grow"
+
+
+@pytest.mark.parametrize("observed_at", [5, 1.7e9, "1700000000", "-12", "yesterday", True])
+def test_a_kpi_value_time_is_iso_8601_text_only(observed_at: object) -> None:
+    # pydantic alone would file 5 or "1700000000" as seconds since 1970
+    with pytest.raises(ValidationError, match="observed_at"):
+        KpiValueIn.model_validate({"value": 1, "observed_at": observed_at})
+
+
+def test_a_kpi_value_time_may_be_given_with_or_without_a_zone() -> None:
+    assert KpiValueIn.model_validate_json('{"value": 1, "observed_at": "2026-03-31T12:00:00Z"}')
+    assert KpiValueIn.model_validate_json('{"value": 1, "observed_at": "2026-03-31T12:00:00"}')

@@ -3,9 +3,10 @@ ids within BIGINT, and text without NUL characters."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 BIGINT_MAX = 2**63 - 1
 
@@ -27,3 +28,16 @@ Department = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
 ]
 Description = Annotated[str, StringConstraints(max_length=10_000), NoNul]
+
+
+def _iso_text(value: object) -> object:
+    """ISO-8601 text only. pydantic would also read 5 or "1700000000" as seconds since 1970: a
+    guess (seconds? milliseconds?) that files a value decades away instead of refusing it."""
+    if isinstance(value, datetime):  # built in Python, not parsed
+        return value
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("must be an ISO-8601 date-time such as 2026-03-31T12:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]

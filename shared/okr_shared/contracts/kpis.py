@@ -15,7 +15,15 @@ from pydantic import (
 )
 
 from okr_shared.contracts.common import Contract, PartialUpdate
-from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, NoNul, Title
+from okr_shared.contracts.fields import (
+    BIGINT_MAX,
+    Department,
+    Description,
+    Id,
+    IsoDateTime,
+    NoNul,
+    Title,
+)
 from okr_shared.contracts.objectives import Quarter
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -126,7 +134,7 @@ class KpiValueIn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     value: Number
-    observed_at: datetime | None = Field(default=None, description="ISO-8601; default: now")
+    observed_at: IsoDateTime | None = Field(default=None, description="ISO-8601; default: now")
     source: Source | None = None
 
 

@@ -227,6 +227,11 @@ class EmbeddedPostgres:
     def kill(self) -> None:
         stop_process(self.process, signal.SIGKILL, 5.0)
 
+    def crash(self) -> None:
+        """Immediate shutdown (SIGQUIT): no checkpoint, so the next start replays the WAL, as
+        after a power cut. SIGKILL would leave orphaned backends holding shared memory."""
+        stop_process(self.process, signal.SIGQUIT, 10.0)
+
 
 def _system_user() -> pwd.struct_passwd:
     try:

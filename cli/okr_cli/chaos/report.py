@@ -1,0 +1,62 @@
+"""The chaos table: on the terminal, as Markdown for docs/RELIABILITY.md, and as JSON."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.table import Table
+
+from okr_cli.chaos.verdict import Verdict
+
+COLUMNS = (
+    "scenario",
+    "values sent",
+    "stored",
+    "duplicates stored",
+    "lost",
+    "valid dead-lettered",
+    "rollup mismatches",
+    "recovery s",
+    "result",
+)
+
+
+def _cells(v: Verdict) -> list[str]:
+    recovery = "-" if v.recovery_s is None else f"{v.recovery_s:.1f}"
+    return [
+        v.scenario,
+        f"{v.values_sent:,}",
+        f"{v.stored:,}",
+        str(v.duplicates),
+        str(v.lost),
+        str(v.valid_dead_lettered),
+        str(v.rollup_mismatches),
+        recovery,
+        "pass" if v.passed else "FAIL",
+    ]
+
+
+def table(verdicts: list[Verdict]) -> Table:
+    shown = Table(*COLUMNS, title="okr chaos")
+    for v in verdicts:
+        shown.add_row(*_cells(v), style=None if v.passed else "red")
+    return shown
+
+
+def markdown(verdicts: list[Verdict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_cells(v)) + " |" for v in verdicts]
+    notes = [f"- **{v.scenario}**: {'; '.join(v.notes)}" for v in verdicts if v.notes]
+    return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
+
+
+def write_json(path: Path, verdicts: list[Verdict], quick: bool) -> None:
+    document = {
+        "quick": quick,
+        "machine": {"python": platform.python_version(), "system": platform.platform()},
+        "scenarios": [{**asdict(v), "passed": v.passed} for v in verdicts],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")

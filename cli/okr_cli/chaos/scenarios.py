@@ -1,0 +1,258 @@
+"""The scenarios: each loads a system of its own with a known stream of KPI values, hurts it in
+one way while the values flow, lets it settle, and judges it (see verdict.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+import nats
+
+from okr_cli.chaos import fuzz, harness, verdict, workload
+from okr_cli.chaos.harness import Chaos, Probe
+from okr_cli.supervisor import Child
+
+Fault = Callable[[Chaos, Probe], Awaitable[float | None]]
+KILLED = -9  # the exit code of a process that SIGKILLed itself at a failpoint
+
+
+@dataclass(frozen=True)
+class Size:
+    values: int
+    rate_per_s: float
+    fuzz_messages: int
+
+    @classmethod
+    def of(cls, quick: bool) -> Size:
+        return cls(3_000, 500.0, 10_000) if quick else cls(20_000, 1_000.0, 10_000)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    what: str
+    fault: Fault
+    failpoints: tuple[str, str] | None = None  # (instance, spec), armed before the load starts
+    cluster: bool = False
+    fuzzed: bool = False
+    keeps_creating: bool = False  # objectives and links created while the values flow
+
+
+async def _died(chaos: Chaos, instance: str, times: int, timeout_s: float = 60.0) -> float:
+    """Wait until `instance` has died at a failpoint `times` times; when it last did."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        deaths = [at for name, code, at in chaos.exits if (name, code) == (instance, KILLED)]
+        if len(deaths) >= times:
+            return deaths[-1]
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{instance} did not reach its failpoint {times} time(s)")
+
+
+def _disarm_after(chaos: Chaos, instance: str, deaths: int) -> None:
+    """Let the failpoint fire `deaths` times, then restart the instance without it."""
+    seen = 0
+
+    def on_exit(child: Child) -> None:
+        nonlocal seen
+        if child.instance == instance and child.exited() == KILLED:
+            seen += 1
+            if seen >= deaths:
+                child.env.pop("OKR_FAILPOINTS", None)
+
+    chaos.on_exit = on_exit
+
+
+async def kill_progress_worker(chaos: Chaos, probe: Probe) -> float:
+    _disarm_after(chaos, "progress-1", 2)
+    last = await _died(chaos, "progress-1", 2)
+    return await probe.recovery_s(last)
+
+
+async def kill_kpis(chaos: Chaos, probe: Probe) -> float:
+    _disarm_after(chaos, "kpis-1", 1)
+    return await probe.recovery_s(await _died(chaos, "kpis-1", 1))
+
+
+async def kill_objectives_relay(chaos: Chaos, probe: Probe) -> float:
+    """Twice: after the events were read from the outbox, before publishing; then after
+    publishing, before marking them sent."""
+    windows = iter(["outbox.objectives.after_publish=2"])
+
+    def on_exit(child: Child) -> None:
+        if child.instance == "objectives-1" and child.exited() == KILLED:
+            child.env["OKR_FAILPOINTS"] = next(windows, "")
+
+    chaos.on_exit = on_exit
+    return await probe.recovery_s(await _died(chaos, "objectives-1", 2))
+
+
+async def restart_nats(chaos: Chaos, probe: Probe) -> float:
+    await asyncio.sleep(1.0)  # under load
+    assert chaos.system.nats is not None
+    fault_at = time.monotonic()
+    await asyncio.to_thread(chaos.system.nats.kill)  # SIGKILL; the supervisor starts it again
+    return await probe.recovery_s(fault_at)
+
+
+async def restart_postgres(chaos: Chaos, probe: Probe) -> float:
+    await asyncio.sleep(1.0)
+    assert chaos.system.postgres is not None
+    fault_at = time.monotonic()
+    await asyncio.to_thread(chaos.system.postgres.crash)  # the supervisor starts it again
+    return await probe.recovery_s(fault_at)
+
+
+async def lose_a_cluster_node(chaos: Chaos, probe: Probe) -> float:
+    """SIGKILL the node leading the KPI_VALUES stream; it stays down to the end."""
+    await asyncio.sleep(1.0)
+    assert chaos.cluster is not None
+    info = await chaos.js.stream_info("KPI_VALUES")
+    leader = info.cluster.leader if info.cluster else None
+    node = chaos.cluster.node(leader) if leader else chaos.cluster.nodes[0]
+    fault_at = time.monotonic()
+    await asyncio.to_thread(node.kill)
+    return await probe.recovery_s(fault_at)
+
+
+async def no_fault(chaos: Chaos, probe: Probe) -> None:
+    return None
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario(
+            "progress-worker-killed",
+            "a progress worker SIGKILLed twice mid-batch (committed, not acknowledged)",
+            kill_progress_worker,
+            failpoints=("progress-1", "consumer.progress-kpi-events.before_ack=2"),
+        ),
+        Scenario(
+            "kpis-killed",
+            "the KPIs service SIGKILLed mid-batch (committed, not acknowledged)",
+            kill_kpis,
+            failpoints=("kpis-1", "consumer.kpis-ingest.before_ack=2"),
+        ),
+        Scenario(
+            "objectives-relay-killed",
+            "the objectives service SIGKILLed between commit and publish, then between "
+            "publish and marking sent, while objectives are created",
+            kill_objectives_relay,
+            failpoints=("objectives-1", "outbox.objectives.before_publish=2"),
+            keeps_creating=True,
+        ),
+        Scenario("nats-restarted", "NATS SIGKILLed and started on the same store", restart_nats),
+        Scenario(
+            "postgres-restarted",
+            "PostgreSQL stopped at once (crash recovery at start) and started again",
+            restart_postgres,
+        ),
+        Scenario(
+            "nats-node-lost",
+            "a 3-node NATS cluster, streams with 3 replicas; the KPI_VALUES leader SIGKILLed",
+            lose_a_cluster_node,
+            cluster=True,
+        ),
+        Scenario(
+            "hostile-input",
+            "10,000 malformed and hostile messages among the valid values",
+            no_fault,
+            fuzzed=True,
+        ),
+    )
+}
+
+
+async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict:
+    size = Size.of(quick)
+    async with harness.started(cluster=scenario.cluster) as chaos:
+        world = await chaos.build_world()
+        if scenario.failpoints:
+            await chaos.arm(*scenario.failpoints)
+        stream = workload.value_stream(world.kpi_ids, size.values, seed)
+        bad: list[workload.Message] = []
+        if scenario.fuzzed:
+            bad, carried = fuzz.messages(size.fuzz_messages, world.kpi_ids, seed)
+            stream.values.update(carried)
+        messages = _interleave(stream.messages, bad, seed)
+        hr = await nats.connect(
+            chaos.endpoints.hr_nats_url.split(","),
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2,
+        )
+        publisher = workload.Publisher(hr.jetstream(), size.rate_per_s)
+        probe = Probe(chaos)
+        stop_creating = asyncio.Event()
+        try:
+            load = asyncio.create_task(publisher.publish_all(messages))
+            creating = asyncio.create_task(
+                _keep_creating(chaos, stop_creating) if scenario.keeps_creating else _idle()
+            )
+            recovery = await scenario.fault(chaos, probe)
+            await load
+            stop_creating.set()
+            await creating
+        finally:
+            await hr.close()
+        await verdict.quiet(chaos.js, chaos.engine, timeout_s=180)
+        accepted = publisher.accepted_keys(messages)
+        result = verdict.Verdict(scenario.name, recovery_s=recovery)
+        if publisher.unacked:
+            result.notes.append(f"{len(publisher.unacked)} messages never acknowledged")
+        if scenario.fuzzed:
+            _crash_check(chaos, result, len(bad))
+        return await verdict.judge(
+            result,
+            chaos.js,
+            chaos.engine,
+            sent=set(stream.values) | set(probe.sent),
+            accepted=accepted | probe.acked,
+            latest={**stream.latest(accepted), **probe.latest()},
+            expected_letters={m.msg_id for m in bad},
+        )
+
+
+def _crash_check(chaos: Chaos, result: verdict.Verdict, bad: int) -> None:
+    if chaos.exits:
+        names = ", ".join(f"{name} (exit {code})" for name, code, _ in chaos.exits)
+        result.notes.append(f"FAILED: crashed: {names}")
+    else:
+        result.notes.append(f"{bad:,} bad messages, each dead-lettered with a reason; no crash")
+
+
+def _interleave(
+    good: list[workload.Message], bad: list[workload.Message], seed: int
+) -> list[workload.Message]:
+    if not bad:
+        return good
+    mixed = good + bad
+    random.Random(seed).shuffle(mixed)
+    return mixed
+
+
+async def _idle() -> None:
+    return None
+
+
+async def _keep_creating(chaos: Chaos, stop: asyncio.Event) -> None:
+    """New people under the teams, each linked to a KPI; refused while the service is down."""
+    rng = random.Random(3)
+    n = 0
+    while not stop.is_set():
+        n += 1
+        with contextlib.suppress(httpx.HTTPError):
+            person = await chaos.objective(f"New {n}", "individual", rng.choice(chaos.world.teams))
+            await chaos.link(person, rng.choice(chaos.world.kpi_ids), rng.choice((0.5, 1.0)))
+        await asyncio.sleep(0.05)
+
+
+def did_not_finish(scenario: Scenario, err: Exception) -> verdict.Verdict:
+    result = verdict.Verdict(scenario.name)
+    result.notes.append(f"FAILED: did not finish: {err}")
+    return result
