@@ -19,6 +19,8 @@ from nats.js import JetStreamContext
 from okr_shared import failpoints, subjects
 from okr_shared.contracts.common import Ping, ServiceInfo, utcnow
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
+from okr_shared.errors import Unavailable
+from okr_shared.faults import is_transient
 from okr_shared.private_files import redact_url
 from okr_shared.rpc import RpcRouter
 from okr_shared.settings import ServiceSettings
@@ -57,12 +59,16 @@ def service_info(service: str, version: str, instance: str) -> ServiceInfo:
     )
 
 
-def ping_router(info: ServiceInfo) -> RpcRouter:
-    """Answer `rpc.<service>.ping` (one instance) and `rpc.ping` (every instance: `okr status`)."""
+def ping_router(info: ServiceInfo, ready: Callable[[], bool] = lambda: True) -> RpcRouter:
+    """Answer `rpc.<service>.ping` (one instance) and `rpc.ping` (every instance: `okr status`).
+    Until `ready()`, the answer is an Unavailable error: the broker answers requests before the
+    service's consumers are bound, and "up" must mean that they are."""
     rpc = RpcRouter(queue=info.service)
 
     async def ping(_: Ping) -> ServiceInfo:
-        """Liveness: which service, version and instance answered."""
+        """Readiness: which service, version and instance answered."""
+        if not ready():
+            raise Unavailable(f"{info.instance} is starting")
         return info
 
     rpc.route(subjects.rpc_ping(info.service))(ping)
@@ -85,7 +91,8 @@ class ServiceRuntime:
         self.readers = make_reader(self.engine)
         self._factories: list[WorkerFactory] = []
         self._workers: list[Worker] = []
-        self.broker.include_router(ping_router(self.info).router)
+        self.ready = False
+        self.broker.include_router(ping_router(self.info, lambda: self.ready).router)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
         self.app.after_startup(self.start_workers)
         self.app.on_shutdown(self.stop_workers)
@@ -96,14 +103,31 @@ class ServiceRuntime:
 
     async def start_workers(self) -> None:
         js = self.broker.connection.jetstream()
-        await ensure_streams(js, replicas=self.settings.nats_replicas)
+        await self._declare_streams(js)
         for factory in self._factories:
             worker = factory(js)
             await worker.start()
             self._workers.append(worker)
+        self.ready = True
         log.info("%s ready (%s)", self.info.instance, self.info.version)
 
+    async def _declare_streams(self, js: JetStreamContext) -> None:
+        """Wait out a JetStream that cannot answer yet (a cluster electing its leader after a
+        node was lost) rather than exit and be restarted into the same wait."""
+        delay = 0.2
+        while True:
+            try:
+                await ensure_streams(js, replicas=self.settings.nats_replicas)
+                return
+            except Exception as err:
+                if not is_transient(err):
+                    raise
+                log.warning("JetStream not ready (%s); retrying", err or type(err).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     async def stop_workers(self) -> None:
+        self.ready = False
         for worker in reversed(self._workers):
             await worker.stop()
         self._workers.clear()
