@@ -65,7 +65,7 @@ class BatchConsumer(Generic[T]):
         handle: BatchHandler[T],
         batch_size: int = 256,
         max_attempts: int = 5,
-        ack_wait_s: float = 30.0,
+        ack_wait_s: float = 10.0,
         retry_pause_s: float = 1.0,
     ) -> None:
         self.js = js

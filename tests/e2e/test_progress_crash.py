@@ -72,7 +72,7 @@ async def test_a_killed_worker_loses_nothing(own_world: tuple[str, str], tmp_pat
         async def done() -> bool:
             return await drained(js)
 
-        # Redeliveries of what the killed worker held wait out the consumer's ack_wait (30 s).
+        # Redeliveries of what the killed worker held wait out the consumer's ack_wait (10 s).
         await eventually(done, timeout_s=120)
         engine = make_engine(database_url, pool_size=1)
         async with engine.connect() as db:

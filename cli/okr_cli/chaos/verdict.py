@@ -56,7 +56,7 @@ class Verdict:
 async def quiet(js: JetStreamContext, engine: AsyncEngine, timeout_s: float) -> None:
     """Every consumer caught up and every outbox sent, twice in a row a moment apart.
 
-    Messages a killed process held come back only after the consumer's ack_wait (30 s)."""
+    Messages a killed process held come back only after the consumer's ack_wait (10 s)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     calm = 0
     while asyncio.get_running_loop().time() < deadline:
