@@ -14,6 +14,7 @@ from okr_cli.chaos.verdict import Verdict
 COLUMNS = (
     "scenario",
     "values sent",
+    "accepted",
     "stored",
     "duplicates stored",
     "lost",
@@ -29,6 +30,7 @@ def _cells(v: Verdict) -> list[str]:
     return [
         v.scenario,
         f"{v.values_sent:,}",
+        f"{v.accepted:,}",
         f"{v.stored:,}",
         str(v.duplicates),
         str(v.lost),
@@ -40,7 +42,10 @@ def _cells(v: Verdict) -> list[str]:
 
 
 def table(verdicts: list[Verdict]) -> Table:
-    shown = Table(*COLUMNS, title="okr chaos")
+    shown = Table(title="okr chaos")
+    shown.add_column(COLUMNS[0], no_wrap=True)
+    for name in COLUMNS[1:]:
+        shown.add_column(name, justify="right")
     for v in verdicts:
         shown.add_row(*_cells(v), style=None if v.passed else "red")
     return shown

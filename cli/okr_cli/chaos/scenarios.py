@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import nats
 
-from okr_cli.chaos import fuzz, harness, verdict, workload
+from okr_cli.chaos import fuzz, harness, openapi, verdict, workload
 from okr_cli.chaos.harness import Chaos, Probe
 from okr_cli.supervisor import Child
 
@@ -41,6 +41,7 @@ class Scenario:
     cluster: bool = False
     fuzzed: bool = False
     keeps_creating: bool = False  # objectives and links created while the values flow
+    long: bool = False  # not in the default test suite
 
 
 async def _died(chaos: Chaos, instance: str, times: int, timeout_s: float = 60.0) -> float:
@@ -165,11 +166,19 @@ SCENARIOS = {
             no_fault,
             fuzzed=True,
         ),
+        Scenario(
+            openapi.NAME,
+            "Schemathesis requests from the gateway's OpenAPI document, with a valid token",
+            no_fault,
+            long=True,
+        ),
     )
 }
 
 
 async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict:
+    if scenario.name == openapi.NAME:
+        return await openapi.run(quick)
     size = Size.of(quick)
     async with harness.started(cluster=scenario.cluster) as chaos:
         world = await chaos.build_world()

@@ -14,21 +14,20 @@ from okr_shared.rpc import validation_details
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
-LOGIN_BODY: dict[str, Any] = {
+CREDENTIALS: dict[str, Any] = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {
+        "username": {"type": "string"},
+        "password": {"type": "string", "format": "password"},
+        "grant_type": {"type": "string", "enum": ["password"]},
+    },
+}
+LOGIN_BODY: dict[str, Any] = {  # documented by hand: the route reads either content type itself
     "required": True,
     "content": {
-        "application/x-www-form-urlencoded": {
-            "schema": {
-                "type": "object",
-                "required": ["username", "password"],
-                "properties": {
-                    "username": {"type": "string"},
-                    "password": {"type": "string", "format": "password"},
-                    "grant_type": {"type": "string", "enum": ["password"]},
-                },
-            }
-        },
-        "application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}},
+        "application/x-www-form-urlencoded": {"schema": CREDENTIALS},
+        "application/json": {"schema": CREDENTIALS},
     },
 }
 

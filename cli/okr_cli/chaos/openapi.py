@@ -1,0 +1,64 @@
+"""Requests generated from the gateway's own OpenAPI document (Schemathesis), sent with a valid
+admin token to a system holding a small world: no answer may be a 5xx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from okr_cli.chaos import harness
+from okr_cli.chaos.verdict import Verdict
+
+NAME = "openapi-fuzzed"
+
+
+async def run(quick: bool) -> Verdict:
+    verdict = Verdict(NAME)
+    async with harness.started() as chaos:
+        await chaos.build_world()
+        with tempfile.TemporaryDirectory() as tmp:
+            report_path = Path(tmp) / "report.json"
+            phases = ["--phases", "fuzzing", "-n", "10"] if quick else ["-n", "20"]
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "run",
+                f"{chaos.system.gateway_url}/openapi.json",
+                "--header",
+                f"Authorization: {chaos.http.headers['Authorization']}",
+                "--checks",
+                "not_a_server_error",
+                *phases,
+                "--seed",
+                "1",
+                "--generation-database",
+                "none",
+                "--suppress-health-check",
+                "all",
+                "--no-color",
+                "--report",
+                "json",
+                "--report-json-path",
+                str(report_path),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output, _ = await process.communicate()
+            if not report_path.exists():
+                tail = output.decode(errors="replace")[-2000:]
+                verdict.notes.append(f"FAILED: schemathesis wrote no report: {tail}")
+                return verdict
+            report = json.loads(report_path.read_text())
+    cases = report["test_cases"]
+    failures = [f"{f.get('operation', '?')}: {f.get('title', f)}" for f in report["failures"]]
+    verdict.notes.append(
+        f"{cases['generated']:,} requests from the OpenAPI document over "
+        f"{report['operations']['tested']} operations; {cases['with_failures']} got a 5xx"
+    )
+    if cases["with_failures"] or report["errors"] or process.returncode:
+        verdict.notes.append(f"FAILED: {failures[:5] or report['errors'][:5]}")
+    return verdict
