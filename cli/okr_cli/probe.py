@@ -20,7 +20,7 @@ async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
         connect_timeout=2,
         allow_reconnect=False,
         max_reconnect_attempts=1,  # 0 would mean "for ever" to nats-py
-        error_cb=_quiet,
+        error_cb=quiet,
     )
     answers: list[ServiceInfo] = []
     try:
@@ -41,7 +41,7 @@ async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
     return sorted(answers, key=lambda info: info.instance)
 
 
-async def _quiet(_: Exception) -> None:
+async def quiet(_: Exception) -> None:
     """The caller reports a failed connection in one line; nats-py would print tracebacks."""
 
 

@@ -31,14 +31,14 @@ def _tree(company: float, team: float, person: float) -> dict[str, list[dict[str
 
 def test_a_correct_rollup_has_no_mismatch() -> None:
     # person: (1 * 40 + 0.25 * 80) / 1.25 = 48; its team and company average it
-    assert _rollup_mismatches(_tree(48, 48, 48), {10: 40.0, 11: 80.0}) == 0
+    assert _rollup_mismatches(_tree(48, 48, 48), {10: 40.0, 11: 80.0}) == []
 
 
 def test_a_stale_or_missing_rollup_is_a_mismatch() -> None:
-    assert _rollup_mismatches(_tree(47, 48, 48), {10: 40.0, 11: 80.0}) == 1
+    assert _rollup_mismatches(_tree(47, 48, 48), {10: 40.0, 11: 80.0}) == [(1, 48.0, 47, 47)]
     tree = _tree(48, 48, 48)
     tree["objectives"][2]["rolled"] = None
-    assert _rollup_mismatches(tree, {10: 40.0, 11: 80.0}) == 1
+    assert _rollup_mismatches(tree, {10: 40.0, 11: 80.0}) == [(3, 48.0, None, 48)]
 
 
 def test_the_value_stream_repeats_and_reorders() -> None:

@@ -232,7 +232,10 @@ async def started(*, cluster: bool = False) -> AsyncIterator[Chaos]:
         endpoints = await asyncio.to_thread(system.start_servers)
         await asyncio.to_thread(migrate_all, endpoints.database_url)
         client = await nats.connect(
-            endpoints.nats_url.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+            endpoints.nats_url.split(","),
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2,
+            error_cb=probe.quiet,  # the faults are the point: no traceback for each
         )
         js = client.jetstream()
         if nodes:

@@ -15,6 +15,7 @@ import nats
 
 from okr_cli.chaos import fuzz, harness, openapi, verdict, workload
 from okr_cli.chaos.harness import Chaos, Probe
+from okr_cli.probe import quiet
 from okr_cli.supervisor import Child
 
 Fault = Callable[[Chaos, Probe], Awaitable[float | None]]
@@ -194,16 +195,17 @@ async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict
             chaos.endpoints.hr_nats_url.split(","),
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.2,
+            error_cb=quiet,
         )
         publisher = workload.Publisher(hr.jetstream(), size.rate_per_s)
-        probe = Probe(chaos)
+        prober = Probe(chaos)
         stop_creating = asyncio.Event()
         try:
             load = asyncio.create_task(publisher.publish_all(messages))
             creating = asyncio.create_task(
                 _keep_creating(chaos, stop_creating) if scenario.keeps_creating else _idle()
             )
-            recovery = await scenario.fault(chaos, probe)
+            recovery = await scenario.fault(chaos, prober)
             await load
             stop_creating.set()
             await creating
@@ -220,9 +222,9 @@ async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict
             result,
             chaos.js,
             chaos.engine,
-            sent=set(stream.values) | set(probe.sent),
-            accepted=accepted | probe.acked,
-            latest={**stream.latest(accepted), **probe.latest()},
+            sent=set(stream.values) | set(prober.sent),
+            accepted=accepted | prober.acked,
+            latest={**stream.latest(accepted), **prober.latest()},
             expected_letters={m.msg_id for m in bad},
         )
 

@@ -151,7 +151,12 @@ async def judge(
     if any(not (x.headers or {}).get("Okr-Dlq-Reason") for x in letters):
         verdict.notes.append("FAILED: a dead letter without a reason")
     wrong_kpis = [k for k, v in latest.items() if current.get(k) is None or current[k] != v]
-    verdict.rollup_mismatches = len(wrong_kpis) + _rollup_mismatches(tree, latest)
+    wrong = _rollup_mismatches(tree, latest)
+    verdict.rollup_mismatches = len(wrong_kpis) + len(wrong)
+    if wrong_kpis:
+        verdict.notes.append(f"KPIs not at their newest value, e.g. {wrong_kpis[:5]}")
+    if wrong:
+        verdict.notes.append(f"objectives (id, expected, rolled up, shown), e.g. {wrong[:5]}")
     return verdict
 
 
@@ -186,8 +191,10 @@ async def _announcements(verdict: Verdict, js: JetStreamContext, committed: set[
     verdict.lost += len(committed - created.keys())
 
 
-def _rollup_mismatches(tree: dict[str, list[dict[str, Any]]], latest: dict[int, float]) -> int:
-    """Recompute every objective from scratch and count those stored or shown differently."""
+def _rollup_mismatches(
+    tree: dict[str, list[dict[str, Any]]], latest: dict[int, float]
+) -> list[tuple[int, float, float | None, float | None]]:
+    """Recompute every objective from scratch; those stored or shown differently."""
     live = {
         o["id"]: o for o in tree["objectives"] if not o["deleted"] and o["status"] != "abandoned"
     }
@@ -216,9 +223,9 @@ def _rollup_mismatches(tree: dict[str, list[dict[str, Any]]], latest: dict[int, 
             memo[oid] = min(100.0, max(0.0, value))
         return memo[oid]
 
-    wrong = 0
+    wrong = []
     for oid, o in live.items():
         want = expected(oid)
         if any(got is None or abs(got - want) > TOLERANCE for got in (o["rolled"], o["shown"])):
-            wrong += 1
+            wrong.append((oid, want, o["rolled"], o["shown"]))
     return wrong

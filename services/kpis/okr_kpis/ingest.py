@@ -25,7 +25,7 @@ from okr_kpis.progress import kpi_progress
 from okr_shared import subjects
 from okr_shared.consumer import Delivery, publish_dead_letter
 from okr_shared.contracts.kpi_events import KpiProgressChanged
-from okr_shared.contracts.kpis import Direction, KpiBatchIn, KpiStatus, KpiValueIn
+from okr_shared.contracts.kpis import Direction, KpiBatchIn, KpiBatchItem, KpiStatus, KpiValueIn
 from okr_shared.outbox import Outbox
 
 CONSUMER = "kpis-ingest"
@@ -39,8 +39,16 @@ class Incoming:
     observed_at: datetime
     source: str | None
     key: str
-    payload: bytes  # what goes to the dead-letter stream if this value is refused
     part: int | None  # its place in a batch message
+    # The message body, or the batch item: serialised only if the value is refused.
+    raw: bytes | KpiBatchItem
+
+    @property
+    def payload(self) -> bytes:
+        """What goes to the dead-letter stream if this value is refused."""
+        if isinstance(self.raw, bytes):
+            return self.raw
+        return self.raw.model_dump_json(exclude_none=True).encode()
 
 
 def decode(msg: Msg) -> list[Incoming]:
@@ -58,8 +66,8 @@ def decode(msg: Msg) -> list[Incoming]:
                 _aware(item.observed_at or stored_at),
                 item.source,
                 item.idempotency_key or f"{key}:{index}",
-                item.model_dump_json(exclude_none=True).encode(),
                 index,
+                item,
             )
             for index, item in enumerate(batch.values)
         ]
@@ -71,7 +79,7 @@ def decode(msg: Msg) -> list[Incoming]:
         )
     body = KpiValueIn.model_validate_json(msg.data)
     observed = _aware(body.observed_at or stored_at)
-    return [Incoming(int(kpi_id), body.value, observed, body.source, key, msg.data, None)]
+    return [Incoming(int(kpi_id), body.value, observed, body.source, key, None, msg.data)]
 
 
 class Ingestor:

@@ -64,10 +64,35 @@ async def upsert_links(session: AsyncSession, links: Sequence[LinkState]) -> Non
         )
 
 
+async def hold_kpis(session: AsyncSession, kpi_ids: Collection[int]) -> None:
+    """Share locks on the KPIs that links being applied name, in id order, with an empty row for
+    a KPI that has no value yet (nothing to lock otherwise).
+
+    Without them, a worker applying a link could roll its objective up with a KPI's old value
+    while another stores the new value and, not seeing the uncommitted link, leave that
+    objective out of its rollup: stale until the KPI's next value. With them, one waits for the
+    other's commit and then reads it."""
+    if not kpi_ids:
+        return
+    ids = sorted(kpi_ids)
+    await session.execute(
+        insert(KpiNode)
+        .values([{"id": i, "progress": None, "active": True, "version": 0} for i in ids])
+        .on_conflict_do_nothing(index_elements=[KpiNode.id])
+    )
+    await session.execute(
+        select(KpiNode.id)
+        .where(KpiNode.id == func.any(_ids(ids)))
+        .order_by(KpiNode.id)
+        .with_for_update(read=True)
+    )
+
+
 async def upsert_kpis(session: AsyncSession, events: Sequence[KpiProgressChanged]) -> None:
+    """Rows in id order: their locks are taken in that order (see hold_kpis)."""
     rows = [
         {"id": e.kpi_id, "progress": e.progress, "active": e.active, "version": e.version}
-        for e in events
+        for e in sorted(events, key=lambda e: e.kpi_id)
     ]
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         statement = insert(KpiNode).values(rows[start : start + ROWS_PER_STATEMENT])

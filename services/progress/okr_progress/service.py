@@ -67,6 +67,9 @@ async def apply_objective_events(
                 seeds.add(state.parent_id)
             if state.id not in objectives or objectives[state.id].version < state.version:
                 objectives[state.id] = state
+    # First, before any objective row: the same order as a KPI batch, which locks its KPIs
+    # and then its objectives.
+    await repository.hold_kpis(session, {kpi_id for _, kpi_id in links})
     await repository.upsert_objectives(session, list(objectives.values()))
     await repository.upsert_links(session, list(links.values()))
     await recompute(session, outbox, seeds)
@@ -79,6 +82,8 @@ async def apply_kpi_events(
     for event in events:  # only the latest value per KPI matters
         if event.kpi_id not in newest or newest[event.kpi_id].version < event.version:
             newest[event.kpi_id] = event
+    # Storing the KPIs locks them, and waits for any link to them being applied meanwhile: so
+    # the objectives linking them, read next, include that link's objective.
     await repository.upsert_kpis(session, list(newest.values()))
     await recompute(session, outbox, await repository.objectives_linking(session, list(newest)))
 

@@ -1,0 +1,129 @@
+"""Two progress workers interleaving at the worst moment, step by step, on real transactions.
+
+A link to a KPI and a new value of that KPI, applied at the same time by two workers: whichever
+order their statements run in, the newly linked objective must end up with the new value."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from okr_progress import models, service
+from okr_shared.contracts.kpi_events import KpiProgressChanged
+from okr_shared.contracts.objective_events import (
+    LinkState,
+    ObjectiveCreated,
+    ObjectiveKpiLinked,
+    ObjectiveState,
+)
+from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus
+from okr_shared.db import make_engine, make_sessionmaker
+from okr_shared.outbox import Outbox
+
+COMPANY, TEAM, LINKED, NEWCOMER, KPI = 1, 2, 3, 4, 7
+
+
+def state(oid: int, parent: int | None, level: ObjectiveLevel) -> ObjectiveState:
+    return ObjectiveState(
+        id=oid,
+        parent_id=parent,
+        level=level,
+        status=ObjectiveStatus.ACTIVE,
+        manual_progress=0.0,
+        version=1,
+    )
+
+
+def kpi_event(progress: float, version: int) -> KpiProgressChanged:
+    return KpiProgressChanged(
+        kpi_id=KPI,
+        progress=progress,
+        value=progress,
+        observed_at=datetime.now(UTC),
+        active=True,
+        version=version,
+    )
+
+
+def link(objective_id: int) -> ObjectiveKpiLinked:
+    return ObjectiveKpiLinked(
+        link=LinkState(objective_id=objective_id, kpi_id=KPI, weight=1.0, active=True, version=1)
+    )
+
+
+@pytest.fixture
+async def engine(own_world: tuple[str, str]) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(own_world[1], pool_size=4)
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(models.outbox)
+    async with sessions.begin() as session:  # company > team > linked person, and a newcomer
+        await service.apply_objective_events(
+            session,
+            outbox,
+            [
+                ObjectiveCreated(objective=state(COMPANY, None, ObjectiveLevel.COMPANY)),
+                ObjectiveCreated(objective=state(TEAM, COMPANY, ObjectiveLevel.TEAM)),
+                ObjectiveCreated(objective=state(LINKED, TEAM, ObjectiveLevel.INDIVIDUAL)),
+                ObjectiveCreated(objective=state(NEWCOMER, TEAM, ObjectiveLevel.INDIVIDUAL)),
+                link(LINKED),
+            ],
+        )
+        await service.apply_kpi_events(session, outbox, [kpi_event(10.0, 1)])
+    yield engine
+    await engine.dispose()
+
+
+async def progress(engine: AsyncEngine) -> dict[int, float]:
+    async with engine.connect() as db:
+        rows = await db.execute(text("SELECT id, progress FROM progress.objectives"))
+        return {r.id: r.progress for r in rows}
+
+
+async def test_a_link_that_rolls_up_first_does_not_hide_a_value_applied_meanwhile(
+    engine: AsyncEngine,
+) -> None:
+    """The link's worker has rolled up (with the old value) and not committed; the value's worker
+    then stores the new value and looks for the objectives linking the KPI. It must find the
+    newcomer: by waiting for the link to commit, or by being waited for."""
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(models.outbox)
+    linking = sessions()
+    await linking.begin()
+    await service.apply_objective_events(linking, outbox, [link(NEWCOMER)])
+
+    async def apply_value() -> None:
+        async with sessions.begin() as session:
+            await service.apply_kpi_events(session, outbox, [kpi_event(90.0, 2)])
+
+    valuing = asyncio.create_task(apply_value())
+    await asyncio.sleep(0.5)  # let it run as far as it can while the link is uncommitted
+    await linking.commit()
+    await linking.close()
+    await valuing
+    assert (await progress(engine))[NEWCOMER] == 90.0
+
+
+async def test_a_value_that_rolls_up_first_is_read_by_a_link_applied_meanwhile(
+    engine: AsyncEngine,
+) -> None:
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(models.outbox)
+    valuing = sessions()
+    await valuing.begin()
+    await service.apply_kpi_events(valuing, outbox, [kpi_event(90.0, 2)])
+
+    async def apply_link() -> None:
+        async with sessions.begin() as session:
+            await service.apply_objective_events(session, outbox, [link(NEWCOMER)])
+
+    linking = asyncio.create_task(apply_link())
+    await asyncio.sleep(0.5)
+    await valuing.commit()
+    await valuing.close()
+    await linking
+    assert (await progress(engine))[NEWCOMER] == 90.0
