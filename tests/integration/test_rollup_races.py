@@ -127,3 +127,59 @@ async def test_a_value_that_rolls_up_first_is_read_by_a_link_applied_meanwhile(
     await valuing.close()
     await linking
     assert (await progress(engine))[NEWCOMER] == 90.0
+
+
+LATE = 5  # an objective whose creation and link are applied by two workers at once
+
+
+@pytest.mark.parametrize("first", ["link", "creation"])
+async def test_a_link_and_the_creation_of_its_objective_at_once(
+    engine: AsyncEngine, first: str
+) -> None:
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(models.outbox)
+    created = ObjectiveCreated(objective=state(LATE, TEAM, ObjectiveLevel.INDIVIDUAL))
+    events = {"link": [link(LATE)], "creation": [created]}
+    second = "creation" if first == "link" else "link"
+    early = sessions()
+    await early.begin()
+    await service.apply_objective_events(early, outbox, events[first])
+
+    async def apply_second() -> None:
+        async with sessions.begin() as session:
+            await service.apply_objective_events(session, outbox, events[second])
+
+    late = asyncio.create_task(apply_second())
+    await asyncio.sleep(0.5)
+    await early.commit()
+    await early.close()
+    await late
+    rolled = await progress(engine)
+    assert rolled[LATE] == 10.0  # the KPI's value, not its manual 0
+    assert rolled[TEAM] == (10.0 + 0.0 + 10.0) / 3  # linked, newcomer (manual 0), late
+
+
+@pytest.mark.parametrize("first", ["parent", "child"])
+async def test_a_child_and_its_parent_created_at_once(engine: AsyncEngine, first: str) -> None:
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(models.outbox)
+    parent = ObjectiveCreated(objective=state(LATE, COMPANY, ObjectiveLevel.DIVISION))
+    child = ObjectiveCreated(objective=state(LATE + 1, LATE, ObjectiveLevel.TEAM))
+    events = {"parent": [parent], "child": [child, link(LATE + 1)]}
+    second = "child" if first == "parent" else "parent"
+    early = sessions()
+    await early.begin()
+    await service.apply_objective_events(early, outbox, events[first])
+
+    async def apply_second() -> None:
+        async with sessions.begin() as session:
+            await service.apply_objective_events(session, outbox, events[second])
+
+    late = asyncio.create_task(apply_second())
+    await asyncio.sleep(0.5)
+    await early.commit()
+    await early.close()
+    await late
+    rolled = await progress(engine)
+    assert rolled[LATE] == 10.0  # its one child's
+    assert rolled[COMPANY] == (5.0 + 10.0) / 2  # the team (10 and 0) and the new division

@@ -64,6 +64,36 @@ async def upsert_links(session: AsyncSession, links: Sequence[LinkState]) -> Non
         )
 
 
+async def hold_objectives(session: AsyncSession, ids: Collection[int]) -> None:
+    """Make sure rows exist for the objectives that events being applied name, as deleted
+    placeholders (version 0) until their own objective.created arrives.
+
+    Two workers may apply an objective's creation and a link to it (or a child of it) at once:
+    without a row to meet on, the link's worker would find no objective to roll up, and the
+    creator would not see the uncommitted link. Inserting the same key makes the later one wait
+    for the earlier one's commit, and then read what it wrote."""
+    if not ids:
+        return
+    await session.execute(
+        insert(ObjectiveNode)
+        .values(
+            [
+                {
+                    "id": i,
+                    "parent_id": None,
+                    "level": "individual",
+                    "status": "active",
+                    "manual_progress": 0.0,
+                    "deleted": True,
+                    "version": 0,
+                }
+                for i in sorted(ids)
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=[ObjectiveNode.id])
+    )
+
+
 async def hold_kpis(session: AsyncSession, kpi_ids: Collection[int]) -> None:
     """Share locks on the KPIs that links being applied name, in id order, with an empty row for
     a KPI that has no value yet (nothing to lock otherwise).

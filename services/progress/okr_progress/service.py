@@ -70,6 +70,7 @@ async def apply_objective_events(
     # First, before any objective row: the same order as a KPI batch, which locks its KPIs
     # and then its objectives.
     await repository.hold_kpis(session, {kpi_id for _, kpi_id in links})
+    await repository.hold_objectives(session, seeds)
     await repository.upsert_objectives(session, list(objectives.values()))
     await repository.upsert_links(session, list(links.values()))
     await recompute(session, outbox, seeds)
