@@ -69,17 +69,17 @@ class Outbox:
         self.committed = asyncio.Event()
 
     async def add(self, session: AsyncSession, subject: str, events: Sequence[Event]) -> None:
+        await self.add_each(session, [(subject, e) for e in events])
+
+    async def add_each(self, session: AsyncSession, events: Sequence[tuple[str, Event]]) -> None:
+        """Events with a subject each, in one statement."""
         if not events:
             return
         await session.execute(
             insert(self.table),
             [
-                {
-                    "event_id": e.event_id,
-                    "subject": subject,
-                    "payload": e.model_dump_json().encode(),
-                }
-                for e in events
+                {"event_id": e.event_id, "subject": s, "payload": e.model_dump_json().encode()}
+                for s, e in events
             ],
         )
         event.listen(session.sync_session, "after_commit", self._on_commit, once=True)

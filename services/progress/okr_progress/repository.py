@@ -143,8 +143,24 @@ def _ids(values: Collection[int]) -> Any:
     return cast(literal(sorted(values), ARRAY(BigInteger)), ARRAY(BigInteger))
 
 
-async def closure(session: AsyncSession, seeds: Collection[int]) -> dict[int, int | None]:
-    """The seeds that exist, and every ancestor of them: id -> parent id. One statement."""
+NODE_COLUMNS = (
+    ObjectiveNode.id,
+    ObjectiveNode.parent_id,
+    ObjectiveNode.status,
+    ObjectiveNode.deleted,
+    ObjectiveNode.manual_progress,
+    ObjectiveNode.progress,
+    ObjectiveNode.calculation_method,
+    ObjectiveNode.child_count,
+    ObjectiveNode.kpi_count,
+    ObjectiveNode.progress_version,
+)
+
+
+async def lock_closure(session: AsyncSession, seeds: Collection[int]) -> list[Any]:
+    """The seeds that exist and all their ancestors (a recursive CTE), locked in id order, as
+    they are once locked: one statement. Two workers rolling up through the same ancestor take
+    turns, and the second reads what the first wrote."""
     up = (
         select(ObjectiveNode.id, ObjectiveNode.parent_id)
         .where(ObjectiveNode.id == func.any(_ids(seeds)))
@@ -155,34 +171,17 @@ async def closure(session: AsyncSession, seeds: Collection[int]) -> dict[int, in
             up, ObjectiveNode.id == up.c.parent_id
         )
     )
-    rows = await session.execute(select(up.c.id, up.c.parent_id))
-    return {row.id: row.parent_id for row in rows}
-
-
-async def lock(session: AsyncSession, ids: Collection[int]) -> None:
-    """Row locks in id order: two workers rolling up through the same ancestor take turns,
-    and the second reads what the first wrote."""
-    await session.execute(
-        select(ObjectiveNode.id)
-        .where(ObjectiveNode.id == func.any(_ids(ids)))
+    statement = (
+        select(*NODE_COLUMNS)
+        .where(ObjectiveNode.id.in_(select(up.c.id)))
         .order_by(ObjectiveNode.id)
-        .with_for_update()
+        .with_for_update(of=ObjectiveNode)
     )
+    return list((await session.execute(statement)).all())
 
 
 async def nodes(session: AsyncSession, ids: Collection[int]) -> list[Any]:
-    statement = select(
-        ObjectiveNode.id,
-        ObjectiveNode.parent_id,
-        ObjectiveNode.status,
-        ObjectiveNode.deleted,
-        ObjectiveNode.manual_progress,
-        ObjectiveNode.progress,
-        ObjectiveNode.calculation_method,
-        ObjectiveNode.child_count,
-        ObjectiveNode.kpi_count,
-        ObjectiveNode.progress_version,
-    ).where(ObjectiveNode.id == func.any(_ids(ids)))
+    statement = select(*NODE_COLUMNS).where(ObjectiveNode.id == func.any(_ids(ids)))
     return list((await session.execute(statement)).all())
 
 

@@ -95,8 +95,7 @@ async def recompute(
     """Roll up `seeds` and their ancestors; store and publish what changed."""
     if not seeds:
         return []
-    ids = await _locked_closure(session, seeds)
-    rows = {row.id: row for row in await repository.nodes(session, ids)}
+    rows = await _locked_closure(session, seeds)
     live = {i: r for i, r in rows.items() if not r.deleted}
     results = await _compute(session, live)
     now = datetime.now(UTC)
@@ -128,25 +127,25 @@ async def recompute(
         )
         for i, r in changed
     ]
-    for update in updates:
-        await outbox.add(session, subjects.progress_subject(update.objective_id), [update])
+    await outbox.add_each(
+        session, [(subjects.progress_subject(u.objective_id), u) for u in updates]
+    )
     return updates
 
 
-async def _locked_closure(session: AsyncSession, seeds: Collection[int]) -> set[int]:
-    """The seeds and their ancestors, locked. A move may commit between reading the ancestors
-    and locking them, so read again under the locks until nothing new appears."""
-    ids: set[int] = set()
+async def _locked_closure(session: AsyncSession, seeds: Collection[int]) -> dict[int, Any]:
+    """The seeds and their ancestors, locked, as they are once locked. A move may commit between
+    finding the ancestors and locking them: then a locked row names a parent outside the set,
+    and that parent's ancestors are locked too, until nothing is missing."""
+    rows: dict[int, Any] = {}
     pending = set(seeds)
     for _ in range(MAX_CLOSURE_ROUNDS):
-        found = set(await repository.closure(session, pending | ids))
-        new = found - ids
-        if not new:
-            return ids
-        await repository.lock(session, new)
-        ids |= new
-        pending = set()
-    return ids
+        rows.update({row.id: row for row in await repository.lock_closure(session, pending)})
+        parents = {r.parent_id for r in rows.values() if r.parent_id is not None}
+        pending = parents - rows.keys()
+        if not pending:
+            break
+    return rows
 
 
 async def _compute(session: AsyncSession, rows: dict[int, Any]) -> dict[int, Rollup]:
