@@ -3,7 +3,13 @@ and a relay publishes it to JetStream afterwards.
 
 The relay publishes with `Nats-Msg-Id` = the event id, then marks the row sent. A crash between
 the two republishes the row on restart, and JetStream's duplicate window drops the copy: nothing
-lost, nothing twice. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so replicas share the work.
+lost, nothing twice.
+
+Two paths. What this process has just committed is handed to the relay in memory and published
+at once, then marked sent: no query stands between a commit and its events. A sweep every
+`poll_interval_s` publishes whatever is still unsent (rows of a process that crashed, or that
+failed to publish), claiming rows with `FOR UPDATE SKIP LOCKED` so replicas share the work; a
+row that both paths publish is dropped by JetStream as a duplicate.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from nats.js import JetStreamContext
 from sqlalchemy import (
@@ -61,12 +70,25 @@ class RelayError(RuntimeError):
     """Some events of a round were not published; they stay in the outbox for the next one."""
 
 
+@dataclass(frozen=True)
+class Row:
+    event_id: UUID
+    subject: str
+    payload: bytes
+
+
 class Outbox:
-    """Write events in the caller's transaction; the relay wakes as soon as it commits."""
+    """Write events in the caller's transaction; the relay gets them as soon as it commits."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
         self.committed = asyncio.Event()
+        self._fresh: list[Row] = []  # committed, not yet handed to the relay
+        self._key = f"okr-outbox-{table.schema}"
+
+    def take_fresh(self) -> list[Row]:
+        fresh, self._fresh = self._fresh, []
+        return fresh
 
     async def add(self, session: AsyncSession, subject: str, events: Sequence[Event]) -> None:
         await self.add_each(session, [(subject, e) for e in events])
@@ -75,17 +97,23 @@ class Outbox:
         """Events with a subject each, in one statement."""
         if not events:
             return
+        rows = [Row(e.event_id, s, e.model_dump_json().encode()) for s, e in events]
         await session.execute(
             insert(self.table),
-            [
-                {"event_id": e.event_id, "subject": s, "payload": e.model_dump_json().encode()}
-                for s, e in events
-            ],
+            [{"event_id": r.event_id, "subject": r.subject, "payload": r.payload} for r in rows],
         )
-        event.listen(session.sync_session, "after_commit", self._on_commit, once=True)
+        pending = session.info.setdefault(self._key, [])
+        if not pending:
+            event.listen(session.sync_session, "after_commit", self._on_commit, once=True)
+            event.listen(session.sync_session, "after_rollback", self._on_rollback, once=True)
+        pending.extend(rows)
 
-    def _on_commit(self, _session: Any) -> None:
+    def _on_commit(self, session: Any) -> None:
+        self._fresh.extend(session.info.pop(self._key, []))
         self.committed.set()
+
+    def _on_rollback(self, session: Any) -> None:
+        session.info.pop(self._key, None)
 
 
 class OutboxRelay:
@@ -97,6 +125,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval_s: float = 0.5,
+        sweep_after_s: float = 2.0,
         keep_sent_s: float = 3600.0,
     ) -> None:
         self.outbox = outbox
@@ -104,6 +133,8 @@ class OutboxRelay:
         self.js = js
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
+        # The sweep leaves younger rows to the fast path, which may be publishing them now.
+        self.sweep_after_s = sweep_after_s
         self.keep_sent_s = keep_sent_s
         self._task: asyncio.Task[None] | None = None
 
@@ -117,27 +148,55 @@ class OutboxRelay:
                 await self._task
 
     async def _run(self) -> None:
-        # Polling as well as waking: rows that another replica committed, or that a crashed
-        # process left behind, have no in-process signal.
-        next_prune = time.monotonic()
+        next_sweep = next_prune = time.monotonic()
         failures = 0
         while True:
             self.outbox.committed.clear()
             try:
-                sent = await self.relay_once()
+                if not await self.send_fresh():
+                    next_sweep = time.monotonic()  # what failed is left to the sweep
+                if time.monotonic() >= next_sweep:
+                    full = await self.relay_once() == self.batch_size
+                    next_sweep = time.monotonic() + (0 if full else self.poll_interval_s)
                 failures = 0
             except Exception as err:  # NATS or the database is away: keep the rows, try again
                 failures += 1
                 log.warning("outbox relay: %s; retrying", err or type(err).__name__)
                 await asyncio.sleep(min(0.1 * 2**failures, 5.0))
-                continue
-            if sent == self.batch_size:
+                next_sweep = time.monotonic()
                 continue
             if time.monotonic() >= next_prune:
                 await self._prune()
                 next_prune = time.monotonic() + 60
+            wait = max(0.0, next_sweep - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.outbox.committed.wait(), self.poll_interval_s)
+                await asyncio.wait_for(self.outbox.committed.wait(), wait)
+
+    async def send_fresh(self) -> bool:
+        """Publish what this process has just committed, then mark it sent; False if some
+        events were not published (they stay in the outbox for the sweep)."""
+        rows = self.outbox.take_fresh()
+        if not rows:
+            return True
+        failpoint(f"outbox.{self.outbox.table.schema}.before_publish")
+        results = await asyncio.gather(
+            *(self._publish(r.subject, r.payload, r.event_id) for r in rows),
+            return_exceptions=True,
+        )
+        failpoint(f"outbox.{self.outbox.table.schema}.after_publish")
+        sent = [r.event_id for r, result in zip(rows, results, strict=True) if result is None]
+        if sent:
+            table = self.outbox.table
+            async with self.sessions.begin() as session:
+                await session.execute(
+                    update(table)
+                    .where(table.c.event_id.in_(sent), table.c.published_at.is_(None))
+                    .values(published_at=func.now())
+                )
+        return len(sent) == len(rows)
+
+    async def _publish(self, subject: str, payload: bytes, event_id: UUID) -> None:
+        await self.js.publish(subject, payload, headers={"Nats-Msg-Id": str(event_id)})
 
     async def relay_once(self) -> int:
         table = self.outbox.table
@@ -145,7 +204,10 @@ class OutboxRelay:
             rows = (
                 await session.execute(
                     select(table.c.seq, table.c.event_id, table.c.subject, table.c.payload)
-                    .where(table.c.published_at.is_(None))
+                    .where(
+                        table.c.published_at.is_(None),
+                        table.c.created_at < func.now() - timedelta(seconds=self.sweep_after_s),
+                    )
                     .order_by(table.c.seq)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
@@ -157,10 +219,7 @@ class OutboxRelay:
             # One PubAck round trip per event, all in flight together. A row that fails stays
             # for the next round; it does not hold back the rows that went out.
             results = await asyncio.gather(
-                *(
-                    self.js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": str(r.event_id)})
-                    for r in rows
-                ),
+                *(self._publish(r.subject, r.payload, r.event_id) for r in rows),
                 return_exceptions=True,
             )
             sent = [
