@@ -24,7 +24,9 @@ from okr_shared.settings import load_settings
 def bench(
     quick: bool = typer.Option(False, "--quick", help="A shorter run (under 3 minutes)."),
     json_file: Path | None = typer.Option(None, "--json", help="Also write the figures here."),
-    progress_workers: int = typer.Option(2, "--progress-workers", min=1, max=8),
+    progress_workers: int = typer.Option(
+        1, "--progress-workers", min=1, max=8, help="Progress workers (1, as in okr up)."
+    ),
 ) -> None:
     """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
     rollup latency and reads against this machine's raw limits, stop it, print the figures."""

@@ -19,9 +19,11 @@ WINDOW = 1000  # acknowledgements in flight
 BATCH = 1000  # values per batch message
 
 
-async def publish(nats_url: str, mode: str, count: int, kpi_ids: list[int]) -> float:
+async def publish(nats_url: str, mode: str, count: int, kpi_ids: list[int]) -> tuple[float, float]:
+    """(when the first publish started, on the wall clock; how long publishing took)."""
     client = await nats.connect(nats_url)
     js = client.jetstream()
+    started_at = time.time()
     started = time.perf_counter()
     if mode == "single":
         for start in range(0, count, WINDOW):
@@ -60,13 +62,15 @@ async def publish(nats_url: str, mode: str, count: int, kpi_ids: list[int]) -> f
             )
     elapsed = time.perf_counter() - started
     await client.close()
-    return elapsed
+    return started_at, elapsed
 
 
 def main() -> None:
     url, mode, count, ids = sys.argv[1:5]
-    elapsed = asyncio.run(publish(url, mode, int(count), [int(i) for i in ids.split(",")]))
-    print(json.dumps({"published_s": elapsed}))
+    started_at, elapsed = asyncio.run(
+        publish(url, mode, int(count), [int(i) for i in ids.split(",")])
+    )
+    print(json.dumps({"started_at": started_at, "published_s": elapsed}))
 
 
 if __name__ == "__main__":

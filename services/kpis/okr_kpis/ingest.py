@@ -32,7 +32,7 @@ CONSUMER = "kpis-ingest"
 KPIS = cast(Table, Kpi.__table__)  # core UPDATE: the batch's ORM objects must stay untouched
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, 100,000 a second
 class Incoming:
     kpi_id: int
     value: float
@@ -97,35 +97,33 @@ class Ingestor:
 
     async def handle(self, batch: list[Delivery[list[Incoming]]]) -> None:
         async with self.sessions.begin() as session:
-            refused = await self.store(session, [(d.msg, v) for d in batch for v in d.event])
+            refused = await self.store(session, [(d.msg, d.event) for d in batch])
         for msg, value, reason in refused:
             await publish_dead_letter(
                 self.js, msg, reason, consumer=CONSUMER, payload=value.payload, part=value.part
             )
 
     async def store(
-        self, session: AsyncSession, values: Sequence[tuple[Msg, Incoming]]
+        self, session: AsyncSession, messages: Sequence[tuple[Msg, list[Incoming]]]
     ) -> list[tuple[Msg, Incoming, str]]:
-        kpis = {k.id: k for k in await repository.lock_kpis(session, [v.kpi_id for _, v in values])}
+        """Store the values of these messages; the ones refused, with their reasons."""
+        kpi_ids = {v.kpi_id for _, values in messages for v in values}
+        kpis = {k.id: k for k in await repository.lock_kpis(session, kpi_ids)}
         horizon = datetime.now(UTC) + self.max_clock_skew
-        rows, refused = [], []
-        for msg, value in values:
+        new, refused = repository.NewValues(), []
+        for msg, value in ((m, v) for m, values in messages for v in values):
             reason = self._refusal(kpis.get(value.kpi_id), value, horizon)
             if reason:
                 refused.append((msg, value, reason))
                 continue
-            rows.append(
-                {
-                    "kpi_id": value.kpi_id,
-                    "value": value.value,
-                    "observed_at": value.observed_at,
-                    "source": value.source,
-                    "idempotency_key": value.key,
-                }
-            )
-        stored = await repository.insert_values(session, rows)
+            new.kpi_ids.append(value.kpi_id)
+            new.values.append(value.value)
+            new.observed.append(value.observed_at)
+            new.sources.append(value.source)
+            new.keys.append(value.key)
+        newest = await repository.insert_values(session, new)
         await self.outbox.add(
-            session, subjects.KPI_PROGRESS_CHANGED, await _advance(session, kpis, stored)
+            session, subjects.KPI_PROGRESS_CHANGED, await _advance(session, kpis, newest)
         )
         return refused
 
@@ -143,16 +141,12 @@ class Ingestor:
 
 
 async def _advance(
-    session: AsyncSession, kpis: dict[int, Kpi], stored: Sequence[Any]
+    session: AsyncSession, kpis: dict[int, Kpi], newest: Sequence[Any]
 ) -> list[KpiProgressChanged]:
     """Move each KPI to its newest stored value, if that is newer than its current one; an older
     value stays in the history without moving the KPI back. One statement for all of them."""
-    newest: dict[int, tuple[datetime, float]] = {}
-    for kpi_id, value, observed_at in stored:
-        if kpi_id not in newest or observed_at > newest[kpi_id][0]:
-            newest[kpi_id] = (observed_at, value)
     changes = []
-    for kpi_id, (observed_at, value) in newest.items():
+    for kpi_id, value, observed_at in newest:
         kpi = kpis[kpi_id]
         if kpi.current_observed_at is not None and observed_at <= kpi.current_observed_at:
             continue

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ async def get_kpi(session: AsyncSession, kpi_id: int, *, for_update: bool = Fals
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def lock_kpis(session: AsyncSession, kpi_ids: Sequence[int]) -> list[Kpi]:
+async def lock_kpis(session: AsyncSession, kpi_ids: Collection[int]) -> list[Kpi]:
     """The KPIs of an ingest batch, locked in id order: replicas ingesting at once queue on the
     rows instead of deadlocking, and progress is computed from definitions that cannot change
     underneath."""
@@ -65,31 +66,48 @@ async def update_kpi(session: AsyncSession, kpi_id: int, values: dict[str, Any])
     return (await session.execute(statement)).scalar_one()
 
 
-# Arrays rather than one bound row each: asyncpg encodes five arrays in C, where SQLAlchemy's
+@dataclass
+class NewValues:
+    """Values to store, as columns."""
+
+    kpi_ids: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    observed: list[datetime] = field(default_factory=list)
+    sources: list[str | None] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+
+# Five arrays rather than one bound row each: asyncpg encodes them in C, where SQLAlchemy's
 # insertmanyvalues handles every parameter of every row in Python (2.5x slower at 100k rows).
+# Only each KPI's newest new value comes back: that is all the caller needs.
 INSERT_VALUES = text(
     """
-    INSERT INTO kpis.kpi_values (kpi_id, value, observed_at, source, idempotency_key)
-    SELECT * FROM unnest(
-        CAST(:kpi_ids AS bigint[]), CAST(:values AS double precision[]),
-        CAST(:observed AS timestamptz[]), CAST(:sources AS text[]), CAST(:keys AS text[]))
-    ON CONFLICT (kpi_id, idempotency_key) DO NOTHING
-    RETURNING kpi_id, value, observed_at
+    WITH stored AS (
+        INSERT INTO kpis.kpi_values (kpi_id, value, observed_at, source, idempotency_key)
+        SELECT * FROM unnest(
+            CAST(:kpi_ids AS bigint[]), CAST(:values AS double precision[]),
+            CAST(:observed AS timestamptz[]), CAST(:sources AS text[]), CAST(:keys AS text[]))
+        ON CONFLICT (kpi_id, idempotency_key) DO NOTHING
+        RETURNING id, kpi_id, value, observed_at
+    )
+    SELECT DISTINCT ON (kpi_id) kpi_id, value, observed_at
+    FROM stored ORDER BY kpi_id, observed_at DESC, id DESC
     """
 )
 
 
-async def insert_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[Any]:
+async def insert_values(session: AsyncSession, new: NewValues) -> list[Any]:
     """Store values once each: a repeated (kpi_id, idempotency_key) is skipped, however late.
-    Returns the rows that were new. One statement for the batch."""
-    if not rows:
+    Returns (kpi_id, value, observed_at) of each KPI's newest value among those that were new.
+    One statement for the batch."""
+    if not new.keys:
         return []
     params = {
-        "kpi_ids": [r["kpi_id"] for r in rows],
-        "values": [r["value"] for r in rows],
-        "observed": [r["observed_at"] for r in rows],
-        "sources": [r["source"] for r in rows],
-        "keys": [r["idempotency_key"] for r in rows],
+        "kpi_ids": new.kpi_ids,
+        "values": new.values,
+        "observed": new.observed,
+        "sources": new.sources,
+        "keys": new.keys,
     }
     return list((await session.execute(INSERT_VALUES, params)).all())
 
