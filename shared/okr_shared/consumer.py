@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_conflict, is_transient
+from okr_shared.pull import Puller
 from okr_shared.subjects import Stream, dead_letter_subject
 
 log = logging.getLogger(__name__)
@@ -87,16 +88,16 @@ class BatchConsumer(Generic[T]):
         self.ack_wait_s = ack_wait_s
         self.retry_pause_s = retry_pause_s
         self._task: asyncio.Task[None] | None = None
-        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._puller: Puller | None = None
         # Failures that were the message's fault, by stream sequence. The server's delivery
         # count also counts redeliveries after outages, which must not dead-letter anything.
         self._failures: dict[int, int] = {}
 
     async def start(self) -> None:
-        self._subscription = await self._bind()
+        self._puller = await self._bind()
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.durable}")
 
-    async def _bind(self) -> JetStreamContext.PullSubscription:
+    async def _bind(self) -> Puller:
         config = ConsumerConfig(
             durable_name=self.durable,
             filter_subject=self.filter_subject,
@@ -107,7 +108,9 @@ class BatchConsumer(Generic[T]):
             max_ack_pending=self.batch_size * 8,
         )
         await self.js.add_consumer(self.stream.name, config)
-        return await self.js.pull_subscribe_bind(self.durable, stream=self.stream.name)
+        puller = Puller(self.js._nc, self.stream.name, self.durable, self.batch_size)
+        await puller.start()
+        return puller
 
     async def stop(self) -> None:
         """Finish nothing half-way: unacknowledged messages are simply redelivered later."""
@@ -115,18 +118,15 @@ class BatchConsumer(Generic[T]):
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._subscription:
-            # Otherwise draining the connection waits on the open pull request until it times out.
+        if self._puller:
             with contextlib.suppress(Exception):
-                await self._subscription.unsubscribe()
+                await self._puller.stop()
 
     async def _run(self) -> None:
         while True:
             try:
-                assert self._subscription is not None
-                msgs = await self._subscription.fetch(self.batch_size, timeout=5.0)
-            except TimeoutError:
-                continue
+                assert self._puller is not None
+                msgs = await self._puller.next_batch()
             except NotFoundError:  # someone deleted the consumer: declare it again
                 log.warning("%s: consumer is gone; declaring it again", self.durable)
                 await self._rebind()
@@ -145,10 +145,10 @@ class BatchConsumer(Generic[T]):
 
     async def _rebind(self) -> None:
         with contextlib.suppress(Exception):
-            if self._subscription:
-                await self._subscription.unsubscribe()
+            if self._puller:
+                await self._puller.stop()
         try:
-            self._subscription = await self._bind()
+            self._puller = await self._bind()
         except Exception as err:
             log.warning("%s: cannot declare the consumer yet (%s)", self.durable, err)
             await asyncio.sleep(self.retry_pause_s)

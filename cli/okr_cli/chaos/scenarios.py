@@ -114,8 +114,10 @@ async def lose_a_cluster_node(chaos: Chaos, probe: Probe) -> float:
     """SIGKILL the node leading the KPI_VALUES stream; it stays down to the end."""
     await asyncio.sleep(1.0)
     assert chaos.cluster is not None
-    info = await chaos.js.stream_info("KPI_VALUES")
-    leader = info.cluster.leader if info.cluster else None
+    leader = None
+    with contextlib.suppress(Exception):  # a busy cluster may not say: then any node will do
+        info = await asyncio.wait_for(chaos.js.stream_info("KPI_VALUES"), 2)
+        leader = info.cluster.leader if info.cluster else None
     node = chaos.cluster.node(leader) if leader else chaos.cluster.nodes[0]
     fault_at = time.monotonic()
     await asyncio.to_thread(node.kill)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import nats.errors
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,6 +33,7 @@ CONSUMERS = (
 )
 OUTBOXES = ("objectives.outbox", "kpis.outbox", "progress.outbox")
 TOLERANCE = 1e-9
+T = TypeVar("T")
 
 
 @dataclass
@@ -88,7 +91,7 @@ async def _caught_up(js: JetStreamContext, engine: AsyncEngine) -> bool:
 async def read_stream(js: JetStreamContext, stream: str) -> list[Any]:
     """Every message a stream holds, in order (small streams: one request each)."""
     try:
-        info = await js.stream_info(stream)
+        info = await _patiently(lambda: js.stream_info(stream))
     except NotFoundError:
         return []
     if not info.state.messages:
@@ -96,10 +99,22 @@ async def read_stream(js: JetStreamContext, stream: str) -> list[Any]:
     found = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         try:
-            found.append(await js.get_msg(stream, seq))
+            found.append(await _patiently(lambda s=seq: js.get_msg(stream, s)))  # type: ignore[misc]
         except NotFoundError:
             continue
     return found
+
+
+async def _patiently(request: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+    """A cluster that has just lost a node may time out a request or two."""
+    for attempt in range(attempts):
+        try:
+            return await request()
+        except (TimeoutError, nats.errors.TimeoutError, ServiceUnavailableError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 async def dead_letters(js: JetStreamContext) -> list[Any]:
