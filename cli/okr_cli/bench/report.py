@@ -23,6 +23,9 @@ def table(figures: dict[str, float]) -> Table:
             met = value >= target if sense == ">=" else value <= target
             verdict = "[green]met[/green]" if met else "[red]missed[/red]"
         result.add_row(key, shown, goal, verdict)
+    for key, value in figures.items():  # where a GET's CPU time goes, process by process
+        if key.startswith("get_objective_cpu_ms["):
+            result.add_row(key, f"{value:,.2f}", "", "")
     return result
 
 

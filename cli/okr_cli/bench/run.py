@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import random
 import shutil
 import statistics
@@ -25,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
-from okr_cli.bench import raw
+from okr_cli.bench import cpu, raw
 from okr_cli.bench.trees import insert_tree
 from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
@@ -100,6 +101,7 @@ async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
             )
         figures["startup_to_ready_s"] = time.perf_counter() - started
         bench = Bench(system.gateway_url, endpoints.nats_url, endpoints.database_url, console)
+        bench.pids = _pids(system)
         await bench.login()
         with console.status("raw limits of this machine"):
             figures["nats_pull_raw_msgs_per_s"] = await raw.nats_pull_raw(
@@ -116,8 +118,20 @@ async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
     return figures
 
 
+def _pids(system: System) -> dict[str, int]:
+    """The processes whose CPU time a request costs: services, servers, and this one (the
+    load generator shares the machine)."""
+    pids = {c.instance: c.process.pid for c in system.children if c.process}
+    for name, server in (("nats", system.nats), ("postgres", system.postgres)):
+        if server and server.process:
+            pids[name] = server.process.pid
+    pids["bench client"] = os.getpid()
+    return pids
+
+
 class Bench:
     def __init__(self, gateway: str, nats_url: str, database_url: str, console: Console) -> None:
+        self.pids: dict[str, int] = {}
         self.gateway = gateway
         self.nats_url = nats_url
         self.database_url = database_url
@@ -289,7 +303,11 @@ class Bench:
                     ]
                 figures[key] = statistics.median(times)
             with self.console.status(f"GET one objective, 8 clients, {plan.get_seconds:.0f} s"):
-                figures.update(await _get_objective(http, small.ids, plan.get_seconds))
+                before = cpu.snapshot(self.pids)
+                got = await _get_objective(http, small.ids, plan.get_seconds)
+                costs = cpu.per_request_ms(before, cpu.snapshot(self.pids), got.pop("requests"))
+                figures.update(got)
+                figures.update({f"get_objective_cpu_ms[{k}]": v for k, v in costs.items()})
             with self.console.status("ancestors of leaves in the 111k tree"):
                 leaves = random.sample(large.leaves, 200)
                 times = [
@@ -323,6 +341,7 @@ async def _get_objective(
     return {
         "get_objective_rps": len(latencies) / (time.perf_counter() - started),
         "get_objective_p99_ms": percentile(latencies, 0.99),
+        "requests": len(latencies),
     }
 
 
