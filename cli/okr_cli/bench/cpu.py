@@ -1,5 +1,5 @@
-"""CPU time that processes (and their children: PostgreSQL's backends) spend, from /proc: where
-a request's cost goes, process by process."""
+"""CPU time that processes spend, from /proc: where a request's cost goes, process by process.
+PostgreSQL's is its postmaster's and its backends' (its children)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def cpu_seconds(pid: int) -> float:
-    """user + system time of `pid` and its direct children."""
+def cpu_seconds(pid: int, *, children: bool) -> float:
+    """user + system time of `pid`, and of its direct children if asked."""
+    if not children:
+        fields = _stat(pid)
+        return (int(fields[11]) + int(fields[12])) / TICKS
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -30,7 +33,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def snapshot(pids: dict[str, int]) -> dict[str, float]:
-    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: cpu_seconds(pid, children=name == "postgres") for name, pid in pids.items()}
 
 
 def per_request_ms(

@@ -7,6 +7,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from okr_cli.bench.run import TARGETS
@@ -25,7 +26,7 @@ def table(figures: dict[str, float]) -> Table:
         result.add_row(key, shown, goal, verdict)
     for key, value in figures.items():  # where a GET's CPU time goes, process by process
         if key.startswith("get_objective_cpu_ms["):
-            result.add_row(key, f"{value:,.2f}", "", "")
+            result.add_row(escape(key), f"{value:,.2f}", "", "")
     return result
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
 import random
@@ -22,11 +21,12 @@ from typing import Any
 import httpx
 import nats
 from rich.console import Console
+from rich.progress import Progress
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
-from okr_cli.bench import cpu, raw
+from okr_cli.bench import cpu, load, raw
 from okr_cli.bench.trees import insert_tree
 from okr_cli.config import CliSettings
 from okr_cli.migrate import migrate_all
@@ -194,7 +194,10 @@ class Bench:
             kpi_ids.append(kpi["id"])
         return company["id"], kpi_ids
 
-    async def drained(self, js: Any, engine: AsyncEngine, expected_values: int) -> bool:
+    async def stored(self, js: Any, engine: AsyncEngine) -> tuple[int, bool]:
+        """How many values are stored, and whether every consumer on the way has caught up."""
+        async with engine.connect() as db:
+            stored = int(await db.scalar(text("SELECT count(*) FROM kpis.kpi_values")) or 0)
         for stream, durable in (
             ("KPI_VALUES", "kpis-ingest"),
             ("KPI_EVENTS", "progress-kpi-events"),
@@ -202,46 +205,59 @@ class Bench:
         ):
             info = await js.consumer_info(stream, durable)
             if info.num_pending or info.num_ack_pending:
-                return False
-        async with engine.connect() as db:
-            stored = await db.scalar(text("SELECT count(*) FROM kpis.kpi_values"))
-        return bool(stored is not None and stored >= expected_values)
+                return stored, False
+        return stored, True
 
     async def ingest(self, plan: Plan) -> dict[str, float]:
         async with httpx.AsyncClient(base_url=self.gateway, timeout=60) as http:
             _, kpi_ids = await self.chain(http, 100)
         client = await nats.connect(self.nats_url)
-        js = client.jetstream()
         engine = make_engine(self.database_url, pool_size=1)
-        figures = {}
-        stored = 0
         try:
-            for mode, count, key in (
-                ("single", plan.single_values, "ingest_single_values_per_s"),
-                ("batch", plan.batch_values, "ingest_batch_values_per_s"),
-            ):
-                with self.console.status(f"ingesting {count:,} values ({mode} messages)"):
-                    publisher = await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        "-m",
-                        "okr_cli.bench.publisher",
-                        self.nats_url,
-                        mode,
-                        str(count),
-                        ",".join(map(str, kpi_ids)),
-                        stdout=subprocess.PIPE,
-                    )
-                    output, _ = await publisher.communicate()
-                    stored += count
-                    await _until(functools.partial(self.drained, js, engine, stored), 600)
-                    # From its first publish (not from starting its interpreter) until the
-                    # last value is stored and rolled up.
-                    started_at = json.loads(output)["started_at"]
-                    figures[key] = count / (time.time() - started_at)
+            single = await self._ingest(client, engine, "single", plan.single_values, kpi_ids, 0)
+            batch = await self._ingest(
+                client, engine, "batch", plan.batch_values, kpi_ids, plan.single_values
+            )
         finally:
             await engine.dispose()
             await client.close()
-        return figures
+        return {"ingest_single_values_per_s": single, "ingest_batch_values_per_s": batch}
+
+    async def _ingest(
+        self,
+        client: Any,
+        engine: AsyncEngine,
+        mode: str,
+        count: int,
+        kpi_ids: list[int],
+        before: int,
+    ) -> float:
+        """Values per second from the publisher's first publish (not from starting its
+        interpreter) until the last value is stored and rolled up."""
+        js = client.jetstream()
+        with Progress(console=self.console, transient=True) as bar:
+            task = bar.add_task(f"ingesting {count:,} values ({mode} messages)", total=count)
+            publisher = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "okr_cli.bench.publisher",
+                self.nats_url,
+                mode,
+                str(count),
+                ",".join(map(str, kpi_ids)),
+                stdout=subprocess.PIPE,
+            )
+            published = asyncio.create_task(publisher.communicate())
+
+            async def done() -> bool:
+                now, caught_up = await self.stored(js, engine)
+                bar.update(task, completed=now - before)
+                return published.done() and caught_up and now >= before + count
+
+            await _until(done, 600)
+            output, _ = await published
+        started_at = float(json.loads(output)["started_at"])
+        return count / (time.time() - started_at)
 
     async def latency(self, plan: Plan) -> dict[str, float]:
         """From publishing a value to the rollup update of the company objective four levels up,
@@ -304,15 +320,22 @@ class Bench:
                 figures[key] = statistics.median(times)
             with self.console.status(f"GET one objective, 8 clients, {plan.get_seconds:.0f} s"):
                 before = cpu.snapshot(self.pids)
-                got = await _get_objective(http, small.ids, plan.get_seconds)
+                got = await _get_objective(
+                    self.gateway, self.headers["Authorization"], small.ids, plan.get_seconds
+                )
                 costs = cpu.per_request_ms(before, cpu.snapshot(self.pids), got.pop("requests"))
                 figures.update(got)
                 figures.update({f"get_objective_cpu_ms[{k}]": v for k, v in costs.items()})
             with self.console.status("ancestors of leaves in the 111k tree"):
-                leaves = random.sample(large.leaves, 200)
-                times = [
-                    await _timed(http, f"/api/v1/objectives/{leaf}/ancestors") for leaf in leaves
-                ]
+                leaves = iter(random.sample(large.leaves, 200))
+                times = await load.run(
+                    self.gateway,
+                    self.headers["Authorization"],
+                    lambda: f"/api/v1/objectives/{next(leaves)}/ancestors",
+                    clients=1,
+                    seconds=float("inf"),
+                    requests=200,
+                )
                 figures["ancestors_p99_ms"] = percentile(times, 0.99)
         return figures
 
@@ -325,19 +348,16 @@ async def _timed(http: httpx.AsyncClient, path: str, params: dict[str, Any] | No
 
 
 async def _get_objective(
-    http: httpx.AsyncClient, ids: list[int], seconds: float
+    gateway: str, authorization: str, ids: list[int], seconds: float
 ) -> dict[str, float]:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def client() -> None:
-        while time.perf_counter() < deadline:
-            latencies.append(
-                await _timed(http, f"/api/v1/objectives/{random.choice(ids)}")  # noqa: S311
-            )
-
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(8)))
+    latencies = await load.run(
+        gateway,
+        authorization,
+        lambda: f"/api/v1/objectives/{random.choice(ids)}",  # noqa: S311
+        clients=8,
+        seconds=seconds,
+    )
     return {
         "get_objective_rps": len(latencies) / (time.perf_counter() - started),
         "get_objective_p99_ms": percentile(latencies, 0.99),
