@@ -6,18 +6,19 @@ order their statements run in, the newly linked objective must end up with the n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from okr_progress import models, service
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
     LinkState,
     ObjectiveCreated,
+    ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveState,
 )
@@ -84,102 +85,87 @@ async def progress(engine: AsyncEngine) -> dict[int, float]:
         return {r.id: r.progress for r in rows}
 
 
+Apply = Callable[[AsyncSession, Outbox], Awaitable[None]]
+
+
+def objective_events(*events: ObjectiveEvent) -> Apply:
+    return lambda session, outbox: service.apply_objective_events(session, outbox, events)
+
+
+def kpi_events(*events: KpiProgressChanged) -> Apply:
+    return lambda session, outbox: service.apply_kpi_events(session, outbox, events)
+
+
+async def interleave(engine: AsyncEngine, first: Apply, second: Apply) -> dict[int, float]:
+    """`first` runs and holds its transaction open; `second` runs meanwhile as far as it can;
+    then `first` commits and `second` finishes. The stored progress afterwards."""
+    sessions = make_sessionmaker(engine)
+    outbox = Outbox(models.outbox)
+    early = sessions()
+    await early.begin()
+    await first(early, outbox)
+
+    async def run_second() -> None:
+        async with sessions.begin() as session:
+            await second(session, outbox)
+
+    late = asyncio.create_task(run_second())
+    await asyncio.sleep(0.5)  # let it run as far as it can while the first is uncommitted
+    await early.commit()
+    await early.close()
+    await late
+    return await progress(engine)
+
+
 async def test_a_link_that_rolls_up_first_does_not_hide_a_value_applied_meanwhile(
     engine: AsyncEngine,
 ) -> None:
     """The link's worker has rolled up (with the old value) and not committed; the value's worker
     then stores the new value and looks for the objectives linking the KPI. It must find the
     newcomer: by waiting for the link to commit, or by being waited for."""
-    sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
-    linking = sessions()
-    await linking.begin()
-    await service.apply_objective_events(linking, outbox, [link(NEWCOMER)])
-
-    async def apply_value() -> None:
-        async with sessions.begin() as session:
-            await service.apply_kpi_events(session, outbox, [kpi_event(90.0, 2)])
-
-    valuing = asyncio.create_task(apply_value())
-    await asyncio.sleep(0.5)  # let it run as far as it can while the link is uncommitted
-    await linking.commit()
-    await linking.close()
-    await valuing
-    assert (await progress(engine))[NEWCOMER] == 90.0
+    rolled = await interleave(
+        engine, objective_events(link(NEWCOMER)), kpi_events(kpi_event(90.0, 2))
+    )
+    assert rolled[NEWCOMER] == 90.0
 
 
 async def test_a_value_that_rolls_up_first_is_read_by_a_link_applied_meanwhile(
     engine: AsyncEngine,
 ) -> None:
-    sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
-    valuing = sessions()
-    await valuing.begin()
-    await service.apply_kpi_events(valuing, outbox, [kpi_event(90.0, 2)])
-
-    async def apply_link() -> None:
-        async with sessions.begin() as session:
-            await service.apply_objective_events(session, outbox, [link(NEWCOMER)])
-
-    linking = asyncio.create_task(apply_link())
-    await asyncio.sleep(0.5)
-    await valuing.commit()
-    await valuing.close()
-    await linking
-    assert (await progress(engine))[NEWCOMER] == 90.0
+    rolled = await interleave(
+        engine, kpi_events(kpi_event(90.0, 2)), objective_events(link(NEWCOMER))
+    )
+    assert rolled[NEWCOMER] == 90.0
 
 
 LATE = 5  # an objective whose creation and link are applied by two workers at once
 
 
-@pytest.mark.parametrize("first", ["link", "creation"])
+@pytest.mark.parametrize("link_first", [True, False])
 async def test_a_link_and_the_creation_of_its_objective_at_once(
-    engine: AsyncEngine, first: str
+    engine: AsyncEngine, link_first: bool
 ) -> None:
-    sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
-    created = ObjectiveCreated(objective=state(LATE, TEAM, ObjectiveLevel.INDIVIDUAL))
-    events = {"link": [link(LATE)], "creation": [created]}
-    second = "creation" if first == "link" else "link"
-    early = sessions()
-    await early.begin()
-    await service.apply_objective_events(early, outbox, events[first])
-
-    async def apply_second() -> None:
-        async with sessions.begin() as session:
-            await service.apply_objective_events(session, outbox, events[second])
-
-    late = asyncio.create_task(apply_second())
-    await asyncio.sleep(0.5)
-    await early.commit()
-    await early.close()
-    await late
-    rolled = await progress(engine)
+    linking = objective_events(link(LATE))
+    creating = objective_events(
+        ObjectiveCreated(objective=state(LATE, TEAM, ObjectiveLevel.INDIVIDUAL))
+    )
+    order = (linking, creating) if link_first else (creating, linking)
+    rolled = await interleave(engine, *order)
     assert rolled[LATE] == 10.0  # the KPI's value, not its manual 0
     assert rolled[TEAM] == (10.0 + 0.0 + 10.0) / 3  # linked, newcomer (manual 0), late
 
 
-@pytest.mark.parametrize("first", ["parent", "child"])
-async def test_a_child_and_its_parent_created_at_once(engine: AsyncEngine, first: str) -> None:
-    sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
-    parent = ObjectiveCreated(objective=state(LATE, COMPANY, ObjectiveLevel.DIVISION))
-    child = ObjectiveCreated(objective=state(LATE + 1, LATE, ObjectiveLevel.TEAM))
-    events = {"parent": [parent], "child": [child, link(LATE + 1)]}
-    second = "child" if first == "parent" else "parent"
-    early = sessions()
-    await early.begin()
-    await service.apply_objective_events(early, outbox, events[first])
-
-    async def apply_second() -> None:
-        async with sessions.begin() as session:
-            await service.apply_objective_events(session, outbox, events[second])
-
-    late = asyncio.create_task(apply_second())
-    await asyncio.sleep(0.5)
-    await early.commit()
-    await early.close()
-    await late
-    rolled = await progress(engine)
+@pytest.mark.parametrize("parent_first", [True, False])
+async def test_a_child_and_its_parent_created_at_once(
+    engine: AsyncEngine, parent_first: bool
+) -> None:
+    parent = objective_events(
+        ObjectiveCreated(objective=state(LATE, COMPANY, ObjectiveLevel.DIVISION))
+    )
+    child = objective_events(
+        ObjectiveCreated(objective=state(LATE + 1, LATE, ObjectiveLevel.TEAM)), link(LATE + 1)
+    )
+    order = (parent, child) if parent_first else (child, parent)
+    rolled = await interleave(engine, *order)
     assert rolled[LATE] == 10.0  # its one child's
     assert rolled[COMPANY] == (5.0 + 10.0) / 2  # the team (10 and 0) and the new division
