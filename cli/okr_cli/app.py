@@ -19,6 +19,7 @@ from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, read_run_info
 from okr_cli.ui import app, console, fail, nats_url
+from okr_shared.contracts.common import ServiceStatus
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
 from okr_shared.private_files import redact_url
@@ -158,7 +159,8 @@ def run_tests(
 
 @app.command()
 def status() -> None:
-    """Show each service and its replicas (they answer a NATS ping), and the gateway's readiness."""
+    """Show each service and its replicas (they answer a NATS ping), their consumers' lag and
+    outbox backlog, and the gateway's readiness."""
     settings = load_settings(CliSettings, "okr")
     running = read_run_info(settings.data_path)
     nats = nats_url(settings, hr=False)
@@ -167,24 +169,41 @@ def status() -> None:
     )
     try:
         answers = asyncio.run(probe.ping_all(nats))
+        statuses = asyncio.run(probe.status_all(nats))
     except Exception as err:
         raise fail(
             f"NATS at {redact_url(nats)} is not reachable ({err or type(err).__name__}): "
             "is `./okr up` running?"
         ) from None
     ready, checks = asyncio.run(probe.gateway_ready(gateway_url))
-    table = Table("service", "instance", "version", "host", "pid", "up for")
+    columns = ("service", "instance", "version", "host", "pid", "up for", "consumer lag", "outbox")
+    table = Table(*columns)
     now = time.time()
     for info in answers:
         uptime = _duration(now - info.started_at.timestamp())
-        table.add_row(info.service, info.instance, info.version, info.host, str(info.pid), uptime)
+        lag, backlog = _work(statuses.get(info.instance), info.service)
+        row = (info.service, info.instance, info.version, info.host, str(info.pid), uptime)
+        table.add_row(*row, lag, backlog)
     console.print(table)
+    console.print(
+        "consumer lag: messages not yet delivered + delivered and not yet acknowledged; "
+        "outbox: events committed and not yet published"
+    )
     missing = sorted({s.name for s in SERVICES} - {info.service for info in answers})
     console.print(f"gateway {gateway_url}: {'ready' if ready else 'NOT ready'} {checks}")
     if missing or not ready:
         raise fail(
             "not answering: " + ", ".join(missing) if missing else "the gateway is not ready"
         )
+
+
+def _work(status: ServiceStatus | None, service: str) -> tuple[str, str]:
+    """The lag and backlog cells of one instance."""
+    if status is None:
+        return ("-", "-") if service == "gateway" else ("?", "?")
+    lag = "\n".join(f"{c.durable} {c.pending}+{c.unacknowledged}" for c in status.consumers)
+    backlog = "-" if status.outbox_backlog is None else str(status.outbox_backlog)
+    return lag or "-", backlog
 
 
 def _duration(seconds: float) -> str:

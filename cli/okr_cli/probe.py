@@ -5,16 +5,32 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 import nats
+from pydantic import BaseModel
 
 from okr_shared import subjects
-from okr_shared.contracts.common import ServiceInfo
+from okr_shared.contracts.common import ServiceInfo, ServiceStatus
+
+M = TypeVar("M", bound=BaseModel)
 
 
 async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
-    """Every instance of every service answers `rpc.ping`; collect what arrives in `wait_s`."""
+    """Every ready instance of every service answers `rpc.ping`; what arrives in `wait_s`."""
+    answers = await ask_all(nats_url, subjects.RPC_PING_ALL, ServiceInfo, wait_s)
+    return sorted(answers, key=lambda info: info.instance)
+
+
+async def status_all(nats_url: str, wait_s: float = 0.5) -> dict[str, ServiceStatus]:
+    """Each instance's consumers' lag and outbox backlog, by instance."""
+    answers = await ask_all(nats_url, subjects.RPC_STATUS_ALL, ServiceStatus, wait_s)
+    return {status.instance: status for status in answers}
+
+
+async def ask_all(nats_url: str, subject: str, model: type[M], wait_s: float) -> list[M]:
+    """Publish one request that every instance answers, and collect the answers for `wait_s`."""
     client = await nats.connect(
         [url.strip() for url in nats_url.split(",")],
         connect_timeout=2,
@@ -22,11 +38,11 @@ async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
         max_reconnect_attempts=1,  # 0 would mean "for ever" to nats-py
         error_cb=quiet,
     )
-    answers: list[ServiceInfo] = []
+    answers: list[M] = []
     try:
         inbox = client.new_inbox()
         subscription = await client.subscribe(inbox)
-        await client.publish(subjects.RPC_PING_ALL, b"{}", reply=inbox)
+        await client.publish(subject, b"{}", reply=inbox)
         deadline = asyncio.get_running_loop().time() + wait_s
         while (left := deadline - asyncio.get_running_loop().time()) > 0:
             try:
@@ -35,10 +51,10 @@ async def ping_all(nats_url: str, wait_s: float = 0.5) -> list[ServiceInfo]:
                 break
             envelope = json.loads(msg.data)
             if envelope.get("ok"):
-                answers.append(ServiceInfo.model_validate(envelope["result"]))
+                answers.append(model.model_validate(envelope["result"]))
     finally:
         await client.close()
-    return sorted(answers, key=lambda info: info.instance)
+    return answers
 
 
 async def quiet(_: Exception) -> None:

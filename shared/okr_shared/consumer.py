@@ -28,6 +28,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import TypeAdapter, ValidationError
 
+from okr_shared.contracts.common import ConsumerLag
 from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_conflict, is_transient
 from okr_shared.pull import Puller
@@ -111,6 +112,15 @@ class BatchConsumer(Generic[T]):
         puller = Puller(self.js._nc, self.stream.name, self.durable, self.batch_size)
         await puller.start()
         return puller
+
+    async def lag(self) -> ConsumerLag:
+        info = await self.js.consumer_info(self.stream.name, self.durable)
+        return ConsumerLag(
+            stream=self.stream.name,
+            durable=self.durable,
+            pending=info.num_pending or 0,
+            unacknowledged=info.num_ack_pending or 0,
+        )
 
     async def stop(self) -> None:
         """Finish nothing half-way: unacknowledged messages are simply redelivered later."""

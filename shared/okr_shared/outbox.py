@@ -239,6 +239,15 @@ class OutboxRelay:
             )
         return len(rows)
 
+    async def backlog(self) -> int:
+        """Events committed and not yet published."""
+        table = self.outbox.table
+        async with self.sessions() as session:
+            unsent = await session.scalar(
+                select(func.count()).select_from(table).where(table.c.published_at.is_(None))
+            )
+        return int(unsent or 0)
+
     async def _prune(self) -> None:
         table = self.outbox.table
         try:

@@ -17,10 +17,12 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
 from okr_shared import failpoints, subjects
-from okr_shared.contracts.common import Ping, ServiceInfo, utcnow
+from okr_shared.consumer import BatchConsumer
+from okr_shared.contracts.common import Ping, ServiceInfo, ServiceStatus, utcnow
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.errors import Unavailable
 from okr_shared.faults import is_transient
+from okr_shared.outbox import OutboxRelay
 from okr_shared.private_files import redact_url
 from okr_shared.rpc import RpcRouter
 from okr_shared.settings import ServiceSettings
@@ -93,9 +95,26 @@ class ServiceRuntime:
         self._workers: list[Worker] = []
         self.ready = False
         self.broker.include_router(ping_router(self.info, lambda: self.ready).router)
+        self.broker.include_router(self._status_router().router)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
         self.app.after_startup(self.start_workers)
         self.app.on_shutdown(self.stop_workers)
+
+    def _status_router(self) -> RpcRouter:
+        rpc = RpcRouter(queue=self.info.service)
+
+        @rpc.route(subjects.RPC_STATUS_ALL, queue=False)
+        async def status(_: Ping) -> ServiceStatus:
+            """This instance's consumers' lag and outbox backlog (`okr status`)."""
+            consumers = [w for w in self._workers if isinstance(w, BatchConsumer)]
+            relays = [w for w in self._workers if isinstance(w, OutboxRelay)]
+            return ServiceStatus(
+                instance=self.info.instance,
+                consumers=[await c.lag() for c in consumers],
+                outbox_backlog=sum([await r.backlog() for r in relays]) if relays else None,
+            )
+
+        return rpc
 
     def add_worker(self, factory: WorkerFactory) -> None:
         """Workers need JetStream, which exists only once the broker has connected."""

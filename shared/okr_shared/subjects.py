@@ -72,6 +72,7 @@ HR_SUBSCRIBE = ("_INBOX.>",)  # replies: JetStream acknowledgements of what it p
 
 # --- request/reply --------------------------------------------------------------------------
 RPC_PING_ALL = "rpc.ping"  # every instance of every service answers: `okr status`
+RPC_STATUS_ALL = "rpc.status"  # every instance: its consumers' lag and its outbox backlog
 
 
 def rpc_ping(service: str) -> str:

@@ -130,6 +130,7 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert status.returncode == 0, status.stdout + status.stderr
     for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1"):
         assert instance in status.stdout
+    assert "consumer lag" in status.stdout and "kpis-ingest 0+0" in status.stdout
 
     second = okr(env, "up")
     assert second.returncode == 1

@@ -14,6 +14,7 @@ from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 
+from okr_cli import probe
 from okr_gateway.main import create_app
 from okr_gateway.settings import GatewaySettings
 from okr_shared import subjects
@@ -32,6 +33,22 @@ async def test_each_service_answers_a_ping_with_its_name_and_version(system: Run
             assert info["instance"] == f"{service}-test"
     finally:
         await client.close()
+
+
+async def test_each_instance_reports_its_consumers_lag_and_outbox_backlog(
+    system: RunningSystem,
+) -> None:
+    statuses = await probe.status_all(system.nats_url)
+    assert {s.durable for s in statuses["kpis-test"].consumers} == {"kpis-ingest"}
+    assert {s.durable for s in statuses["progress-test"].consumers} == {
+        "progress-objective-events",
+        "progress-kpi-events",
+    }
+    assert {s.durable for s in statuses["objectives-test"].consumers} == {"objectives-progress"}
+    for instance in ("kpis-test", "progress-test", "objectives-test"):
+        status = statuses[instance]
+        assert status.outbox_backlog is not None and status.outbox_backlog >= 0
+        assert all(c.pending >= 0 and c.unacknowledged >= 0 for c in status.consumers)
 
 
 async def test_a_malformed_request_gets_an_error_reply_not_a_timeout(system: RunningSystem) -> None:

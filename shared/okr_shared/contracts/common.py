@@ -68,6 +68,23 @@ class ServiceInfo(Contract):
     started_at: datetime
 
 
+class ConsumerLag(Contract):
+    """A durable consumer's backlog: shared by every replica that pulls from it."""
+
+    stream: str
+    durable: str
+    pending: int  # in the stream, not yet delivered
+    unacknowledged: int  # delivered, not yet acknowledged
+
+
+class ServiceStatus(Contract):
+    """What `okr status` shows of one instance, besides its ping."""
+
+    instance: str
+    consumers: list[ConsumerLag] = []
+    outbox_backlog: int | None = None  # events committed and not yet published
+
+
 class Page(Contract, Generic[T]):
     """A slice of a list: `GET` endpoints answer `{"items", "total", "skip", "limit"}`."""
 
