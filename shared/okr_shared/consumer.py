@@ -25,7 +25,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import TypeAdapter, ValidationError
 
 from okr_shared.contracts.common import ConsumerLag
@@ -135,10 +135,14 @@ class BatchConsumer(Generic[T]):
     async def _run(self) -> None:
         while True:
             try:
-                assert self._puller is not None
+                if self._puller is None:  # declaring it failed last time
+                    await self._rebind()
+                    continue
                 msgs = await self._puller.next_batch()
-            except NotFoundError:  # someone deleted the consumer: declare it again
-                log.warning("%s: consumer is gone; declaring it again", self.durable)
+            except (NotFoundError, ServiceUnavailableError):
+                # Someone deleted the consumer, or JetStream does not answer for it: declare it
+                # again (which waits out an outage).
+                log.warning("%s: consumer gone or unreachable; declaring it again", self.durable)
                 await self._rebind()
                 continue
             except nats.errors.Error as err:  # disconnected: nats-py reconnects by itself
@@ -157,6 +161,7 @@ class BatchConsumer(Generic[T]):
         with contextlib.suppress(Exception):
             if self._puller:
                 await self._puller.stop()
+        self._puller = None
         try:
             self._puller = await self._bind()
         except Exception as err:

@@ -50,6 +50,8 @@ from okr_shared.failpoints import failpoint
 
 log = logging.getLogger(__name__)
 
+MARK_PER_STATEMENT = 10_000  # PostgreSQL takes at most 32,767 parameters per statement
+
 
 def outbox_table(metadata: MetaData) -> Table:
     """The outbox of one service, in that service's schema (the metadata's)."""
@@ -113,7 +115,8 @@ class Outbox:
         self.committed.set()
 
     def _on_rollback(self, session: Any) -> None:
-        session.info.pop(self._key, None)
+        if not session.in_nested_transaction():  # a savepoint's rollback keeps the rest
+            session.info.pop(self._key, None)
 
 
 class OutboxRelay:
@@ -185,12 +188,18 @@ class OutboxRelay:
         )
         failpoint(f"outbox.{self.outbox.table.schema}.after_publish")
         sent = [r.event_id for r, result in zip(rows, results, strict=True) if result is None]
-        if sent:
-            table = self.outbox.table
-            async with self.sessions.begin() as session:
+        if not sent:
+            return not rows
+        table = self.outbox.table
+        async with self.sessions.begin() as session:
+            # In slices: a rebuild commits more events than one statement may have parameters.
+            for start in range(0, len(sent), MARK_PER_STATEMENT):
                 await session.execute(
                     update(table)
-                    .where(table.c.event_id.in_(sent), table.c.published_at.is_(None))
+                    .where(
+                        table.c.event_id.in_(sent[start : start + MARK_PER_STATEMENT]),
+                        table.c.published_at.is_(None),
+                    )
                     .values(published_at=func.now())
                 )
         return len(sent) == len(rows)

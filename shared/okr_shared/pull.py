@@ -16,10 +16,11 @@ import time
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 EXPIRES_S = 5.0
 HEARTBEAT_S = 1.0
+RETRY_PAUSE_S = 0.1  # before asking again after a request ended early (a 409)
 STATUS = "Status"
 
 
@@ -34,6 +35,7 @@ class Puller:
         self._open = False  # a request is outstanding
         self._delivered = 0  # messages received for it
         self._last_heard = 0.0
+        self._pause = False
 
     async def start(self) -> None:
         self._inbox = self.client.new_inbox()
@@ -45,6 +47,7 @@ class Puller:
             self._subscription = None
 
     async def _arrived(self, msg: Msg) -> None:
+        self._last_heard = time.monotonic()  # while a batch is handled, too
         self._queue.put_nowait(msg)
 
     async def next_batch(self) -> list[Msg]:
@@ -66,23 +69,38 @@ class Puller:
                 return messages
 
     def _sort(self, arrived: list[Msg]) -> list[Msg]:
-        self._last_heard = time.monotonic()
         messages = []
         for msg in arrived:
             status = (msg.headers or {}).get(STATUS) if not msg.data else None
             if status is None:
                 messages.append(msg)
-            elif status == "409" and "deleted" in str(msg.headers).lower():
-                self._open = False
-                raise NotFoundError
-            elif status != "100":  # not a heartbeat: 404, 408, 409, 503 end the request
-                self._open = False
+            elif status == "100":  # an idle heartbeat: the request is alive
+                continue
+            else:
+                self._ended(status, str(msg.headers))
         self._delivered += len(messages)
         if self._delivered >= self.batch:
             self._open = False
         return messages
 
+    def _ended(self, status: str, headers: str) -> None:
+        """The request is over. 408: it expired, ask again. 409: it was cut short (a leader
+        change, too many waiting): ask again after a pause. A consumer that is gone, or a
+        JetStream that does not answer (503), is the caller's to handle: it raises."""
+        self._open = False
+        if status == "408":
+            return
+        if status == "409" and "deleted" not in headers.lower():
+            self._pause = True
+            return
+        if status == "503":
+            raise ServiceUnavailableError
+        raise NotFoundError
+
     async def _request(self) -> None:
+        if self._pause:
+            self._pause = False
+            await asyncio.sleep(RETRY_PAUSE_S)
         request = {
             "batch": self.batch,
             "expires": int(EXPIRES_S * 1e9),

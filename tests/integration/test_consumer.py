@@ -176,3 +176,32 @@ async def test_only_the_messages_own_failures_count_towards_dead_lettering(
         await consumer.stop()
     assert sorted(handled) == [0, 1, 3]
     assert (parked[0].headers or {})["Okr-Dlq-Reason"] == "failed 2 times: bad row"
+
+
+async def test_a_deleted_consumer_is_declared_again_and_goes_on(
+    client: Client, stream: Stream
+) -> None:
+    seen: list[int] = []
+
+    async def handle(batch: list[Delivery[Thing]]) -> None:
+        seen.extend(d.event.n for d in batch)
+
+    consumer = await started(client, stream, handle, max_attempts=3, retry_pause_s=0.1)
+    js = client.jetstream()
+    subject = stream.subjects[0].replace(">", "x")
+    try:
+        await js.publish(subject, Thing(n=1).model_dump_json().encode())
+
+        async def first() -> bool:
+            return seen == [1]
+
+        await eventually(first, timeout_s=10)
+        await js.delete_consumer(stream.name, "test")
+        await js.publish(subject, Thing(n=2).model_dump_json().encode())
+
+        async def second() -> bool:
+            return 2 in seen
+
+        await eventually(second, timeout_s=15)
+    finally:
+        await consumer.stop()
