@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import httpx
 import nats
+from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from okr_shared import subjects
@@ -55,6 +56,24 @@ async def ask_all(nats_url: str, subject: str, model: type[M], wait_s: float) ->
     finally:
         await client.close()
     return answers
+
+
+# Every durable consumer of the system: (stream, durable).
+CONSUMERS = (
+    ("KPI_VALUES", "kpis-ingest"),
+    ("KPI_EVENTS", "progress-kpi-events"),
+    ("OBJECTIVES", "progress-objective-events"),
+    ("PROGRESS", "objectives-progress"),
+)
+
+
+async def consumers_caught_up(js: JetStreamContext) -> bool:
+    """Nothing waiting for, or held by, any consumer."""
+    for stream, durable in CONSUMERS:
+        info = await js.consumer_info(stream, durable)
+        if info.num_pending or info.num_ack_pending:
+            return False
+    return True
 
 
 async def quiet(_: Exception) -> None:

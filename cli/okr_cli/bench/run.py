@@ -198,15 +198,7 @@ class Bench:
         """How many values are stored, and whether every consumer on the way has caught up."""
         async with engine.connect() as db:
             stored = int(await db.scalar(text("SELECT count(*) FROM kpis.kpi_values")) or 0)
-        for stream, durable in (
-            ("KPI_VALUES", "kpis-ingest"),
-            ("KPI_EVENTS", "progress-kpi-events"),
-            ("PROGRESS", "objectives-progress"),
-        ):
-            info = await js.consumer_info(stream, durable)
-            if info.num_pending or info.num_ack_pending:
-                return stored, False
-        return stored, True
+        return stored, await probe.consumers_caught_up(js)
 
     async def ingest(self, plan: Plan) -> dict[str, float]:
         async with httpx.AsyncClient(base_url=self.gateway, timeout=60) as http:

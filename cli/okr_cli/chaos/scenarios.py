@@ -43,6 +43,8 @@ class Scenario:
     fuzzed: bool = False
     keeps_creating: bool = False  # objectives and links created while the values flow
     long: bool = False  # not in the default test suite
+    # A scenario of another kind, which runs itself (quick or not) instead of the value stream.
+    runs_itself: Callable[[bool], Awaitable[verdict.Verdict]] | None = None
 
 
 async def _died(chaos: Chaos, instance: str, times: int, timeout_s: float = 60.0) -> float:
@@ -174,14 +176,15 @@ SCENARIOS = {
             "Schemathesis requests from the gateway's OpenAPI document, with a valid token",
             no_fault,
             long=True,
+            runs_itself=openapi.run,
         ),
     )
 }
 
 
 async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict:
-    if scenario.name == openapi.NAME:
-        return await openapi.run(quick)
+    if scenario.runs_itself:
+        return await scenario.runs_itself(quick)
     size = Size.of(quick)
     async with harness.started(cluster=scenario.cluster) as chaos:
         world = await chaos.build_world()
@@ -204,13 +207,16 @@ async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict
         stop_creating = asyncio.Event()
         try:
             load = asyncio.create_task(publisher.publish_all(messages))
-            creating = asyncio.create_task(
-                _keep_creating(chaos, stop_creating) if scenario.keeps_creating else _idle()
+            creating = (
+                asyncio.create_task(_keep_creating(chaos, stop_creating))
+                if scenario.keeps_creating
+                else None
             )
             recovery = await scenario.fault(chaos, prober)
             await load
             stop_creating.set()
-            await creating
+            if creating:
+                await creating
         finally:
             await hr.close()
         await verdict.quiet(chaos.js, chaos.engine, timeout_s=180)
@@ -247,10 +253,6 @@ def _interleave(
     mixed = good + bad
     random.Random(seed).shuffle(mixed)
     return mixed
-
-
-async def _idle() -> None:
-    return None
 
 
 async def _keep_creating(chaos: Chaos, stop: asyncio.Event) -> None:

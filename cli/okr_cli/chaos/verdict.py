@@ -23,14 +23,9 @@ from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from okr_cli.probe import consumers_caught_up
 from okr_shared import subjects
 
-CONSUMERS = (
-    ("KPI_VALUES", "kpis-ingest"),
-    ("KPI_EVENTS", "progress-kpi-events"),
-    ("OBJECTIVES", "progress-objective-events"),
-    ("PROGRESS", "objectives-progress"),
-)
 OUTBOXES = ("objectives.outbox", "kpis.outbox", "progress.outbox")
 TOLERANCE = 1e-9
 T = TypeVar("T")
@@ -72,10 +67,8 @@ async def quiet(js: JetStreamContext, engine: AsyncEngine, timeout_s: float) -> 
 
 async def _caught_up(js: JetStreamContext, engine: AsyncEngine) -> bool:
     try:
-        for stream, durable in CONSUMERS:
-            info = await js.consumer_info(stream, durable)
-            if info.num_pending or info.num_ack_pending:
-                return False
+        if not await consumers_caught_up(js):
+            return False
         async with engine.connect() as db:
             for table in OUTBOXES:
                 unsent = await db.scalar(
