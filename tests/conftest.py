@@ -16,6 +16,10 @@ from okr_shared.embedded import EmbeddedNats, free_port
 from okr_shared.subjects import STREAMS
 from tests.support import infra
 from tests.support.system import RunningSystem, running_system
+from tests.support.telemetry import install as install_telemetry
+
+# Before anything makes a span: the services in this process trace as they would on their own.
+install_telemetry()
 
 
 @pytest.fixture(scope="session")

@@ -176,14 +176,24 @@ def status() -> None:
             "is `./okr up` running?"
         ) from None
     ready, checks = asyncio.run(probe.gateway_ready(gateway_url))
-    columns = ("service", "instance", "version", "host", "pid", "up for", "consumer lag", "outbox")
+    columns = (
+        "service",
+        "instance",
+        "version",
+        "host",
+        "pid",
+        "up for",
+        "consumer lag",
+        "outbox",
+        "metrics",
+    )
     table = Table(*columns)
     now = time.time()
     for info in answers:
         uptime = _duration(now - info.started_at.timestamp())
         lag, backlog = _work(statuses.get(info.instance), info.service)
         row = (info.service, info.instance, info.version, info.host, str(info.pid), uptime)
-        table.add_row(*row, lag, backlog)
+        table.add_row(*row, lag, backlog, info.metrics_url or "-")
     console.print(table)
     console.print(
         "consumer lag: messages not yet delivered + delivered and not yet acknowledged; "

@@ -24,6 +24,8 @@ class CliSettings(BaseSettings):
     admin_username: str = "admin"
     admin_password: SecretStr | None = None
     progress_workers: Annotated[int, Field(ge=1, le=32)] = 1
+    # The first of the services' /metrics ports (one each, counting up); 0 turns them off.
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9464
     jwt_secret: Annotated[SecretStr | None, Field(validation_alias=env("OKR_JWT_SECRET"))] = None
 
     @field_validator("admin_username")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -216,16 +217,17 @@ class System:
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
+        metrics_ports = self._metrics_ports()
         for spec in SERVICES:
             copies = self.progress_workers if spec.name == "progress" else 1
             for n in range(1, copies + 1):
                 instance = f"{spec.name}-{n}"
-                child = Child(
-                    instance,
-                    spec.module,
-                    {**base_env, "OKR_INSTANCE": instance},
-                    logs / f"{instance}.log",
-                )
+                env = {
+                    **base_env,
+                    "OKR_INSTANCE": instance,
+                    "OKR_METRICS_PORT": str(next(metrics_ports)),
+                }
+                child = Child(instance, spec.module, env, logs / f"{instance}.log")
                 child.start()
                 self.children.append(child)
         assert self.lock is not None
@@ -237,6 +239,11 @@ class System:
                 "hr_nats_url": endpoints.hr_nats_url,
             }
         )
+
+    def _metrics_ports(self) -> Iterator[int]:
+        """One /metrics port per process, counting up from the setting; all 0 when it is 0."""
+        base = self.settings.metrics_port
+        return itertools.count(base) if base else itertools.repeat(0)
 
     def check_started(self) -> None:
         """While starting, a service that exits is a configuration or environment problem:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -28,6 +29,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from pydantic import TypeAdapter, ValidationError
 
+from okr_shared import metrics, tracing
 from okr_shared.contracts.common import ConsumerLag
 from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_conflict, is_transient
@@ -169,6 +171,30 @@ class BatchConsumer(Generic[T]):
             await asyncio.sleep(self.retry_pause_s)
 
     async def process(self, msgs: list[Msg]) -> None:
+        self._count(msgs)
+        started = time.perf_counter()
+        with tracing.batch_span(
+            f"consume {self.durable}",
+            [m.headers for m in msgs],
+            {"messaging.batch.message_count": len(msgs), "messaging.consumer": self.durable},
+        ):
+            await self._process(msgs)
+            log.debug(
+                "%s: %d messages in %.1f ms",
+                self.durable,
+                len(msgs),
+                (time.perf_counter() - started) * 1000,
+            )
+
+    def _count(self, msgs: list[Msg]) -> None:
+        metrics.BATCH_SIZE.labels(self.durable).observe(len(msgs))
+        subjects = [m.subject for m in msgs]
+        metrics.count_subjects(metrics.CONSUMED, subjects)
+        again = [m.subject for m in msgs if m.metadata.num_delivered > 1]
+        if again:
+            metrics.count_subjects(metrics.REDELIVERED, again)
+
+    async def _process(self, msgs: list[Msg]) -> None:
         deliveries: list[Delivery[T]] = []
         for msg in msgs:
             try:
@@ -271,6 +297,7 @@ async def publish_dead_letter(
         headers["Okr-Original-Part"] = str(part)
     data = msg.data if payload is None else payload
     await js.publish(dead_letter_subject(msg.subject), data, headers=headers)
+    metrics.DEAD_LETTERED.labels(metrics.subject_family(msg.subject)).inc()
 
 
 def _one_line(err: BaseException) -> str:

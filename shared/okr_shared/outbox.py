@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from okr_shared import metrics, tracing
 from okr_shared.contracts.common import Event
 from okr_shared.failpoints import failpoint
 
@@ -77,6 +78,9 @@ class Row:
     event_id: UUID
     subject: str
     payload: bytes
+    # The trace that caused the event, for its consumers to go on with. Kept in memory only:
+    # an event the sweep publishes (after a crash) starts a trace of its own.
+    trace: dict[str, str] | None = None
 
 
 class Outbox:
@@ -99,7 +103,8 @@ class Outbox:
         """Events with a subject each, in one statement."""
         if not events:
             return
-        rows = [Row(e.event_id, s, e.model_dump_json().encode()) for s, e in events]
+        trace = tracing.inject({}) or None
+        rows = [Row(e.event_id, s, e.model_dump_json().encode(), trace) for s, e in events]
         await session.execute(
             insert(self.table),
             [{"event_id": r.event_id, "subject": r.subject, "payload": r.payload} for r in rows],
@@ -183,7 +188,7 @@ class OutboxRelay:
             return True
         failpoint(f"outbox.{self.outbox.table.schema}.before_publish")
         results = await asyncio.gather(
-            *(self._publish(r.subject, r.payload, r.event_id) for r in rows),
+            *(self._publish(r.subject, r.payload, r.event_id, r.trace) for r in rows),
             return_exceptions=True,
         )
         failpoint(f"outbox.{self.outbox.table.schema}.after_publish")
@@ -204,8 +209,12 @@ class OutboxRelay:
                 )
         return len(sent) == len(rows)
 
-    async def _publish(self, subject: str, payload: bytes, event_id: UUID) -> None:
-        await self.js.publish(subject, payload, headers={"Nats-Msg-Id": str(event_id)})
+    async def _publish(
+        self, subject: str, payload: bytes, event_id: UUID, trace: dict[str, str] | None = None
+    ) -> None:
+        headers = {"Nats-Msg-Id": str(event_id), **(trace or {})}
+        await self.js.publish(subject, payload, headers=headers)
+        metrics.PUBLISHED.labels(metrics.subject_family(subject)).inc()
 
     async def relay_once(self) -> int:
         table = self.outbox.table

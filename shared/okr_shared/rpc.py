@@ -15,6 +15,7 @@ import functools
 import inspect
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast, get_type_hints
 from uuid import uuid4
@@ -26,6 +27,7 @@ from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
+from okr_shared import metrics, tracing
 from okr_shared.errors import Internal, Invalid, OkrError, Unavailable, error_from_dict
 from okr_shared.faults import is_transient
 
@@ -120,8 +122,16 @@ class RpcRouter:
         def register(handler: Handler[Req]) -> Handler[Req]:
             model = _request_model(handler)
 
+            requests = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
+            latency = metrics.RPC_LATENCY.labels(subject)
+
             async def endpoint(msg: NatsMessage) -> None:
-                reply = await dispatch(handler, model, msg.body, encode=encode)
+                started = time.perf_counter()
+                # The caller's trace goes on here, so this service's log lines carry its id.
+                with tracing.span(subject, msg.headers, kind=tracing.SpanKind.SERVER):
+                    reply = await dispatch(handler, model, msg.body, encode=encode)
+                latency.observe(time.perf_counter() - started)
+                requests["ok" if reply.startswith(OK_PREFIX) else "error"].inc()
                 # The connection the request came on; FastStream's injected `Client` is
                 # resolved in a worker thread per message, which costs more than the handler.
                 await send_reply(msg.raw_message._client, msg.reply_to, reply)
@@ -184,7 +194,12 @@ async def _ask(broker: NatsBroker, subject: str, request: BaseModel, timeout: fl
     except (nats.errors.Error, IncorrectState, AttributeError) as err:  # not connected (yet)
         raise Unavailable("the message bus is unavailable; try again shortly") from err
     try:
-        await client.publish(subject, request.model_dump_json().encode(), reply=inbox)
+        await client.publish(
+            subject,
+            request.model_dump_json().encode(),
+            reply=inbox,
+            headers=tracing.inject({}) or None,
+        )
         parts: list[bytes] = []
         expected = 1
         while len(parts) < expected:

@@ -6,6 +6,7 @@ A service's `main.py` builds one `ServiceRuntime`, adds its routers and workers,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -16,7 +17,7 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
-from okr_shared import failpoints, subjects
+from okr_shared import failpoints, metrics, subjects
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts.common import Ping, ServiceInfo, ServiceStatus, utcnow
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
@@ -37,6 +38,7 @@ class Worker(Protocol):
 
 
 WorkerFactory = Callable[[JetStreamContext], Worker]
+GAUGES_EVERY_S = 5.0  # how often /metrics's lag and backlog figures are read
 
 
 def make_broker(nats_url: str, name: str) -> NatsBroker:
@@ -50,8 +52,11 @@ def make_broker(nats_url: str, name: str) -> NatsBroker:
     )
 
 
-def service_info(service: str, version: str, instance: str) -> ServiceInfo:
+def service_info(service: str, version: str, settings: ServiceSettings) -> ServiceInfo:
+    instance = settings.instance
+    port = settings.metrics_port
     return ServiceInfo(
+        metrics_url=f"http://{settings.metrics_host}:{port}/metrics" if port else None,
         service=service,
         version=version,
         instance=instance or f"{service}@{socket.gethostname()}:{os.getpid()}",
@@ -84,7 +89,7 @@ class ServiceRuntime:
     ):
         self.settings = settings
         failpoints.arm(settings.failpoints)
-        self.info = service_info(service, version, settings.instance)
+        self.info = service_info(service, version, settings)
         self.broker = make_broker(settings.nats_url, f"okr-{service}")
         self.engine = make_engine(
             settings.database_url, pool_size=pool_size, application_name=service
@@ -93,6 +98,8 @@ class ServiceRuntime:
         self.readers = make_reader(self.engine)
         self._factories: list[WorkerFactory] = []
         self._workers: list[Worker] = []
+        self.metrics = metrics.MetricsServer(settings.metrics_host, settings.metrics_port)
+        self._gauges: asyncio.Task[None] | None = None
         self.ready = False
         self.broker.include_router(ping_router(self.info, lambda: self.ready).router)
         self.broker.include_router(self._status_router().router)
@@ -106,15 +113,36 @@ class ServiceRuntime:
         @rpc.route(subjects.RPC_STATUS_ALL, queue=False)
         async def status(_: Ping) -> ServiceStatus:
             """This instance's consumers' lag and outbox backlog (`okr status`)."""
-            consumers = [w for w in self._workers if isinstance(w, BatchConsumer)]
-            relays = [w for w in self._workers if isinstance(w, OutboxRelay)]
-            return ServiceStatus(
-                instance=self.info.instance,
-                consumers=[await c.lag() for c in consumers],
-                outbox_backlog=sum([await r.backlog() for r in relays]) if relays else None,
-            )
+            return await self.status()
 
         return rpc
+
+    async def status(self) -> ServiceStatus:
+        consumers = [w for w in self._workers if isinstance(w, BatchConsumer)]
+        relays = [w for w in self._workers if isinstance(w, OutboxRelay)]
+        return ServiceStatus(
+            instance=self.info.instance,
+            consumers=[await c.lag() for c in consumers],
+            outbox_backlog=sum([await r.backlog() for r in relays]) if relays else None,
+        )
+
+    async def refresh_gauges(self) -> None:
+        """Lag and backlog need a question to NATS and to the database: asked every few
+        seconds here, not on each scrape (which comes from a thread, outside the event loop)."""
+        found = await self.status()
+        for lag in found.consumers:
+            metrics.CONSUMER_PENDING.labels(lag.stream, lag.durable).set(lag.pending)
+            metrics.CONSUMER_UNACKNOWLEDGED.labels(lag.stream, lag.durable).set(lag.unacknowledged)
+        if found.outbox_backlog is not None:
+            metrics.OUTBOX_BACKLOG.set(found.outbox_backlog)
+
+    async def _keep_gauges(self) -> None:
+        while True:
+            try:
+                await self.refresh_gauges()
+            except Exception as err:  # NATS or the database away: /status says so already
+                log.debug("metrics: cannot read lag and backlog (%s)", err)
+            await asyncio.sleep(GAUGES_EVERY_S)
 
     def add_worker(self, factory: WorkerFactory) -> None:
         """Workers need JetStream, which exists only once the broker has connected."""
@@ -128,6 +156,9 @@ class ServiceRuntime:
             await worker.start()
             self._workers.append(worker)
         self.ready = True
+        if self.settings.metrics_port:
+            self.metrics.start()
+            self._gauges = asyncio.create_task(self._keep_gauges(), name="metrics-gauges")
         log.info("%s ready (%s)", self.info.instance, self.info.version)
 
     async def _declare_streams(self, js: JetStreamContext) -> None:
@@ -147,6 +178,12 @@ class ServiceRuntime:
 
     async def stop_workers(self) -> None:
         self.ready = False
+        if self._gauges is not None:
+            self._gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gauges
+            self._gauges = None
+        self.metrics.stop()
         for worker in reversed(self._workers):
             await worker.stop()
         self._workers.clear()

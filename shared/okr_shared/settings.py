@@ -35,6 +35,15 @@ class ServiceSettings(BaseSettings):
     nats_replicas: Annotated[int, Field(ge=1, le=5, validation_alias=env("OKR_NATS_REPLICAS"))] = 1
     log_level: Annotated[str, Field(validation_alias=env("OKR_LOG_LEVEL"))] = "INFO"
     instance: Annotated[str, Field(validation_alias=env("OKR_INSTANCE"))] = ""
+    # Prometheus metrics on an HTTP port of this process's own; 0 turns them off.
+    metrics_host: Annotated[str, Field(validation_alias=env("OKR_METRICS_HOST"))] = "127.0.0.1"
+    metrics_port: Annotated[
+        int, Field(ge=0, le=65535, validation_alias=env("OKR_METRICS_PORT"))
+    ] = 0
+    # `json` (one object per line, for log collectors) or `text` (for a person at a terminal).
+    log_format: Annotated[str, Field(validation_alias=env("OKR_LOG_FORMAT"))] = "json"
+    # Where spans go (OpenTelemetry's own variable); unset, they are made but never exported.
+    otlp_endpoint: Annotated[str, Field(validation_alias=env("OTEL_EXPORTER_OTLP_ENDPOINT"))] = ""
     # Chaos runs only: where this process kills itself (see okr_shared.failpoints).
     failpoints: Annotated[str, Field(validation_alias=env("OKR_FAILPOINTS"))] = ""
 
@@ -55,6 +64,20 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _failpoints(cls, value: str) -> str:
         failpoints.parse(value)
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in {"json", "text"}:
+            raise ValueError("must be json or text")
+        return value.lower()
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
         return value
 
     @field_validator("log_level")

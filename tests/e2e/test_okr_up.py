@@ -37,7 +37,8 @@ def okr_env(data_dir: Path) -> dict[str, str]:
         "OKR_NATS_PORT": str(free_port()),
         "OKR_POSTGRES_PORT": str(free_port()),
         "OKR_GATEWAY_PORT": str(free_port()),
-        "COLUMNS": "200",
+        "OKR_METRICS_PORT": str(free_port()),
+        "COLUMNS": "250",
     }
 
 
@@ -131,6 +132,7 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1"):
         assert instance in status.stdout
     assert "consumer lag" in status.stdout and "kpis-ingest 0+0" in status.stdout
+    operators_can_scrape_and_read_logs(status.stdout, data_dir)
 
     second = okr(env, "up")
     assert second.returncode == 1
@@ -182,6 +184,23 @@ def test_a_crashed_service_is_restarted_and_a_bad_one_stops_the_start(data_dir: 
     assert broken.returncode == 1
     assert "gateway-1 exited with code 2 while starting" in broken.stderr
     assert "OKR_JWT_SECRET: Value error, must be at least 32 characters" in broken.stderr
+
+
+def operators_can_scrape_and_read_logs(status: str, data_dir: Path) -> None:
+    """Every process serves /metrics on a port of its own (listed by `okr status`), and logs
+    one JSON object per line."""
+    urls = re.findall(r"http://127\.0\.0\.1:\d+/metrics", status)
+    assert len(urls) == 4, status
+    for url in urls:
+        response = httpx.get(url)
+        assert response.status_code == 200, url
+        assert "okr_messages_consumed_total" in response.text
+    gateway = next(
+        httpx.get(u).text for u in urls if "okr_http_requests_total{" in httpx.get(u).text
+    )
+    assert 'route="/api/v1/objectives"' in gateway
+    line = json.loads((data_dir / "logs" / "kpis-1.log").read_text().splitlines()[-1])
+    assert line["service"] == "kpis" and line["instance"] == "kpis-1" and line["message"]
 
 
 def hr_commands_work(

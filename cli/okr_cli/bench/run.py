@@ -81,6 +81,7 @@ async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
         nats_port=free_port(),
         postgres_port=free_port(),
         gateway_port=free_port(),
+        metrics_port=0,  # a system of its own: never contend with a running `okr up`
         admin_password=ADMIN_PASSWORD,
     )
     extra_env = {"OKR_GATEWAY_WRITES_PER_MINUTE": "0", "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD}

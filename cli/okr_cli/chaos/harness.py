@@ -218,6 +218,7 @@ async def started(*, cluster: bool = False) -> AsyncIterator[Chaos]:
         nats_port=free_port(),
         postgres_port=free_port(),
         gateway_port=free_port(),
+        metrics_port=0,  # a system of its own: never contend with a running `okr up`
         nats_url=nodes.url if nodes else None,
         admin_password=ADMIN_PASSWORD,
     )

@@ -20,7 +20,7 @@ from okr_gateway.errors import RateLimited, Unauthorized
 from okr_gateway.models import User
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
-from okr_shared import rpc
+from okr_shared import rpc, tracing
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.errors import Forbidden, Unavailable
 
@@ -46,7 +46,11 @@ class Services:
         it. True when the stream already had that key (a retry)."""
         try:
             ack = await self.broker.connection.jetstream().publish(
-                subject, body, headers={"Nats-Msg-Id": idempotency_key}, timeout=self.timeout_s
+                subject,
+                body,
+                # The request's trace goes on into the KPIs service and the rollup it causes.
+                headers=tracing.inject({"Nats-Msg-Id": idempotency_key}),
+                timeout=self.timeout_s,
             )
         except (nats.errors.Error, IncorrectState, AttributeError) as err:
             raise Unavailable("the message bus did not take the value; try again") from err

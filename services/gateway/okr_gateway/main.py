@@ -18,11 +18,13 @@ from okr_gateway.deps import GatewayState, Services
 from okr_gateway.routes import auth, health, kpis, objectives, progress, users
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
+from okr_gateway.telemetry import TelemetryMiddleware
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
-from okr_shared.logs import configure_logging
+from okr_shared.metrics import MetricsServer
 from okr_shared.private_files import secret_file
 from okr_shared.runtime import make_broker, ping_router, service_info
 from okr_shared.settings import load_settings
+from okr_shared.telemetry import configure_telemetry
 
 log = logging.getLogger("okr_gateway")
 
@@ -47,13 +49,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ),
     )
 
+    metrics = MetricsServer(settings.metrics_host, settings.metrics_port)
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Serve /health and a 503 /ready at once; connect in the background until it works.
         starting = asyncio.create_task(_connect(state))
+        metrics.start()
         try:
             yield
         finally:
+            metrics.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
@@ -67,10 +73,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     state.services.broker.include_router(
-        ping_router(service_info("gateway", __version__, settings.instance)).router
+        ping_router(service_info("gateway", __version__, settings)).router
     )
     app.state.gateway = state
     errors.install(app)
+    app.add_middleware(TelemetryMiddleware)
     for module in (health, auth, users, objectives, kpis, progress):
         app.include_router(module.router)
     return app
@@ -110,7 +117,7 @@ async def _retry(what: str, attempt: object) -> None:
 
 def run() -> None:
     settings = load_settings(GatewaySettings, "okr-gateway")
-    configure_logging("gateway", settings.log_level)
+    configure_telemetry("gateway", settings)
     try:
         app = create_app(settings)
     except ValueError as err:  # e.g. an unusable jwt-secret file: one line, no traceback

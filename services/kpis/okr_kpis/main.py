@@ -8,10 +8,10 @@ from nats.js import JetStreamContext
 
 from okr_kpis import __version__, handlers, models
 from okr_kpis.settings import KpisSettings
-from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime, Worker
 from okr_shared.settings import load_settings
+from okr_shared.telemetry import configure_telemetry
 
 
 def build(settings: KpisSettings) -> ServiceRuntime:
@@ -37,5 +37,5 @@ def build(settings: KpisSettings) -> ServiceRuntime:
 
 def run() -> None:
     settings = load_settings(KpisSettings, "okr-kpis")
-    configure_logging("kpis", settings.log_level)
+    configure_telemetry("kpis", settings)
     asyncio.run(build(settings).serve())

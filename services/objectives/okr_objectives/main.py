@@ -6,10 +6,10 @@ import asyncio
 
 from okr_objectives import __version__, handlers, models, rollups
 from okr_objectives.settings import ObjectivesSettings
-from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
 from okr_shared.settings import load_settings
+from okr_shared.telemetry import configure_telemetry
 
 
 def build(settings: ObjectivesSettings) -> ServiceRuntime:
@@ -25,5 +25,5 @@ def build(settings: ObjectivesSettings) -> ServiceRuntime:
 
 def run() -> None:
     settings = load_settings(ObjectivesSettings, "okr-objectives")
-    configure_logging("objectives", settings.log_level)
+    configure_telemetry("objectives", settings)
     asyncio.run(build(settings).serve())

@@ -3,14 +3,18 @@ progress) and request/reply for computing one objective's progress on demand."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_progress import service
-from okr_shared import subjects
+from okr_shared import metrics, subjects
 from okr_shared.consumer import BatchConsumer, Delivery
+from okr_shared.contracts.common import utcnow
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.contracts.progress import (
@@ -51,6 +55,7 @@ def kpi_events_consumer(
     async def handle(batch: list[Delivery[KpiProgressChanged]]) -> None:
         async with sessions.begin() as session:
             await service.apply_kpi_events(session, outbox, (d.event for d in batch))
+        observe_rollup_latency(d.event.occurred_at for d in batch)
 
     return BatchConsumer(
         js,
@@ -61,6 +66,14 @@ def kpi_events_consumer(
         handle=handle,
         batch_size=500,
     )
+
+
+def observe_rollup_latency(stored_at: Iterable[datetime]) -> None:
+    """From the KPIs service storing a value (its event's time) to the rollup committed here.
+    Both clocks must agree: on one machine they do; across machines, keep them in NTP sync."""
+    now = utcnow()
+    for at in stored_at:
+        metrics.ROLLUP_LATENCY.observe(max(0.0, (now - at).total_seconds()))
 
 
 REBUILD_TIMEOUT_S = 120.0

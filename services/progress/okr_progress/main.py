@@ -7,10 +7,10 @@ import asyncio
 
 from okr_progress import __version__, handlers, models
 from okr_progress.settings import ProgressSettings
-from okr_shared.logs import configure_logging
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
 from okr_shared.settings import load_settings
+from okr_shared.telemetry import configure_telemetry
 
 
 def build(settings: ProgressSettings) -> ServiceRuntime:
@@ -27,5 +27,5 @@ def build(settings: ProgressSettings) -> ServiceRuntime:
 
 def run() -> None:
     settings = load_settings(ProgressSettings, "okr-progress")
-    configure_logging("progress", settings.log_level)
+    configure_telemetry("progress", settings)
     asyncio.run(build(settings).serve())

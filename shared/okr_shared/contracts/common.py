@@ -66,6 +66,7 @@ class ServiceInfo(Contract):
     host: str
     pid: int
     started_at: datetime
+    metrics_url: str | None = None  # where Prometheus scrapes this instance; None: not served
 
 
 class ConsumerLag(Contract):
