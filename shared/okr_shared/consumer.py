@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -31,6 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from okr_shared import metrics, tracing
 from okr_shared.contracts.common import ConsumerLag
+from okr_shared.event_channels import Channel, document_consumed
 from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_conflict, is_transient
 from okr_shared.pull import Puller
@@ -71,6 +72,7 @@ class BatchConsumer(Generic[T]):
         max_attempts: int = 5,
         ack_wait_s: float = 10.0,
         retry_pause_s: float = 1.0,
+        channels: Sequence[Channel] = (),
     ) -> None:
         self.js = js
         self.stream = stream
@@ -85,6 +87,7 @@ class BatchConsumer(Generic[T]):
             self.decode = lambda msg: adapter.validate_json(msg.data)
         else:
             self.decode = payload
+        self.channels = document_consumed(filter_subject, payload, channels)
         self.handle = handle
         self.batch_size = batch_size
         self.max_attempts = max_attempts

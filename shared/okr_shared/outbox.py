@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_shared import metrics, tracing
 from okr_shared.contracts.common import Event
+from okr_shared.event_channels import Channel, Declared
 from okr_shared.failpoints import failpoint
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,10 @@ class Row:
 class Outbox:
     """Write events in the caller's transaction; the relay gets them as soon as it commits."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, *, publishes: Sequence[Channel]) -> None:
         self.table = table
+        # What this outbox may publish: the AsyncAPI document shows it, and add_each holds to it.
+        self.publishes = Declared(publishes)
         self.committed = asyncio.Event()
         self._fresh: list[Row] = []  # committed, not yet handed to the relay
         self._key = f"okr-outbox-{table.schema}"
@@ -103,6 +106,7 @@ class Outbox:
         """Events with a subject each, in one statement."""
         if not events:
             return
+        self.publishes.check(s for s, _ in events)
         trace = tracing.inject({}) or None
         rows = [Row(e.event_id, s, e.model_dump_json().encode(), trace) for s, e in events]
         await session.execute(

@@ -18,6 +18,7 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 
 from okr_shared import failpoints, metrics, subjects
+from okr_shared.asyncapi import asyncapi_router
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts.common import Ping, ServiceInfo, ServiceStatus, utcnow
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
@@ -103,6 +104,10 @@ class ServiceRuntime:
         self.ready = False
         self.broker.include_router(ping_router(self.info, lambda: self.ready).router)
         self.broker.include_router(self._status_router().router)
+        asyncapi = asyncapi_router(
+            self.info, self.broker, workers=lambda: self._workers, ready=lambda: self.ready
+        )
+        self.broker.include_router(asyncapi.router)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
         self.app.after_startup(self.start_workers)
         self.app.on_shutdown(self.stop_workers)

@@ -45,6 +45,7 @@ OBJECTIVE_EVENTS = "objective.>"
 OBJECTIVES = Stream("OBJECTIVES", (OBJECTIVE_EVENTS,), max_age=timedelta(days=30))
 
 KPI_VALUE_PREFIX = "kpi.values."  # + the KPI's id: one value per message
+KPI_VALUE_ADDRESS = KPI_VALUE_PREFIX + "{kpi_id}"  # the same, as an AsyncAPI channel address
 KPI_VALUE_BATCH = "kpi.values.batch"  # many values in one message, for bulk loads
 KPI_VALUES_SUBJECTS = "kpi.values.>"
 KPI_PROGRESS_CHANGED = "kpi.progress_changed"
@@ -53,6 +54,7 @@ KPI_VALUES = Stream("KPI_VALUES", (KPI_VALUES_SUBJECTS,), max_age=timedelta(days
 KPI_EVENTS = Stream("KPI_EVENTS", (KPI_PROGRESS_CHANGED,), max_age=timedelta(days=30))
 
 PROGRESS_UPDATES = "progress.objective.>"
+PROGRESS_UPDATE_ADDRESS = "progress.objective.{objective_id}"  # progress_subject(), for AsyncAPI
 PROGRESS = Stream("PROGRESS", (PROGRESS_UPDATES,), max_age=timedelta(days=1))
 
 STREAMS: tuple[Stream, ...] = (OBJECTIVES, KPI_VALUES, KPI_EVENTS, PROGRESS)
@@ -73,6 +75,14 @@ HR_SUBSCRIBE = ("_INBOX.>",)  # replies: JetStream acknowledgements of what it p
 # --- request/reply --------------------------------------------------------------------------
 RPC_PING_ALL = "rpc.ping"  # every instance of every service answers: `okr status`
 RPC_STATUS_ALL = "rpc.status"  # every instance: its consumers' lag and its outbox backlog
+
+
+# The services behind the gateway; each answers rpc.<service>.asyncapi with its AsyncAPI document.
+SERVICES = ("objectives", "kpis", "progress")
+
+
+def rpc_asyncapi(service: str) -> str:
+    return f"rpc.{service}.asyncapi"
 
 
 def rpc_ping(service: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import insert, select
 
-from okr_progress import models
+from okr_progress import models, service
 from okr_shared import subjects
 from okr_shared.contracts.progress import CalculationMethod, ObjectiveProgressUpdated
 from okr_shared.db import make_engine, make_sessionmaker
@@ -40,7 +40,7 @@ async def world(own_world: tuple[str, str]) -> AsyncIterator[tuple[JetStreamCont
     await ensure_streams(js)
     engine = make_engine(own_world[1], pool_size=2)
     sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
+    outbox = Outbox(models.outbox, publishes=service.PUBLISHES)
     relay = OutboxRelay(outbox, sessions, js, poll_interval_s=0.1, sweep_after_s=1.0)
     await relay.start()
     yield js, outbox, sessions

@@ -61,7 +61,7 @@ def link(objective_id: int) -> ObjectiveKpiLinked:
 async def engine(own_world: tuple[str, str]) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(own_world[1], pool_size=4)
     sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
+    outbox = Outbox(models.outbox, publishes=service.PUBLISHES)
     async with sessions.begin() as session:  # company > team > linked person, and a newcomer
         await service.apply_objective_events(
             session,
@@ -100,7 +100,7 @@ async def interleave(engine: AsyncEngine, first: Apply, second: Apply) -> dict[i
     """`first` runs and holds its transaction open; `second` runs meanwhile as far as it can;
     then `first` commits and `second` finishes. The stored progress afterwards."""
     sessions = make_sessionmaker(engine)
-    outbox = Outbox(models.outbox)
+    outbox = Outbox(models.outbox, publishes=service.PUBLISHES)
     early = sessions()
     await early.begin()
     await first(early, outbox)

@@ -13,9 +13,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from okr_gateway import __version__, errors
+from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
-from okr_gateway.routes import auth, health, kpis, objectives, progress, users
+from okr_gateway.routes import asyncapi, auth, health, kpis, objectives, progress, users
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.telemetry import TelemetryMiddleware
@@ -76,9 +77,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ping_router(service_info("gateway", __version__, settings)).router
     )
     app.state.gateway = state
+    app.state.asyncapi = SystemDocument(
+        state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
+    )
     errors.install(app)
     app.add_middleware(TelemetryMiddleware)
-    for module in (health, auth, users, objectives, kpis, progress):
+    for module in (health, auth, users, objectives, kpis, progress, asyncapi):
         app.include_router(module.router)
     return app
 

@@ -16,10 +16,21 @@ from okr_kpis.progress import kpi_progress
 from okr_kpis.views import progress_event, response
 from okr_shared import subjects
 from okr_shared.contracts.common import Role
+from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.kpi_rpc import ArchiveKpi, CreateKpi, UpdateKpi
 from okr_shared.contracts.kpis import Direction, KpiResponse, KpiStatus, check_target
 from okr_shared.errors import Invalid
+from okr_shared.event_channels import Channel
 from okr_shared.outbox import Outbox
+
+# Published by these commands and by ingestion (okr_kpis.ingest), through the one outbox.
+PUBLISHES = (
+    Channel(
+        subjects.KPI_PROGRESS_CHANGED,
+        KpiProgressChanged,
+        "A KPI's value, progress or definition changed; the progress service rolls it up.",
+    ),
+)
 
 PROGRESS_FIELDS = {"direction", "baseline_value", "target_value"}
 

@@ -112,4 +112,5 @@ def ingest_consumer(
         payload=ingest.decode,
         handle=ingestor.handle,
         batch_size=batch_size,
+        channels=ingest.CHANNELS,
     )

@@ -26,10 +26,26 @@ from okr_shared import subjects
 from okr_shared.consumer import Delivery, publish_dead_letter
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.kpis import Direction, KpiBatchIn, KpiBatchItem, KpiStatus, KpiValueIn
+from okr_shared.event_channels import Channel
 from okr_shared.outbox import Outbox
 
 CONSUMER = "kpis-ingest"
-KPIS = cast(Table, Kpi.__table__)  # core UPDATE: the batch's ORM objects must stay untouched
+KPIS = cast(Table, Kpi.__table__)
+
+# What `decode` accepts, for the AsyncAPI document: HR systems publish these.
+CHANNELS = (
+    Channel(
+        subjects.KPI_VALUE_ADDRESS,
+        KpiValueIn,
+        "One value of the KPI named in the subject, published by an HR system (or the gateway). "
+        "The Nats-Msg-Id header is the idempotency key.",
+    ),
+    Channel(
+        subjects.KPI_VALUE_BATCH,
+        KpiBatchIn,
+        "Many values in one message, for bulk loads; each item is stored or refused on its own.",
+    ),
+)  # core UPDATE: the batch's ORM objects must stay untouched
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, 100,000 a second

@@ -6,7 +6,7 @@ import asyncio
 
 from nats.js import JetStreamContext
 
-from okr_kpis import __version__, handlers, models
+from okr_kpis import __version__, commands, handlers, models
 from okr_kpis.settings import KpisSettings
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime, Worker
@@ -16,7 +16,7 @@ from okr_shared.telemetry import configure_telemetry
 
 def build(settings: KpisSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("kpis", __version__, settings, pool_size=settings.db_pool_size)
-    outbox = Outbox(models.outbox)
+    outbox = Outbox(models.outbox, publishes=commands.PUBLISHES)
     jetstream = handlers.JetStreamProvider()
     runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox, jetstream).router)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from okr_objectives import __version__, handlers, models, rollups
+from okr_objectives import __version__, commands, handlers, models, rollups
 from okr_objectives.settings import ObjectivesSettings
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
@@ -14,7 +14,7 @@ from okr_shared.telemetry import configure_telemetry
 
 def build(settings: ObjectivesSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("objectives", __version__, settings, pool_size=settings.db_pool_size)
-    outbox = Outbox(models.outbox)
+    outbox = Outbox(models.outbox, publishes=commands.PUBLISHES)
     runtime.broker.include_router(
         handlers.build_router(runtime.sessions, runtime.readers, outbox).router
     )

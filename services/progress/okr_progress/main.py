@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from okr_progress import __version__, handlers, models
+from okr_progress import __version__, handlers, models, service
 from okr_progress.settings import ProgressSettings
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
@@ -15,7 +15,7 @@ from okr_shared.telemetry import configure_telemetry
 
 def build(settings: ProgressSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("progress", __version__, settings, pool_size=settings.db_pool_size)
-    outbox = Outbox(models.outbox)
+    outbox = Outbox(models.outbox, publishes=service.PUBLISHES)
     runtime.broker.include_router(
         handlers.build_router(runtime.sessions, outbox, runtime.broker).router
     )

@@ -36,7 +36,16 @@ from okr_shared.contracts.progress import (
     RebuildReport,
 )
 from okr_shared.errors import NotFound
+from okr_shared.event_channels import Channel
 from okr_shared.outbox import Outbox
+
+PUBLISHES = (
+    Channel(
+        subjects.PROGRESS_UPDATE_ADDRESS,
+        ObjectiveProgressUpdated,
+        "An objective's rollup changed (the objectives service and the gateway's live stream).",
+    ),
+)
 
 MAX_CLOSURE_ROUNDS = 5
 

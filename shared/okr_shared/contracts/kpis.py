@@ -131,7 +131,16 @@ class KpiValueIn(BaseModel):
     """The body of a message on `kpi.values.<kpi_id>`, and of `POST /api/v1/kpis/{id}/values`.
     The `Nats-Msg-Id` header (or the `Idempotency-Key` header) is the idempotency key."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {"value": 42.5, "observed_at": "2025-03-31T17:00:00Z", "source": "workday"},
+                {"value": 7},
+            ]
+        },
+    )
 
     value: Number
     observed_at: IsoDateTime | None = Field(default=None, description="ISO-8601; default: now")
@@ -139,6 +148,14 @@ class KpiValueIn(BaseModel):
 
 
 class KpiBatchItem(KpiValueIn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kpi_id": 12, "value": 42.5, "idempotency_key": "workday-2025-03-31-12"},
+            ]
+        }
+    )
+
     kpi_id: Id
     idempotency_key: IdempotencyKey | None = None
 
@@ -146,7 +163,20 @@ class KpiBatchItem(KpiValueIn):
 class KpiBatchIn(BaseModel):
     """The body of a message on `kpi.values.batch`: many values in one message, for bulk loads."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "values": [
+                        {"kpi_id": 12, "value": 42.5, "observed_at": "2025-03-31T17:00:00Z"},
+                        {"kpi_id": 13, "value": 0.93, "source": "sap", "idempotency_key": "q1-13"},
+                    ]
+                }
+            ]
+        },
+    )
 
     values: Annotated[list[KpiBatchItem], Field(min_length=1, max_length=5000)]
 

@@ -7,9 +7,9 @@ redelivery are harmless.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from okr_shared.contracts.common import Contract, Event
 from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus
@@ -35,12 +35,40 @@ class LinkState(Contract):
     version: int
 
 
+# --- examples for the AsyncAPI document (and anyone reading the schemas) -----------------
+_STATE = {
+    "id": 3,
+    "parent_id": 1,
+    "level": "team",
+    "status": "active",
+    "manual_progress": 0.0,
+    "deleted": False,
+    "version": 2,
+}
+_LINK = {"objective_id": 3, "kpi_id": 12, "weight": 0.5, "active": True, "version": 1}
+
+
+def _example(type_: str, **fields: Any) -> ConfigDict:
+    envelope = {
+        "event_id": "5c8e2a9d-1b7f-4c3e-a2d6-8f0e4b1c7a95",
+        "occurred_at": "2025-03-31T17:00:00Z",
+        "type": type_,
+    }
+    return ConfigDict(json_schema_extra={"examples": [{**envelope, **fields}]})
+
+
 class ObjectiveCreated(Event):
+    """An objective was created."""
+
+    model_config = _example("objective.created", objective=_STATE)
     type: Literal["objective.created"] = "objective.created"
     objective: ObjectiveState
 
 
 class ObjectiveUpdated(Event):
+    """Fields of an objective changed: `changed` names them."""
+
+    model_config = _example("objective.updated", objective=_STATE, changed=["status"])
     type: Literal["objective.updated"] = "objective.updated"
     objective: ObjectiveState
     changed: list[str]
@@ -49,6 +77,9 @@ class ObjectiveUpdated(Event):
 class ObjectiveMoved(Event):
     """A new parent, perhaps with other changes (a PUT can carry both): `changed` names them."""
 
+    model_config = _example(
+        "objective.moved", objective=_STATE, previous_parent_id=2, changed=["parent_id"]
+    )
     type: Literal["objective.moved"] = "objective.moved"
     objective: ObjectiveState
     previous_parent_id: int | None
@@ -58,11 +89,15 @@ class ObjectiveMoved(Event):
 class ObjectivesDeleted(Event):
     """An objective and its live subtree, soft-deleted together."""
 
+    model_config = _example("objective.deleted", objectives=[{**_STATE, "deleted": True}])
     type: Literal["objective.deleted"] = "objective.deleted"
     objectives: list[ObjectiveState]
 
 
 class ObjectivesRestored(Event):
+    """An objective and the subtree deleted with it, back again."""
+
+    model_config = _example("objective.restored", objectives=[_STATE])
     type: Literal["objective.restored"] = "objective.restored"
     objectives: list[ObjectiveState]
 
@@ -70,11 +105,15 @@ class ObjectivesRestored(Event):
 class ObjectiveKpiLinked(Event):
     """A link was made or its weight changed."""
 
+    model_config = _example("objective.kpi_linked", link=_LINK)
     type: Literal["objective.kpi_linked"] = "objective.kpi_linked"
     link: LinkState
 
 
 class ObjectiveKpiUnlinked(Event):
+    """A KPI no longer counts in the objective's progress."""
+
+    model_config = _example("objective.kpi_unlinked", link={**_LINK, "active": False})
     type: Literal["objective.kpi_unlinked"] = "objective.kpi_unlinked"
     link: LinkState
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import ConfigDict
+
 from okr_shared.contracts.common import Actor, Contract, Event
 from okr_shared.contracts.fields import Id
 from okr_shared.contracts.kpi_events import KpiProgressChanged
@@ -30,6 +32,25 @@ class ProgressCalculation(Contract):
 class ObjectiveProgressUpdated(Event):
     """Published on `progress.objective.<id>` whenever an objective's rollup changes. `version`
     rises with every change, so a reader keeps the newest whatever the order of arrival."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "9b1d4f0a-2c3e-4b5a-8d7f-6e1a2b3c4d5e",
+                    "occurred_at": "2025-03-31T17:00:01Z",
+                    "type": "progress.objective.updated",
+                    "objective_id": 3,
+                    "progress_percentage": 61.25,
+                    "calculation_method": "kpis",
+                    "child_count": 0,
+                    "kpi_count": 2,
+                    "last_calculated": "2025-03-31T17:00:01Z",
+                    "version": 14,
+                }
+            ]
+        }
+    )
 
     type: Literal["progress.objective.updated"] = "progress.objective.updated"
     objective_id: int

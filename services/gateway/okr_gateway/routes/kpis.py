@@ -14,6 +14,7 @@ from okr_gateway import service
 from okr_gateway.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, Writer, actor
 from okr_gateway.routes.objectives import IfMatch, etag, expected_version
 from okr_shared import subjects as s
+from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.fields import Department, Id, Offset
@@ -34,10 +35,24 @@ from okr_shared.contracts.kpis import (
 from okr_shared.contracts.objective_rpc import ObjectivesByKpi
 from okr_shared.contracts.objectives import ObjectiveResponse, Quarter
 from okr_shared.errors import Conflict, Forbidden, NotFound
+from okr_shared.event_channels import Channel
 from okr_shared.rpc import validation_details
 
 KpiId = Annotated[Id, Path(description="the KPI's id")]
 router = APIRouter(tags=["kpis"])
+
+# For the AsyncAPI document: what the value routes below publish.
+PUBLISHES = tuple(
+    Documented(
+        Channel(address, model, f"Values recorded through POST {route}."),
+        receives=False,
+        how="directly to JetStream, answering only once the stream has stored it",
+    )
+    for address, model, route in (
+        (s.KPI_VALUE_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values"),
+        (s.KPI_VALUE_BATCH, KpiBatchIn, "/api/v1/kpis/values/batch"),
+    )
+)
 BATCH_LIMIT = 1000
 
 

@@ -16,15 +16,32 @@ from nats.aio.subscription import Subscription
 
 from okr_gateway.deps import CurrentUser, Services, ServicesDep, actor
 from okr_shared import subjects as s
+from okr_shared.asyncapi import Documented
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.fields import Id
 from okr_shared.contracts.objectives import ObjectiveDetail
+from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.errors import Unavailable
+from okr_shared.event_channels import Channel
 
 router = APIRouter(tags=["progress"])
 HEARTBEAT_S = 15.0
 TREE_IDS = re.compile(rb'\{"id": (\d+),')  # how the tree view opens every node
+
+# For the AsyncAPI document: what the stream below subscribes to.
+RECEIVES = (
+    Documented(
+        Channel(
+            s.PROGRESS_UPDATE_ADDRESS,
+            ObjectiveProgressUpdated,
+            "Passed on to GET /api/v1/progress/stream as Server-Sent Events.",
+        ),
+        receives=True,
+        how="with a core NATS subscription per open stream (no durable: a client that "
+        "reconnects reads the current progress from the API)",
+    ),
+)
 
 
 @router.get(

@@ -1,0 +1,158 @@
+"""A service's AsyncAPI document: its FastStream request/reply subscribers, and the JetStream
+subjects its consumers and outbox declare (okr_shared.event_channels).
+
+Consumers and the outbox relay are plain nats-py, which FastStream cannot see; so the declared
+channels are given to FastStream as subscribers and publishers of a broker that is never
+connected, used only to describe them, and FastStream writes the document from both brokers.
+Each service answers `rpc.<service>.asyncapi` with its own; the gateway merges them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.specification import AsyncAPI
+from pydantic import TypeAdapter
+
+from okr_shared import subjects
+from okr_shared.consumer import BatchConsumer
+from okr_shared.contracts.common import Ping, ServiceInfo
+from okr_shared.errors import Unavailable
+from okr_shared.event_channels import Channel
+from okr_shared.outbox import OutboxRelay
+from okr_shared.rpc import RpcRouter
+from okr_shared.subjects import dead_letter_subject
+
+SCHEMA_VERSION = "3.0.0"
+
+
+@dataclass(frozen=True)
+class Documented:
+    """A declared channel as one service uses it: `how` says in what way, for the reader."""
+
+    channel: Channel
+    receives: bool  # False: the service sends on it
+    how: str
+    durable: str | None = None  # a JetStream durable consumer's name
+
+    def key(self, service: str) -> str:
+        return f"{self.channel.address}:{service}.{'receive' if self.receives else 'send'}"
+
+    def description(self, service: str) -> str:
+        stream = self.channel.stream
+        stored = f"Stored in stream `{stream.name}`"
+        if stream.dead_letters:
+            dlq = dead_letter_subject(self.channel.address)
+            stored += f"; refused messages go to `{stream.dlq_name}` on `{dlq}`"
+        verb = "receives" if self.receives else "sends"
+        return f"{self.channel.summary}\n\n{service} {verb} it {self.how}. {stored}."
+
+
+def from_workers(workers: Iterable[object]) -> list[Documented]:
+    """What a service's running consumers and outbox relay declare."""
+    found: list[Documented] = []
+    for worker in workers:
+        if isinstance(worker, BatchConsumer):
+            how = f"with the durable pull consumer `{worker.durable}` on `{worker.filter_subject}`"
+            found += [Documented(c, True, how, worker.durable) for c in worker.channels]
+        elif isinstance(worker, OutboxRelay):
+            how = "through its transactional outbox (Nats-Msg-Id = event_id)"
+            found += [Documented(c, False, how) for c in worker.outbox.publishes.channels]
+    return found
+
+
+def service_document(
+    service: str, version: str, broker: NatsBroker, documented: Sequence[Documented]
+) -> dict[str, Any]:
+    described = NatsBroker(list(broker.specification.url))
+    for item in documented:
+        _describe(described, service, item)
+    spec = AsyncAPI(
+        broker,
+        described,
+        title=f"okr {service}",
+        version=version,
+        description=f"What the {service} service receives and sends on NATS.",
+        schema_version=SCHEMA_VERSION,
+    )
+    document: dict[str, Any] = spec.to_specification().to_jsonable()
+    for item in documented:
+        _add_parameters_and_examples(document, item.key(service), item.channel)
+    for server in (document.get("servers") or {}).values():
+        server["host"] = server["host"].rpartition("@")[2]  # never a credential in a document
+    return document
+
+
+def _describe(described: NatsBroker, service: str, item: Documented) -> None:
+    channel = item.channel
+    key = item.key(service)
+    if not item.receives:
+        description = item.description(service)
+        described.publisher(
+            channel.address, schema=channel.payload, title=key, description=description
+        )
+        return
+
+    async def receive(body: Any) -> None:
+        """Never called: this broker only describes."""
+
+    # FastStream documents the payload from the annotation; the model is only known here.
+    receive.__annotations__ = {"body": channel.payload, "return": None}
+
+    extra: dict[str, Any] = {}
+    if item.durable:
+        extra = {
+            "stream": JStream(channel.stream.name, declare=False),
+            "durable": item.durable,
+            "pull_sub": PullSub(),
+        }
+    described.subscriber(
+        channel.address, title=key, description=item.description(service), **extra
+    )(receive)
+
+
+def _add_parameters_and_examples(document: dict[str, Any], key: str, channel: Channel) -> None:
+    """AsyncAPI wants each `{name}` of an address declared; FastStream leaves examples in the
+    payload's schema, where the HTML renderer does not show them as messages."""
+    found = document["channels"].get(key)
+    if found is None:
+        return
+    if channel.parameters:
+        found["parameters"] = {
+            name: {"description": f"the {name.removesuffix('_id')}'s id"}
+            for name in channel.parameters
+        }
+    examples = TypeAdapter(cast(Any, channel.payload)).json_schema().get("examples", [])
+    messages = document.get("components", {}).get("messages", {})
+    for name, message in messages.items():
+        if name.startswith(f"{key}:"):
+            message["examples"] = [
+                {"name": f"example {i}", "payload": example}
+                for i, example in enumerate(examples, 1)
+            ]
+
+
+def asyncapi_router(
+    info: ServiceInfo,
+    broker: NatsBroker,
+    workers: Callable[[], Iterable[object]],
+    ready: Callable[[], bool],
+) -> RpcRouter:
+    rpc = RpcRouter(queue=info.service)
+    built: list[bytes] = []  # the workers are fixed once the service is ready
+
+    @rpc.route_raw(subjects.rpc_asyncapi(info.service))
+    async def asyncapi(_: Ping) -> bytes:
+        """This service's AsyncAPI document (the gateway merges them at /asyncapi.json)."""
+        if not ready():
+            raise Unavailable(f"{info.instance} is starting")
+        if not built:
+            document = service_document(info.service, info.version, broker, from_workers(workers()))
+            built.append(json.dumps(document).encode())
+        return built[0]
+
+    return rpc

@@ -1,0 +1,86 @@
+"""The gateway serves one AsyncAPI document for the whole system, made from what each service
+really consumes and publishes."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from okr_shared import subjects
+from tests.support.system import RunningSystem
+
+
+def channels_at(document: dict[str, Any], address: str) -> list[dict[str, Any]]:
+    return [c for c in document["channels"].values() if c["address"] == address]
+
+
+def resolve(document: dict[str, Any], pointer: str) -> Any:
+    assert pointer.startswith("#/"), pointer
+    node: Any = document
+    for part in pointer[2:].split("/"):
+        node = node[unquote(part).replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def payload_of(document: dict[str, Any], channel: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The payload schema of the channel's one message, and the message's examples."""
+    (message_ref,) = channel["messages"].values()
+    message = resolve(document, message_ref["$ref"])
+    return resolve(document, message["payload"]["$ref"]), message.get("examples")
+
+
+async def test_the_ingestion_and_rollup_subjects_are_documented_with_schemas_and_examples(
+    system: RunningSystem,
+) -> None:
+    response = await system.client.get("/asyncapi.json")
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["asyncapi"] == "3.0.0"
+    assert "x-missing-services" not in document
+
+    expected = {
+        subjects.KPI_VALUE_ADDRESS: ("KpiValueIn", "value"),
+        subjects.KPI_VALUE_BATCH: ("KpiBatchIn", "values"),
+        subjects.PROGRESS_UPDATE_ADDRESS: ("ObjectiveProgressUpdated", "progress_percentage"),
+        subjects.KPI_PROGRESS_CHANGED: ("KpiProgressChanged", "kpi_id"),
+        subjects.OBJECTIVE_CREATED: ("ObjectiveCreated", "objective"),
+    }
+    for address, (model, required) in expected.items():
+        found = channels_at(document, address)
+        assert found, f"{address} is not in the document"
+        for channel in found:
+            schema, examples = payload_of(document, channel)
+            assert schema["title"] == model
+            assert required in schema["required"]
+            assert examples and required in examples[0]["payload"]
+
+    (ingested,) = [
+        c for c in channels_at(document, subjects.KPI_VALUE_ADDRESS) if "kpis.receive" in str(c)
+    ]
+    assert "KPI_VALUES" in ingested["description"]
+    assert "KPI_VALUES_DLQ" in ingested["description"]
+    assert ingested["parameters"] == {"kpi_id": {"description": "the kpi's id"}}
+
+
+async def test_every_side_of_a_subject_is_shown_once_per_service(system: RunningSystem) -> None:
+    document = (await system.client.get("/asyncapi.json")).json()
+    # progress publishes the rollups; objectives and the gateway receive them.
+    sides = sorted(
+        operation["action"] + " " + operation["channel"]["$ref"].rsplit(":", 1)[-1]
+        for operation in document["operations"].values()
+        if resolve(document, operation["channel"]["$ref"])["address"]
+        == subjects.PROGRESS_UPDATE_ADDRESS
+    )
+    assert sides == ["receive gateway.receive", "receive objectives.receive", "send progress.send"]
+    # Every service answers rpc.ping; the channel is one.
+    assert len(channels_at(document, subjects.RPC_PING_ALL)) == 1
+    assert channels_at(document, subjects.RPC_KPIS_CREATE)
+    assert not any(server["host"].count("@") for server in document["servers"].values())
+
+
+async def test_the_html_page_carries_the_document(system: RunningSystem) -> None:
+    response = await system.client.get("/asyncapi")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "AsyncApiStandalone.render" in response.text
+    assert subjects.KPI_VALUE_BATCH in response.text
