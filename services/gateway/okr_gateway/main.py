@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from okr_gateway import __version__, errors
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
-from okr_gateway.routes import auth, health, kpis, objectives, progress, users
+from okr_gateway.routes import auth, dashboard, health, kpis, objectives, progress, users
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
@@ -71,7 +71,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.state.gateway = state
     errors.install(app)
-    for module in (health, auth, users, objectives, kpis, progress):
+    for module in (health, auth, users, objectives, kpis, progress, dashboard):
         app.include_router(module.router)
     return app
 
