@@ -119,11 +119,19 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
             assert await page.evaluate("window.notReloaded") is True
             width = await team_row.locator(".fill").evaluate("e => e.style.width")
             assert width == "50%"
+            # The selected objective's KPI line catches up with the new value too.
+            kpi_line = team_row.locator("xpath=..").locator(f'.kpis [data-kpi="{kpi["id"]}"]')
+            await expect(kpi_line.locator(".kpi-value")).to_have_text("50")
 
             ARTIFACTS.mkdir(exist_ok=True)
             shot = ARTIFACTS / "dashboard.png"
             await page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 5_000
+
+            await page.click("#show-gantt")
+            gantt_row = page.locator(f'.gantt-row[data-id="{team["id"]}"]')
+            await expect(gantt_row.locator(".gantt-bar")).to_have_class("gantt-bar amber")
+            await expect(gantt_row.locator(".gantt-pct")).to_have_text("50 %")
         finally:
             await browser.close()
 

@@ -77,7 +77,22 @@ function onProgress(update) {
   if (state.selected === update.objective_id) {
     const shown = $("panel").querySelector(".panel-progress");
     if (shown) shown.textContent = percent(update.progress_percentage);
+    if (update.kpi_count > 0) refreshKpisSoon(update.objective_id);
   }
+}
+
+// A rollup of the selected objective may come from a new KPI value: show its latest value and
+// line too, once for a burst of updates.
+let kpiRefresh = 0;
+function refreshKpisSoon(id) {
+  clearTimeout(kpiRefresh);
+  kpiRefresh = setTimeout(async () => {
+    if (state.selected !== id) return;
+    const kpis = await linkedKpis(id).catch(() => null);
+    if (!kpis || state.selected !== id) return;
+    tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
+    $("panel").querySelector(".panel-kpis")?.replaceChildren(...kpis.map(kpiLine));
+  }, 300);
 }
 
 async function select(id) {
@@ -109,7 +124,7 @@ function panelContent(objective, kpis, linkable) {
     el("p", { class: "meta", text: `owner: ${objective.owner_name ?? `user #${objective.owner_id}`}` }),
     el("p", {}, el("span", { text: "progress " }), el("strong", { class: "panel-progress", text: percent(objective.progress_percentage) })),
     el("h3", { text: `KPIs (${kpis.length})` }),
-    ...kpis.map(kpiLine),
+    el("div", { class: "panel-kpis" }, ...kpis.map(kpiLine)),
     ...kpis.filter((k) => k.kpi.allowed_actions.includes("write_values")).map((k) => recordValueForm(k.kpi, done)),
   ];
   if (can.has("update")) parts.push(editForm(objective, done));
