@@ -16,7 +16,16 @@ from okr_gateway import __version__, errors
 from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
-from okr_gateway.routes import asyncapi, auth, health, kpis, objectives, progress, users
+from okr_gateway.routes import (
+    asyncapi,
+    auth,
+    dashboard,
+    health,
+    kpis,
+    objectives,
+    progress,
+    users,
+)
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.telemetry import TelemetryMiddleware
@@ -82,7 +91,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(TelemetryMiddleware)
-    for module in (health, auth, users, objectives, kpis, progress, asyncapi):
+    for module in (health, auth, users, objectives, kpis, progress, asyncapi, dashboard):
         app.include_router(module.router)
     return app
 

@@ -13,7 +13,7 @@ from okr_shared import subjects as s
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
-from okr_shared.contracts.kpis import KpiResponse, KpiValue, Rejection
+from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection
 from okr_shared.contracts.progress import Export
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
@@ -44,7 +44,7 @@ def build_router(
             await commands.archive_kpi(session, outbox, request)
 
     @route(s.RPC_KPIS_GET)
-    async def get(request: rpc.KpiRequest) -> KpiResponse:
+    async def get(request: rpc.KpiRequest) -> KpiDetail:
         """One KPI, if the caller may see it."""
         async with sessions() as session:
             return await queries.get_kpi(session, request)

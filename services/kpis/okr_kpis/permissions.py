@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, false, or_, true
 from okr_kpis.errors import KpiNotFound, NotAllowed
 from okr_kpis.models import Kpi
 from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.kpis import KpiAction
 
 
 def can_view(actor: Actor, kpi: Kpi) -> bool:
@@ -55,6 +56,12 @@ def can_manage(actor: Actor, kpi: Kpi) -> bool:
 
 def can_write_values(actor: Actor, kpi: Kpi) -> bool:
     return actor.role is Role.INTEGRATION or can_manage(actor, kpi)
+
+
+def allowed_actions(actor: Actor, kpi: Kpi) -> list[KpiAction]:
+    """What the caller may do with a visible KPI, so that a client offers only that."""
+    checks = {KpiAction.UPDATE: can_manage, KpiAction.WRITE_VALUES: can_write_values}
+    return [action for action, allowed in checks.items() if allowed(actor, kpi)]
 
 
 def ensure_can_manage(actor: Actor, kpi: Kpi) -> None:

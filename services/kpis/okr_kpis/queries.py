@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_kpis import repository
 from okr_kpis.errors import NotAllowed
-from okr_kpis.permissions import can_write_values, visible
+from okr_kpis.permissions import allowed_actions, can_write_values, visible
 from okr_kpis.views import progress_event, response, value_view
 from okr_shared import subjects
 from okr_shared.contracts.common import Page, Role
@@ -22,13 +22,15 @@ from okr_shared.contracts.kpi_rpc import (
     ValueHistory,
     WritableKpis,
 )
-from okr_shared.contracts.kpis import KpiResponse, KpiValue, Rejection
+from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection
 from okr_shared.contracts.progress import KpisExport
 
 
-async def get_kpi(session: AsyncSession, request: KpiRequest) -> KpiResponse:
-    kpi = await repository.get_kpi(session, request.kpi_id)
-    return response(visible(request.actor, kpi, request.kpi_id))
+async def get_kpi(session: AsyncSession, request: KpiRequest) -> KpiDetail:
+    kpi = visible(request.actor, await repository.get_kpi(session, request.kpi_id), request.kpi_id)
+    return KpiDetail(
+        **response(kpi).model_dump(), allowed_actions=allowed_actions(request.actor, kpi)
+    )
 
 
 async def list_kpis(session: AsyncSession, request: ListKpis) -> Page[KpiResponse]:

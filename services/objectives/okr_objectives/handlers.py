@@ -10,6 +10,7 @@ from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CreatableLevels,
     ObjectiveDetail,
     ObjectiveKPILink,
     ObjectiveResponse,
@@ -88,6 +89,11 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         """One objective with its counts, if the caller may see it."""
         async with sessions() as session:
             return await queries.get_objective(session, request)
+
+    @route(s.RPC_OBJECTIVES_CREATABLE_LEVELS)
+    async def creatable_levels(request: rpc.CreatableLevelsRequest) -> CreatableLevels:
+        """The levels the caller may create objectives at (from the permission matrix)."""
+        return queries.levels_to_create(request)
 
     @route(s.RPC_OBJECTIVES_LIST)
     async def list_(request: rpc.ListObjectives) -> Page[ObjectiveResponse]:

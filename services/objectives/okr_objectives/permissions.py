@@ -17,10 +17,13 @@ The view rule exists twice: here for a loaded objective, and as SQL in repositor
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from okr_objectives.errors import NotAllowed, ObjectiveNotFound
 from okr_objectives.models import Objective
 from okr_shared.contracts.common import Actor, Role
-from okr_shared.contracts.objectives import ObjectiveLevel
+from okr_shared.contracts.objectives import ObjectiveAction, ObjectiveLevel
 
 
 def ensure_objectives_role(actor: Actor) -> None:
@@ -92,6 +95,36 @@ def ensure_can_delete(actor: Actor, objective: Objective) -> None:
 def ensure_admin(actor: Actor, action: str) -> None:
     if actor.role is not Role.ADMIN:
         raise NotAllowed(f"only an admin can {action} objectives")
+
+
+def allowed_actions(actor: Actor, objective: Objective) -> list[ObjectiveAction]:
+    """What the caller may do with a visible objective: the checks above, asked in advance, so
+    that a client offers only what would be accepted."""
+    checks = {
+        ObjectiveAction.UPDATE: lambda: ensure_can_update(actor, objective),
+        ObjectiveAction.DELETE: lambda: ensure_can_delete(actor, objective),
+        ObjectiveAction.MOVE: lambda: ensure_admin(actor, "move"),
+        ObjectiveAction.LINK: lambda: ensure_can_update(actor, objective),  # linking is an update
+    }
+    return [action for action, check in checks.items() if _passes(check)]
+
+
+def creatable_levels(actor: Actor) -> list[ObjectiveLevel]:
+    """The levels the caller may create objectives at, owned by themselves in their department
+    (the default owner and department of a new objective)."""
+    return [
+        level
+        for level in ObjectiveLevel
+        if _passes(partial(ensure_can_create, actor, level, actor.user_id, actor.department))
+    ]
+
+
+def _passes(check: Callable[[], None]) -> bool:
+    try:
+        check()
+    except NotAllowed:
+        return False
+    return True
 
 
 def _same_department(actor: Actor, department: str | None) -> bool:

@@ -7,11 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_objectives import link_repository, repository
 from okr_objectives.models import Objective
-from okr_objectives.permissions import ensure_objectives_role, visible
+from okr_objectives.permissions import (
+    allowed_actions,
+    creatable_levels,
+    ensure_objectives_role,
+    visible,
+)
 from okr_objectives.tree_json import render_forest
 from okr_objectives.views import audit_view, link_state, link_view, response, state
 from okr_shared.contracts.common import Actor, Page
 from okr_shared.contracts.objective_rpc import (
+    CreatableLevelsRequest,
     GanttView,
     ListObjectives,
     ObjectiveFilters,
@@ -22,6 +28,7 @@ from okr_shared.contracts.objective_rpc import (
 )
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CreatableLevels,
     ObjectiveDetail,
     ObjectiveGanttItem,
     ObjectiveKPILink,
@@ -51,7 +58,12 @@ async def get_objective(session: AsyncSession, request: ObjectiveRequest) -> Obj
         parent_title=parent_title,
         child_count=child_count,
         kpi_count=kpi_count,
+        allowed_actions=allowed_actions(request.actor, objective),
     )
+
+
+def levels_to_create(request: CreatableLevelsRequest) -> CreatableLevels:
+    return CreatableLevels(levels=creatable_levels(request.actor))
 
 
 async def list_objectives(

@@ -124,6 +124,21 @@ class KpiResponse(Contract):
     version: int
 
 
+class KpiAction(StrEnum):
+    """What a caller may do with one KPI (a KPI detail lists the allowed ones)."""
+
+    UPDATE = "update"  # and archive
+    WRITE_VALUES = "write_values"
+
+
+class KpiDetail(KpiResponse):
+    """`GET /api/v1/kpis/{id}`: the KPI and what the caller may do with it."""
+
+    allowed_actions: list[KpiAction] = Field(
+        default_factory=list, description="decided by the KPIs service"
+    )
+
+
 # --- values ---------------------------------------------------------------------------------
 
 

@@ -99,3 +99,7 @@ class StatsSummary(Contract):
 class ObjectivesByKpi(Contract):
     actor: Actor
     kpi_id: Id
+
+
+class CreatableLevelsRequest(Contract):
+    actor: Actor

@@ -49,6 +49,15 @@ class Quarter(StrEnum):
         return start, date.fromordinal(end.toordinal() - 1)
 
 
+class ObjectiveAction(StrEnum):
+    """What a caller may do with one objective (an objective detail lists the allowed ones)."""
+
+    UPDATE = "update"
+    DELETE = "delete"
+    MOVE = "move"
+    LINK = "link"  # link and unlink KPIs
+
+
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Percentage = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 
@@ -158,6 +167,10 @@ class ObjectiveDetail(ObjectiveResponse):
     parent_title: str | None
     child_count: int
     kpi_count: int
+    allowed_actions: list[ObjectiveAction] = Field(
+        default_factory=list,
+        description="what the caller may do with it, decided by the objectives service",
+    )
 
 
 class ObjectiveTreeNode(Contract):
@@ -213,3 +226,10 @@ class AuditEntry(Contract):
     actor_id: int
     at: datetime
     changes: dict[str, list[Any]] = Field(description="field -> [old value, new value]")
+
+
+class CreatableLevels(Contract):
+    """`GET /api/v1/objectives/creatable/levels`: the levels the caller may create objectives at
+    (owned by themselves, in their own department)."""
+
+    levels: list[ObjectiveLevel]

@@ -24,6 +24,7 @@ from okr_shared.contracts.kpis import (
     KpiBatchIn,
     KpiBatchItem,
     KpiCreate,
+    KpiDetail,
     KpiResponse,
     KpiStatus,
     KpiUpdate,
@@ -149,12 +150,14 @@ def _summary(err: ValidationError) -> str:
     )
 
 
-@router.get("/api/v1/kpis/{kpi_id}", response_model=KpiResponse, summary="One KPI")
+@router.get(
+    "/api/v1/kpis/{kpi_id}", response_model=KpiDetail, summary="One KPI, and what you may do"
+)
 async def get_kpi(
     kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep, response: Response
-) -> KpiResponse:
-    found: KpiResponse = await rpc_.call(
-        s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiResponse
+) -> KpiDetail:
+    found: KpiDetail = await rpc_.call(
+        s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiDetail
     )
     response.headers["ETag"] = etag(found.version)
     return found

@@ -17,6 +17,7 @@ from okr_shared.contracts.common import Page
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CreatableLevels,
     ObjectiveCreate,
     ObjectiveDetail,
     ObjectiveGanttItem,
@@ -170,6 +171,19 @@ async def gantt_view(
     )
     request = rpc.GanttView(actor=actor(user), filters=filters)
     return json_response(await rpc_.call_raw(s.RPC_OBJECTIVES_GANTT, request))
+
+
+@router.get(
+    "/creatable/levels",
+    response_model=CreatableLevels,
+    summary="The levels you may create objectives at (for yourself, in your department)",
+)
+async def creatable_levels(user: CurrentUser, rpc_: ServicesDep) -> CreatableLevels:
+    request = rpc.CreatableLevelsRequest(actor=actor(user))
+    found: CreatableLevels = await rpc_.call(
+        s.RPC_OBJECTIVES_CREATABLE_LEVELS, request, CreatableLevels
+    )
+    return found
 
 
 @router.get("/{objective_id}", response_model=ObjectiveDetail, summary="One objective, with counts")

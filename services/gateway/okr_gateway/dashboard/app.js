@@ -1,0 +1,183 @@
+// The dashboard's entry: sign-in, the tree and Gantt views, the side panel, live updates.
+
+import { api, forget, login, token, whenUnauthorized } from "./api.js";
+import { Gantt } from "./gantt.js";
+import { el, percent } from "./grades.js";
+import { createForm, deleteForm, editForm, linkForm, moveForm } from "./forms.js";
+import { kpiLine, linkedKpis, recordValueForm } from "./kpis.js";
+import { listen } from "./live.js";
+import { Tree } from "./tree.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { me: null, names: new Map(), levels: [], selected: null, stopLive: null };
+
+const tree = new Tree($("tree"), { onSelect: select, ownerLabel });
+const gantt = new Gantt($("gantt"), $("gantt-rows"), $("gantt-axis"));
+
+function ownerLabel(node) {
+  if (state.me && node.owner_id === state.me.id) return "you";
+  return state.names.get(node.owner_id) ?? `user #${node.owner_id}`;
+}
+
+function notify(message, isError = false) {
+  $("status").textContent = message;
+  $("status").classList.toggle("error", isError);
+}
+
+// A write: show the outcome, then reload what it may have changed.
+async function done(request, message) {
+  try {
+    await request;
+    notify(message);
+    await loadTree();
+    if (state.selected && tree.nodes.has(state.selected)) await select(state.selected);
+    else closePanel();
+  } catch (error) {
+    notify(error.message, true);
+  }
+}
+
+async function start() {
+  whenUnauthorized(showLogin);
+  if (!token()) return showLogin();
+  try {
+    state.me = await api("/api/v1/auth/me");
+  } catch {
+    return showLogin();
+  }
+  $("login").hidden = true;
+  $("main").hidden = false;
+  $("whoami").textContent = `${state.me.full_name || state.me.username} · ${state.me.role}`;
+  state.names.set(state.me.id, state.me.full_name || state.me.username);
+  const creatable = await api("/api/v1/objectives/creatable/levels");
+  state.levels = creatable.levels;
+  $("new-objective").hidden = state.levels.length === 0;
+  await loadTree();
+  state.stopLive = listen(onProgress, (text) => {
+    $("live").textContent = text;
+    $("live").classList.toggle("on", text === "live");
+  });
+}
+
+async function loadTree() {
+  const started = performance.now();
+  tree.load(await api("/api/v1/objectives/tree/view"));
+  if (state.selected) tree.select(state.selected);
+  notify(`${tree.nodes.size} objectives in ${Math.round(performance.now() - started)} ms`);
+  if (!$("gantt-view").hidden) await loadGantt();
+}
+
+async function loadGantt() {
+  gantt.load(await api("/api/v1/objectives/gantt/view"));
+}
+
+function onProgress(update) {
+  tree.setProgress(update.objective_id, update.progress_percentage);
+  gantt.setProgress(update.objective_id, update.progress_percentage);
+  if (state.selected === update.objective_id) {
+    const shown = $("panel").querySelector(".panel-progress");
+    if (shown) shown.textContent = percent(update.progress_percentage);
+    if (update.kpi_count > 0) refreshKpisSoon(update.objective_id);
+  }
+}
+
+// A rollup of the selected objective may come from a new KPI value: show its latest value and
+// line too, once for a burst of updates.
+let kpiRefresh = 0;
+function refreshKpisSoon(id) {
+  clearTimeout(kpiRefresh);
+  kpiRefresh = setTimeout(async () => {
+    if (state.selected !== id) return;
+    const kpis = await linkedKpis(id).catch(() => null);
+    if (!kpis || state.selected !== id) return;
+    tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
+    $("panel").querySelector(".panel-kpis")?.replaceChildren(...kpis.map(kpiLine));
+  }, 300);
+}
+
+async function select(id) {
+  state.selected = id;
+  tree.select(id);
+  const panel = $("panel");
+  panel.hidden = false;
+  panel.replaceChildren(el("p", { text: "loading…" }));
+  try {
+    const [objective, kpis] = await Promise.all([api(`/api/v1/objectives/${id}`), linkedKpis(id)]);
+    if (objective.owner_name) state.names.set(objective.owner_id, objective.owner_name);
+    tree.refreshOwners();
+    tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
+    const linkable = objective.allowed_actions.includes("link") ? (await api("/api/v1/kpis?limit=500")).items : [];
+    if (state.selected === id) panel.replaceChildren(...panelContent(objective, kpis, linkable));
+  } catch (error) {
+    panel.replaceChildren(el("p", { class: "error", text: error.message }));
+  }
+}
+
+function panelContent(objective, kpis, linkable) {
+  const can = new Set(objective.allowed_actions);
+  const close = el("button", { type: "button", class: "close", text: "×", "aria-label": "close" });
+  close.addEventListener("click", closePanel);
+  const parts = [
+    close,
+    el("h2", { text: objective.title }),
+    el("p", { class: "meta", text: `${objective.level} · ${objective.status} · ${objective.start_date} → ${objective.end_date}` }),
+    el("p", { class: "meta", text: `owner: ${objective.owner_name ?? `user #${objective.owner_id}`}` }),
+    el("p", {}, el("span", { text: "progress " }), el("strong", { class: "panel-progress", text: percent(objective.progress_percentage) })),
+    el("h3", { text: `KPIs (${kpis.length})` }),
+    el("div", { class: "panel-kpis" }, ...kpis.map(kpiLine)),
+    ...kpis.filter((k) => k.kpi.allowed_actions.includes("write_values")).map((k) => recordValueForm(k.kpi, done)),
+  ];
+  if (can.has("update")) parts.push(editForm(objective, done));
+  if (can.has("move")) parts.push(moveForm(objective, done));
+  if (can.has("link") && linkable.length) parts.push(linkForm(objective, linkable, done));
+  if (can.has("delete")) parts.push(deleteForm(objective, done));
+  return parts;
+}
+
+function closePanel() {
+  state.selected = null;
+  tree.select(null);
+  $("panel").hidden = true;
+}
+
+function showCreate() {
+  const panel = $("panel");
+  panel.hidden = false;
+  const parent = state.selected ? tree.nodes.get(state.selected) : null;
+  panel.replaceChildren(el("h2", { text: "New objective" }), createForm(state.levels, parent, done));
+}
+
+function showLogin() {
+  state.stopLive?.();
+  $("main").hidden = true;
+  $("login").hidden = false;
+}
+
+function showView(name) {
+  $("tree-view").hidden = name !== "tree";
+  $("gantt-view").hidden = name !== "gantt";
+  $("show-tree").classList.toggle("active", name === "tree");
+  $("show-gantt").classList.toggle("active", name === "gantt");
+  if (name === "gantt") loadGantt().catch((error) => notify(error.message, true));
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const data = new FormData(event.target);
+  try {
+    await login(data.get("username"), data.get("password"));
+    $("login-error").textContent = "";
+    await start();
+  } catch (error) {
+    $("login-error").textContent = error.message;
+  }
+});
+$("logout").addEventListener("click", () => {
+  forget();
+  showLogin();
+});
+$("new-objective").addEventListener("click", showCreate);
+$("show-tree").addEventListener("click", () => showView("tree"));
+$("show-gantt").addEventListener("click", () => showView("gantt"));
+
+start();
