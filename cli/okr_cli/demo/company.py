@@ -109,9 +109,10 @@ def plan(size: int, suffix: str, year: int, seed: int = 0) -> Company:
             company, f"{who}: {goals[n % len(goals)]}", ObjectiveLevel.INDIVIDUAL, team.key,
             owner, team.department,
         )  # fmt: skip
-        goal.links.append((kpis[n % len(kpis)].key, WEIGHTS[n % len(WEIGHTS)]))
-        if n % 3 == 0:  # some people answer for two of their team's numbers
-            goal.links.append((kpis[(n + 1) % len(kpis)].key, WEIGHTS[(n + 1) % len(WEIGHTS)]))
+        i = n // len(teams)  # the person's place in the team: people share their team's KPIs
+        goal.links.append((kpis[i % len(kpis)].key, WEIGHTS[i % len(WEIGHTS)]))
+        if i % 3 == 0:  # some people answer for two of their team's numbers
+            goal.links.append((kpis[(i + 1) % len(kpis)].key, WEIGHTS[(i + 1) % len(WEIGHTS)]))
     return company
 
 

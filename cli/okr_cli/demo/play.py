@@ -1,7 +1,7 @@
 """The HR system of the demo: KPI values drifting towards (or away from) their targets,
 published on JetStream at a steady rate, and what it sees come back: the rollup updates on
-`progress.objective.>`, with the time from each publish to the first update of an objective
-that links the KPI.
+`progress.objective.>`, with the time from each publish to the next update of an individual
+objective that links the KPI (the first rollup the value causes).
 
 Only a value that changes its KPI's progress is timed (a `maintain_*` KPI moves only when it
 crosses its target; an `increase` one stops at 100 %): any other value changes no rollup, and
@@ -39,7 +39,7 @@ class Feed:
     direction: Direction
     baseline: float
     target: float
-    objectives: tuple[int, ...]
+    objective: int  # an individual objective that links it: its update times the value
     position: float = 0.0  # share of the way to the target, or distance from it (maintain)
     value: float | None = None
 
@@ -105,9 +105,8 @@ class Board:
         for sent_at in self.waiting.pop(update.objective_id, []):
             self.latencies_ms.append((now - sent_at) * 1000)
 
-    def expect(self, objectives: tuple[int, ...], sent_at: float) -> None:
-        for objective in objectives:
-            self.waiting.setdefault(objective, []).append(sent_at)
+    def expect(self, objective: int, sent_at: float) -> None:
+        self.waiting.setdefault(objective, []).append(sent_at)
 
     def give_up(self, older_than_s: float) -> None:
         """Stop waiting for rollups of values sent longer ago than that."""
@@ -154,7 +153,7 @@ class Player:
         async with self.limit:
             sent_at = time.perf_counter()
             if feed.progress() != before:
-                self.board.expect(feed.objectives, sent_at)
+                self.board.expect(feed.objective, sent_at)
             try:
                 await self.js.publish(
                     subjects.kpi_value_subject(feed.kpi_id),

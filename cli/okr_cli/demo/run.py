@@ -34,6 +34,7 @@ from okr_cli.ui import nats_url
 from okr_gateway.bootstrap import ADMIN_PASSWORD_FILE
 from okr_shared import subjects
 from okr_shared.contracts.common import Role
+from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.embedded import EmbeddedServerError
 from okr_shared.private_files import redact_url, write_private
 from okr_shared.runtime import make_broker
@@ -219,31 +220,35 @@ class Demo:
             await broker.stop()
 
     async def _admin_token(self, http: httpx.AsyncClient) -> str:
+        """Sign in as the admin, whose password is OKR_ADMIN_PASSWORD or the file the first
+        start wrote. A gateway that has just started may still be creating the admin, so a
+        missing file or a refused sign-in are retried for a while."""
         username = self.settings.admin_username
-        if self.settings.admin_password:
-            password = self.settings.admin_password.get_secret_value()
-        else:
-            path = self.settings.data_path / ADMIN_PASSWORD_FILE
-            try:
-                password = path.read_text().strip()
-            except OSError:
-                raise DemoFailed(
-                    f"the demo signs in as {username} to create its users: set OKR_ADMIN_PASSWORD "
-                    f"to that password (there is no {path})"
-                ) from None
-        deadline = time.monotonic() + 30  # a gateway that has just started may still be making it
+        path = self.settings.data_path / ADMIN_PASSWORD_FILE
+        deadline = time.monotonic() + 30
         while True:
-            response = await http.post(
-                "/api/v1/auth/login", data={"username": username, "password": password}
-            )
-            if response.status_code == 200:
-                return f"Bearer {response.json()['access_token']}"
+            password = self._admin_password(path)
+            if password is not None:
+                response = await http.post(
+                    "/api/v1/auth/login", data={"username": username, "password": password}
+                )
+                if response.status_code == 200:
+                    return f"Bearer {response.json()['access_token']}"
             if time.monotonic() > deadline:
                 raise DemoFailed(
-                    f"signing in as {username} answered {response.status_code}: is "
-                    "OKR_ADMIN_PASSWORD (or the admin-password file) this system's?"
+                    f"the demo signs in as {username} to create its users, and could not: set "
+                    f"OKR_ADMIN_PASSWORD to that user's password"
+                    + ("" if password else f" (there is no {path})")
                 )
             await asyncio.sleep(0.3)
+
+    def _admin_password(self, path: Path) -> str | None:
+        if self.settings.admin_password:
+            return self.settings.admin_password.get_secret_value()
+        try:
+            return path.read_text().strip()
+        except OSError:
+            return None
 
     def _keep_credentials(self, company: Company, password: str) -> None:
         lines = [f"{p.username}\t{p.role.value}\t{p.department or '-'}" for p in company.people]
@@ -303,22 +308,26 @@ class Demo:
                 refresh_per_second=4,
             ):
                 await player.play(keep_going)
+                published_s = time.perf_counter() - board.started
                 status = "stopped publishing; waiting for the last rollups"
                 await player.settle(SETTLE_S)
                 status = "done"
         finally:
             await hr.close()
-        self.console.print(summary(built, board, time.perf_counter() - board.started))
+        self.console.print()  # a pipe gets the last frame without a line end
+        self.console.print(summary(built, board, published_s), soft_wrap=True)
 
 
 def feeds(built: Built) -> list[Feed]:
-    linked: dict[int, list[int]] = {}
-    for goal in built.company.goals:
+    """Each KPI with the first individual objective that links it (every KPI has one)."""
+    linked: dict[int, int] = {}
+    for goal in built.company.of_level(ObjectiveLevel.INDIVIDUAL):
         for kpi_key, _ in goal.links:
-            linked.setdefault(kpi_key, []).append(built.objectives[goal.key])
+            linked.setdefault(kpi_key, built.objectives[goal.key])
     return [
-        Feed(built.kpis[k.key], k.direction, k.baseline, k.target, tuple(linked.get(k.key, ())))
+        Feed(built.kpis[k.key], k.direction, k.baseline, k.target, linked[k.key])
         for k in built.company.kpis
+        if k.key in linked
     ]
 
 
@@ -327,7 +336,7 @@ def summary(built: Built, board: Board, elapsed_s: float) -> str:
     latency = (
         "no rollup timed"
         if p50 is None or p99 is None
-        else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms over {len(board.latencies_ms):,} values"
+        else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(board.latencies_ms):,} values timed)"
     )
     return (
         f"demo summary: {built.company.name}: {len(built.objectives):,} objectives, "
