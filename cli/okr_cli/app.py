@@ -247,9 +247,9 @@ def migrate() -> None:
 
 
 # Registered on `app` by importing them: what HR systems do, and what operators run.
-from okr_cli import hr_commands, ops_commands  # noqa: E402
+from okr_cli import demo_commands, hr_commands, ops_commands  # noqa: E402
 
-__all__ = ["app", "hr_commands", "main", "ops_commands"]
+__all__ = ["app", "demo_commands", "hr_commands", "main", "ops_commands"]
 
 
 def main() -> None:

@@ -1,0 +1,176 @@
+"""Create a planned company in a running system.
+
+Users go through the HTTP API as the admin (the gateway owns them; creating a user is not
+rate-limited). Objectives, KPIs and links go to the services' own request subjects on NATS, with
+the services' NATS user, acting as the company's demo admin, exactly as the gateway would send
+them: the gateway limits writes to OKR_GATEWAY_WRITES_PER_MINUTE (60) per user, so 2,500
+writes through it would take most of an hour. The services still run every use case (permission
+checks, audit entries, outbox events), so the progress service learns the tree from the events
+as it does for any change, and nothing is written behind a service's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import httpx
+from faststream.nats import NatsBroker
+from pydantic import BaseModel
+
+from okr_cli import probe
+from okr_cli.demo.company import Company, Goal, KpiPlan, Person
+from okr_shared import rpc, subjects
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.kpi_rpc import CreateKpi
+from okr_shared.contracts.kpis import Frequency, KpiCreate, KpiResponse
+from okr_shared.contracts.objective_rpc import CreateObjective, LinkKpi
+from okr_shared.contracts.objectives import (
+    ObjectiveCreate,
+    ObjectiveKPILink,
+    ObjectiveKPILinkCreate,
+    ObjectiveLevel,
+    ObjectiveResponse,
+)
+from okr_shared.errors import OkrError
+
+# Requests in flight: what one service process handles at once (okr_shared.rpc).
+IN_FLIGHT = rpc.CONCURRENT_REQUESTS
+USERS_IN_FLIGHT = 4  # each costs the gateway a password hash
+RPC_TIMEOUT_S = 30.0
+T = TypeVar("T")
+
+
+class BuildFailed(RuntimeError):
+    """The system refused part of the company: the message says what and why."""
+
+
+@dataclass
+class Built:
+    company: Company
+    users: dict[str, int] = field(default_factory=dict)  # username -> id
+    objectives: dict[int, int] = field(default_factory=dict)  # goal key -> objective id
+    kpis: dict[int, int] = field(default_factory=dict)  # KPI key -> KPI id
+    links: int = 0
+
+
+async def create_users(
+    http: httpx.AsyncClient, people: list[Person], password: str, built: Built
+) -> None:
+    """`http` is signed in as an admin."""
+    limit = asyncio.Semaphore(USERS_IN_FLIGHT)
+
+    async def create(person: Person) -> None:
+        body = {
+            "username": person.username,
+            "password": password,
+            "full_name": person.full_name,
+            "role": person.role.value,
+            "department": person.department,
+        }
+        async with limit:
+            response = await http.post("/api/v1/users", json=body)
+        if response.status_code != 201:
+            raise BuildFailed(
+                f"creating user {person.username} answered {response.status_code}: "
+                f"{response.text[:200]}"
+            )
+        built.users[person.username] = int(response.json()["id"])
+
+    await asyncio.gather(*(create(p) for p in people))
+
+
+class Builder:
+    """Objectives, KPIs and links over NATS; `on_done` is told of each one created."""
+
+    def __init__(
+        self, broker: NatsBroker, built: Built, year: int, on_done: Callable[[], None]
+    ) -> None:
+        self.broker = broker
+        self.built = built
+        self.year = year
+        self.on_done = on_done
+        self.people = {p.username: p for p in built.company.people}
+        ceo = next(p for p in built.company.people if p.role is Role.ADMIN)
+        self.actor = Actor(user_id=built.users[ceo.username], role=Role.ADMIN)
+        self.limit = asyncio.Semaphore(IN_FLIGHT)
+
+    async def build(self) -> None:
+        company = self.built.company
+        kpis = asyncio.gather(*(self._kpi(k) for k in company.kpis))
+        for level in ObjectiveLevel:  # parents before children
+            await asyncio.gather(*(self._objective(g) for g in company.of_level(level)))
+        await kpis
+        await asyncio.gather(*(self._link(g, k, w) for g in company.goals for k, w in g.links))
+
+    async def _call(self, subject: str, request: BaseModel, result: type[T]) -> T:
+        async with self.limit:
+            try:
+                answer: T = await rpc.call(
+                    self.broker, subject, request, result, timeout=RPC_TIMEOUT_S
+                )
+            except OkrError as err:
+                raise BuildFailed(f"{subject} refused: {err.message}") from None
+        self.on_done()
+        return answer
+
+    def _owner(self, username: str) -> tuple[int, str | None]:
+        return self.built.users[username], self.people[username].department
+
+    async def _objective(self, goal: Goal) -> None:
+        owner_id, department = self._owner(goal.owner)
+        parent = None if goal.parent is None else self.built.objectives[goal.parent]
+        data = ObjectiveCreate(
+            title=goal.title,
+            level=goal.level,
+            parent_id=parent,
+            owner_id=owner_id,
+            department=goal.department,
+            year=self.year,
+        )
+        request = CreateObjective(
+            actor=self.actor, data=data, owner_id=owner_id, owner_department=department
+        )
+        created = await self._call(subjects.RPC_OBJECTIVES_CREATE, request, ObjectiveResponse)
+        self.built.objectives[goal.key] = created.id
+
+    async def _kpi(self, kpi: KpiPlan) -> None:
+        owner_id, department = self._owner(kpi.owner)
+        data = KpiCreate(
+            title=kpi.title,
+            owner_id=owner_id,
+            department=kpi.department,
+            unit=kpi.unit,
+            direction=kpi.direction,
+            baseline_value=kpi.baseline,
+            target_value=kpi.target,
+            year=self.year,
+            frequency=Frequency.WEEKLY,
+        )
+        request = CreateKpi(
+            actor=self.actor, data=data, owner_id=owner_id, owner_department=department
+        )
+        created = await self._call(subjects.RPC_KPIS_CREATE, request, KpiResponse)
+        self.built.kpis[kpi.key] = created.id
+
+    async def _link(self, goal: Goal, kpi_key: int, weight: float) -> None:
+        request = LinkKpi(
+            actor=self.actor,
+            objective_id=self.built.objectives[goal.key],
+            link=ObjectiveKPILinkCreate(kpi_id=self.built.kpis[kpi_key], weight=weight),
+        )
+        await self._call(subjects.RPC_OBJECTIVES_LINK_KPI, request, ObjectiveKPILink)
+        self.built.links += 1
+
+
+async def until_rollup_knows_it(broker: NatsBroker, timeout_s: float) -> None:
+    """Until every consumer has caught up, so the progress service knows every link before the
+    first value arrives (else the first rollups would look slow)."""
+    js = broker.connection.jetstream()
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await probe.consumers_caught_up(js):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the services had not caught up within {timeout_s:.0f} s")
+        await asyncio.sleep(0.1)
