@@ -96,6 +96,11 @@ class MetricsServer:
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
+    @property
+    def url(self) -> str | None:
+        """Where it is served; None when it is not (turned off, or its port was taken)."""
+        return f"http://{self.host}:{self.port}/metrics" if self._server is not None else None
+
     def start(self) -> None:
         if not self.port:
             return

@@ -55,9 +55,7 @@ def make_broker(nats_url: str, name: str) -> NatsBroker:
 
 def service_info(service: str, version: str, settings: ServiceSettings) -> ServiceInfo:
     instance = settings.instance
-    port = settings.metrics_port
     return ServiceInfo(
-        metrics_url=f"http://{settings.metrics_host}:{port}/metrics" if port else None,
         service=service,
         version=version,
         instance=instance or f"{service}@{socket.gethostname()}:{os.getpid()}",
@@ -67,7 +65,11 @@ def service_info(service: str, version: str, settings: ServiceSettings) -> Servi
     )
 
 
-def ping_router(info: ServiceInfo, ready: Callable[[], bool] = lambda: True) -> RpcRouter:
+def ping_router(
+    info: ServiceInfo,
+    ready: Callable[[], bool] = lambda: True,
+    metrics_server: metrics.MetricsServer | None = None,
+) -> RpcRouter:
     """Answer `rpc.<service>.ping` (one instance) and `rpc.ping` (every instance: `okr status`).
     Until `ready()`, the answer is an Unavailable error: the broker answers requests before the
     service's consumers are bound, and "up" must mean that they are."""
@@ -77,7 +79,9 @@ def ping_router(info: ServiceInfo, ready: Callable[[], bool] = lambda: True) -> 
         """Readiness: which service, version and instance answered."""
         if not ready():
             raise Unavailable(f"{info.instance} is starting")
-        return info
+        # Only a server that listens is worth naming: its port may have been taken.
+        url = metrics_server.url if metrics_server else None
+        return info.model_copy(update={"metrics_url": url})
 
     rpc.route(subjects.rpc_ping(info.service))(ping)
     rpc.route(subjects.RPC_PING_ALL, queue=False)(ping)
@@ -102,7 +106,7 @@ class ServiceRuntime:
         self.metrics = metrics.MetricsServer(settings.metrics_host, settings.metrics_port)
         self._gauges: asyncio.Task[None] | None = None
         self.ready = False
-        self.broker.include_router(ping_router(self.info, lambda: self.ready).router)
+        self.broker.include_router(ping_router(self.info, lambda: self.ready, self.metrics).router)
         self.broker.include_router(self._status_router().router)
         asyncapi = asyncapi_router(
             self.info, self.broker, workers=lambda: self._workers, ready=lambda: self.ready
@@ -160,10 +164,10 @@ class ServiceRuntime:
             worker = factory(js)
             await worker.start()
             self._workers.append(worker)
-        self.ready = True
         if self.settings.metrics_port:
             self.metrics.start()
             self._gauges = asyncio.create_task(self._keep_gauges(), name="metrics-gauges")
+        self.ready = True
         log.info("%s ready (%s)", self.info.instance, self.info.version)
 
     async def _declare_streams(self, js: JetStreamContext) -> None:

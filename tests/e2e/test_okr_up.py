@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,9 +39,39 @@ def okr_env(data_dir: Path) -> dict[str, str]:
         "OKR_NATS_PORT": str(free_port()),
         "OKR_POSTGRES_PORT": str(free_port()),
         "OKR_GATEWAY_PORT": str(free_port()),
-        "OKR_METRICS_PORT": str(free_port()),
+        "OKR_METRICS_PORT": str(free_port_run(8)),
         "COLUMNS": "250",
     }
+
+
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_system_left_running() -> Iterator[None]:
+    """A failed assertion must not leave an `okr up` running into the next tests."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+        elif process.stdout is not None:
+            process.stdout.close()
+
+
+def free_port_run(count: int) -> int:
+    """The first of `count` free consecutive ports (one /metrics port per process), below the
+    ephemeral range: there, an outgoing connection may take one between choosing and binding."""
+    first = random.randrange(20_000, 30_000)
+    for base in range(first, 32_000, count):
+        if all(port_is_free(port) for port in range(base, base + count)):
+            return base
+    raise AssertionError("no run of free ports between 20000 and 32000")
 
 
 def start(env: dict[str, str], *args: str) -> Up:
@@ -50,6 +82,7 @@ def start(env: dict[str, str], *args: str) -> Up:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    STARTED.append(process)
     output: list[str] = []
     assert process.stdout is not None
     deadline = time.monotonic() + 90

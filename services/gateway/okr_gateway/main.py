@@ -83,7 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     state.services.broker.include_router(
-        ping_router(service_info("gateway", __version__, settings)).router
+        ping_router(service_info("gateway", __version__, settings), metrics_server=metrics).router
     )
     app.state.gateway = state
     app.state.asyncapi = SystemDocument(
