@@ -18,6 +18,8 @@ from tests.support import infra
 from tests.support.system import RunningSystem, running_system
 from tests.support.telemetry import install as install_telemetry
 
+pytest_plugins = ["tests.support.browser"]  # chromium and base_url, for the browser tests
+
 # Before anything makes a span: the services in this process trace as they would on their own.
 install_telemetry()
 
