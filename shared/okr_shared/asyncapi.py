@@ -10,15 +10,16 @@ Each service answers `rpc.<service>.asyncapi` with its own; the gateway merges t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.specification import AsyncAPI
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from okr_shared import subjects
+from okr_shared import rpc, subjects
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts.common import Ping, ServiceInfo
 from okr_shared.errors import Unavailable
@@ -82,6 +83,7 @@ def service_document(
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     for item in documented:
         _add_parameters_and_examples(document, item.key(service), item.channel)
+    _add_request_reply_contracts(document)
     for server in (document.get("servers") or {}).values():
         server["host"] = server["host"].rpartition("@")[2]  # never a credential in a document
     return document
@@ -134,6 +136,55 @@ def _add_parameters_and_examples(document: dict[str, Any], key: str, channel: Ch
                 {"name": f"example {i}", "payload": example}
                 for i, example in enumerate(examples, 1)
             ]
+
+
+COMPONENT_KEY = re.compile(r"[^A-Za-z0-9._-]")
+REPLY_ENVELOPE = (
+    'Sent to the request\'s reply subject as {"ok": true, "result": <payload>} or '
+    '{"ok": false, "error": {"code", "message", "details"}}; a large result comes in numbered '
+    "chunks (headers Okr-Chunk, Okr-Chunks) to be joined in order."
+)
+
+
+def _add_request_reply_contracts(document: dict[str, Any]) -> None:
+    """Our request/reply handlers take raw bytes, so FastStream documents an empty payload:
+    put each subject's request model in its place, and its result in `x-reply`."""
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    messages = components.get("messages", {})
+    for channel in document.get("channels", {}).values():
+        contract = rpc.CONTRACTS.get(channel.get("address", ""))
+        if contract is None:
+            continue
+        for reference in channel.get("messages", {}).values():
+            message = messages.get(reference["$ref"].rsplit("/", 1)[1])
+            if message is None:
+                continue
+            message["payload"] = _schema(contract.request, schemas)
+            message["x-reply"] = {
+                "description": REPLY_ENVELOPE,
+                "payload": _schema(contract.result, schemas),
+            }
+    if not _mentions(document, "#/components/schemas/EmptyPayload"):
+        schemas.pop("EmptyPayload", None)
+
+
+def _schema(annotation: object, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a type, its models moved into components/schemas and referenced."""
+    found: dict[str, Any] = TypeAdapter(cast(Any, annotation)).json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    schemas.update(found.pop("$defs", {}))
+    title = found.get("title")
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and title:
+        key = COMPONENT_KEY.sub("_", title)  # `Page[Objective]`: AsyncAPI keys allow no brackets
+        schemas[key] = found
+        return {"$ref": f"#/components/schemas/{key}"}
+    return found
+
+
+def _mentions(document: dict[str, Any], ref: str) -> bool:
+    return f'"{ref}"' in json.dumps(document)
 
 
 def asyncapi_router(

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast, get_type_hints
 from uuid import uuid4
 
@@ -102,6 +103,18 @@ async def send_reply(client: NatsClient, reply_to: str, reply: bytes) -> None:
         await client.publish(reply_to, part, headers={CHUNK: str(index), CHUNKS: str(count)})
 
 
+@dataclass(frozen=True)
+class RpcContract:
+    """What a request/reply subject takes and answers, for the AsyncAPI document: FastStream
+    sees only the raw bytes our handlers are given."""
+
+    request: type[BaseModel]
+    result: object  # the handler's return annotation; Any for raw JSON of unknown shape
+
+
+CONTRACTS: dict[str, RpcContract] = {}  # by subject, as routes are registered
+
+
 class RpcRouter:
     """A `NatsRouter` whose routes are request/reply handlers in one queue group."""
 
@@ -112,15 +125,25 @@ class RpcRouter:
     def route(self, subject: str, *, queue: bool = True) -> Callable[[Handler[Req]], Handler[Req]]:
         return self._register(subject, ok, queue=queue)
 
-    def route_raw(self, subject: str) -> Callable[[Handler[Req]], Handler[Req]]:
-        """The handler returns the JSON bytes of its result; see `call_raw`."""
-        return self._register(subject, ok_raw, queue=True)
+    def route_raw(
+        self, subject: str, *, result: object = Any
+    ) -> Callable[[Handler[Req]], Handler[Req]]:
+        """The handler returns the JSON bytes of its result (of type `result`, for the
+        document); see `call_raw`."""
+        return self._register(subject, ok_raw, queue=True, result=result)
 
     def _register(
-        self, subject: str, encode: Callable[[Any], bytes], *, queue: bool
+        self,
+        subject: str,
+        encode: Callable[[Any], bytes],
+        *,
+        queue: bool,
+        result: object = None,
     ) -> Callable[[Handler[Req]], Handler[Req]]:
         def register(handler: Handler[Req]) -> Handler[Req]:
             model = _request_model(handler)
+            answers = result if result is not None else get_type_hints(handler).get("return")
+            CONTRACTS[subject] = RpcContract(model, answers)
 
             requests = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
             latency = metrics.RPC_LATENCY.labels(subject)

@@ -84,3 +84,18 @@ async def test_the_html_page_carries_the_document(system: RunningSystem) -> None
     assert response.headers["content-type"].startswith("text/html")
     assert "AsyncApiStandalone.render" in response.text
     assert subjects.KPI_VALUE_BATCH in response.text
+
+
+async def test_request_reply_subjects_show_their_request_and_result_models(
+    system: RunningSystem,
+) -> None:
+    document = (await system.client.get("/asyncapi.json")).json()
+    (channel,) = channels_at(document, subjects.RPC_KPIS_CREATE)
+    (message_ref,) = channel["messages"].values()
+    message = resolve(document, message_ref["$ref"])
+    request = resolve(document, message["payload"]["$ref"])
+    assert request["title"] == "CreateKpi" and "actor" in request["required"]
+    reply = resolve(document, message["x-reply"]["payload"]["$ref"])
+    assert reply["title"] == "KpiResponse" and "target_value" in reply["properties"]
+    assert '"ok": false' in message["x-reply"]["description"]
+    assert "EmptyPayload" not in str(document)

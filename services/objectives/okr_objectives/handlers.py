@@ -15,8 +15,9 @@ from okr_shared.contracts.objectives import (
     ObjectiveKPILink,
     ObjectiveResponse,
     ObjectiveStats,
+    ObjectiveTreeNode,
 )
-from okr_shared.contracts.progress import Export
+from okr_shared.contracts.progress import Export, ObjectivesExport
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
@@ -137,13 +138,13 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.links(session, request)
 
-    @raw(s.RPC_OBJECTIVES_TREE)
+    @raw(s.RPC_OBJECTIVES_TREE, result=list[ObjectiveTreeNode])
     async def tree(request: rpc.TreeView) -> bytes:
         """Nested trees of objectives (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.tree_view(session, request)
 
-    @raw(s.RPC_OBJECTIVES_EXPORT)
+    @raw(s.RPC_OBJECTIVES_EXPORT, result=ObjectivesExport)
     async def export(_: Export) -> bytes:
         """Every objective and link, as states (for a rebuild of the progress projection)."""
         async with sessions() as session:
