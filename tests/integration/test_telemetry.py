@@ -155,3 +155,28 @@ def test_json_log_lines_carry_the_trace_and_the_exception() -> None:
     assert line["service"] == "kpis" and line["instance"] == "kpis-1"
     assert len(line["trace_id"]) == 32 and len(line["span_id"]) == 16
     assert "ValueError: boom" in line["exception"]
+
+
+async def test_an_unexpected_error_is_answered_with_the_trace_it_is_logged_under(
+    system: RunningSystem, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    system.app.add_api_route("/test/broken", broken)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(system.app, raise_app_exceptions=False),
+        base_url="http://gateway",
+    )
+    try:
+        response = await client.get("/test/broken")
+    finally:
+        await client.aclose()
+        system.app.router.routes.pop()
+    assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
+    assert response.json()["detail"] == f"internal error (id {request_id})"
+    (logged,) = [r for r in caplog.records if "unexpected error" in r.getMessage()]
+    assert getattr(logged, "trace_id", "") == request_id
+    route = "/test/broken"
+    assert sample("okr_http_requests_total", method="GET", route=route, status="500") == 1

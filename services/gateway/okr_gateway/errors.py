@@ -25,6 +25,7 @@ from okr_shared.errors import (
     Unavailable,
 )
 from okr_shared.faults import is_transient
+from okr_shared.tracing import current_ids
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.warning("%s %s: %s", request.method, request.url.path, exc)
         detail = "the database is unavailable; try again shortly"
         return JSONResponse(body(detail, "unavailable"), status_code=503)
-    error_id = uuid4().hex[:12]
+    # The request's trace id, which its X-Request-Id header and every log line it caused carry.
+    error_id = current_ids()[0] or uuid4().hex[:12]
     log.error(
         "unexpected error on %s %s (error id %s)",
         request.method,

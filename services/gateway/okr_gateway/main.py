@@ -28,7 +28,7 @@ from okr_gateway.routes import (
 )
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
-from okr_gateway.telemetry import TelemetryMiddleware
+from okr_gateway.telemetry import TracedFastAPI
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.metrics import MetricsServer
 from okr_shared.private_files import secret_file
@@ -76,7 +76,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await state.services.broker.stop()
             await engine.dispose()
 
-    app = FastAPI(
+    app = TracedFastAPI(
         title="okr",
         version=__version__,
         summary="OKRs and KPIs with exact, live progress rollup",
@@ -90,7 +90,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )
     errors.install(app)
-    app.add_middleware(TelemetryMiddleware)
     for module in (health, auth, users, objectives, kpis, progress, asyncapi, dashboard):
         app.include_router(module.router)
     return app

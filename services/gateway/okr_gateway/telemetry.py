@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import time
 
+from fastapi import FastAPI
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from okr_shared import metrics, tracing
 
 REQUEST_ID = b"x-request-id"
+
+
+class TracedFastAPI(FastAPI):
+    """FastAPI with telemetry outside even Starlette's ServerErrorMiddleware: `add_middleware`
+    would put it inside, and an unexpected error's 500, its log line and its latency would
+    fall outside the request's span."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return TelemetryMiddleware(super().build_middleware_stack())
 
 
 class TelemetryMiddleware:
@@ -48,6 +59,10 @@ class TelemetryMiddleware:
 
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception as err:  # answered 500 already, by the error handler inside
+                current.record_exception(err)
+                current.set_status(trace.StatusCode.ERROR)
+                raise
             finally:
                 route = _route(scope)
                 current.update_name(f"{method} {route}")
