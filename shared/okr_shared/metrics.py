@@ -5,7 +5,8 @@ figures (routes, subjects, lag) are for operators, so it listens on loopback unl
 otherwise. Names follow Prometheus's conventions: `_total` counters, `_seconds` histograms.
 
 Subjects are counted by family (`kpi.values.*`, not `kpi.values.42`): a label per KPI id would
-make a series per KPI, which no scraper can afford.
+make a series per KPI, which no scraper can afford; and a token that is none of our words
+counts as `*` too, so that no sender can add series at will.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Iterable
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from okr_shared import subjects
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ ROLLUP_LATENCY = Histogram(
     "From a KPI value reaching JetStream to the rollup it moved being committed",
     buckets=LATENCY_BUCKETS,
 )
-OUTBOX_BACKLOG = Gauge("okr_outbox_backlog", "Events committed and not yet published")
+OUTBOX_BACKLOG = Gauge("okr_outbox_backlog", "Events committed and not yet published", ["schema"])
 CONSUMER_PENDING = Gauge(
     "okr_consumer_pending",
     "Messages in the stream not yet delivered to the consumer",
@@ -75,15 +78,30 @@ CONSUMER_UNACKNOWLEDGED = Gauge(
 )
 
 
+# Every word our subjects are made of. Anything else in a subject (an HR system may publish on
+# any `kpi.values.<token>`) is counted as `*`, so a sender cannot make a new series per message.
+SUBJECT_WORDS = frozenset(
+    token
+    for name, value in vars(subjects).items()
+    if name.isupper() and isinstance(value, str)
+    for token in value.split(".")
+    if token not in ("*", ">", "")
+)
+MAX_TOKENS = 4
+
+
 @functools.lru_cache(maxsize=4096)
 def subject_family(subject: str) -> str:
-    """`progress.objective.17` → `progress.objective.*`: numeric tokens are ids."""
-    return ".".join("*" if token.isdigit() else token for token in subject.split("."))
+    """`progress.objective.17` → `progress.objective.*`: ids, and words no subject of ours
+    has, become `*`; past four tokens, the rest is `>`."""
+    tokens = subject.split(".")
+    family = [token if token in SUBJECT_WORDS else "*" for token in tokens[:MAX_TOKENS]]
+    return ".".join(family + ([">"] if len(tokens) > MAX_TOKENS else []))
 
 
-def count_subjects(metric: Counter, subjects: Iterable[str]) -> None:
+def count_subjects(metric: Counter, names: Iterable[str]) -> None:
     """One increment per family, not per message: a batch of 500 costs a handful of calls."""
-    for family, n in Tally(subject_family(s) for s in subjects).items():
+    for family, n in Tally(subject_family(name) for name in names).items():
         metric.labels(family).inc(n)
 
 
@@ -115,6 +133,7 @@ class MetricsServer:
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
 
     def stop(self) -> None:
+        """Blocks up to half a second (the server's poll): call it from a thread in a loop."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -196,7 +196,9 @@ class OutboxRelay:
             return_exceptions=True,
         )
         failpoint(f"outbox.{self.outbox.table.schema}.after_publish")
-        sent = [r.event_id for r, result in zip(rows, results, strict=True) if result is None]
+        published = [r for r, result in zip(rows, results, strict=True) if result is None]
+        metrics.count_subjects(metrics.PUBLISHED, (r.subject for r in published))
+        sent = [r.event_id for r in published]
         if not sent:
             return not rows
         table = self.outbox.table
@@ -218,7 +220,6 @@ class OutboxRelay:
     ) -> None:
         headers = {"Nats-Msg-Id": str(event_id), **(trace or {})}
         await self.js.publish(subject, payload, headers=headers)
-        metrics.PUBLISHED.labels(metrics.subject_family(subject)).inc()
 
     async def relay_once(self) -> int:
         table = self.outbox.table
@@ -244,11 +245,9 @@ class OutboxRelay:
                 *(self._publish(r.subject, r.payload, r.event_id) for r in rows),
                 return_exceptions=True,
             )
-            sent = [
-                r.seq
-                for r, result in zip(rows, results, strict=True)
-                if not isinstance(result, BaseException)
-            ]
+            published = [r for r, result in zip(rows, results, strict=True) if result is None]
+            metrics.count_subjects(metrics.PUBLISHED, (r.subject for r in published))
+            sent = [r.seq for r in published]
             failpoint(f"outbox.{table.schema}.after_publish")
             if sent:
                 await session.execute(

@@ -138,12 +138,15 @@ class ServiceRuntime:
     async def refresh_gauges(self) -> None:
         """Lag and backlog need a question to NATS and to the database: asked every few
         seconds here, not on each scrape (which comes from a thread, outside the event loop)."""
-        found = await self.status()
-        for lag in found.consumers:
-            metrics.CONSUMER_PENDING.labels(lag.stream, lag.durable).set(lag.pending)
-            metrics.CONSUMER_UNACKNOWLEDGED.labels(lag.stream, lag.durable).set(lag.unacknowledged)
-        if found.outbox_backlog is not None:
-            metrics.OUTBOX_BACKLOG.set(found.outbox_backlog)
+        for worker in self._workers:
+            if isinstance(worker, BatchConsumer):
+                lag = await worker.lag()
+                metrics.CONSUMER_PENDING.labels(lag.stream, lag.durable).set(lag.pending)
+                unacknowledged = metrics.CONSUMER_UNACKNOWLEDGED.labels(lag.stream, lag.durable)
+                unacknowledged.set(lag.unacknowledged)
+            elif isinstance(worker, OutboxRelay):
+                schema = str(worker.outbox.table.schema)
+                metrics.OUTBOX_BACKLOG.labels(schema).set(await worker.backlog())
 
     async def _keep_gauges(self) -> None:
         while True:
@@ -192,7 +195,7 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._gauges
             self._gauges = None
-        self.metrics.stop()
+        await asyncio.to_thread(self.metrics.stop)
         for worker in reversed(self._workers):
             await worker.stop()
         self._workers.clear()

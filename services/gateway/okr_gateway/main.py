@@ -69,7 +69,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         try:
             yield
         finally:
-            metrics.stop()
+            await asyncio.to_thread(metrics.stop)
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
