@@ -34,7 +34,8 @@ SECTIONS = (
     ("channels",),
     ("operations",),
 )
-CACHE_S = 30.0  # a complete document; a partial one is asked for again at the next request
+CACHE_S = 30.0  # a complete document
+PARTIAL_CACHE_S = 5.0  # one with a service missing: while it is down, ask again only this often
 
 
 def merge(
@@ -60,6 +61,10 @@ def merge(
             held = _section(merged, path)
             for key, value in _section(incoming, path).items():
                 held.setdefault(key, value)
+    # The document is public, and where NATS runs inside a deployment is not its business.
+    merged.pop("servers", None)
+    for channel in merged.get("channels", {}).values():
+        channel.pop("servers", None)
     return merged
 
 
@@ -77,6 +82,7 @@ def _description(found: Sequence[str], missing: Sequence[str]) -> str:
     text = (
         "Every NATS subject of okr: the JetStream events and the subjects HR systems publish "
         "KPI values on, and the request/reply subjects between the gateway and the services. "
+        "They are on the NATS server of your deployment (`./okr up` prints its URL). "
         f"Merged from: {', '.join(found)}."
     )
     if missing:
@@ -120,10 +126,17 @@ class SystemDocument:
     gateway: Sequence[Documented]
     timeout_s: float
     _cached: tuple[float, dict[str, Any]] | None = field(default=None, init=False)
+    _own: dict[str, Any] | None = field(default=None, init=False)
+    # One build at a time: the route is public, and a burst must not fan out to the services.
+    _building: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     async def get(self) -> dict[str, Any]:
-        if self._cached and time.monotonic() - self._cached[0] < CACHE_S:
-            return self._cached[1]
+        async with self._building:
+            if self._cached and time.monotonic() < self._cached[0]:
+                return self._cached[1]
+            return await self._build()
+
+    async def _build(self) -> dict[str, Any]:
         answers = await asyncio.gather(
             *(self._ask(service) for service in subjects.SERVICES), return_exceptions=True
         )
@@ -135,10 +148,10 @@ class SystemDocument:
         if not found:
             raise Unavailable("no service answered with its AsyncAPI document; try again")
         missing = [service for service in subjects.SERVICES if service not in dict(found)]
-        own = service_document("gateway", __version__, self.broker, self.gateway)
-        document = merge([("gateway", own), *found], missing)
-        if not missing:
-            self._cached = (time.monotonic(), document)
+        if self._own is None:  # the gateway's routes are fixed once it runs
+            self._own = service_document("gateway", __version__, self.broker, self.gateway)
+        document = merge([("gateway", self._own), *found], missing)
+        self._cached = (time.monotonic() + (PARTIAL_CACHE_S if missing else CACHE_S), document)
         return document
 
     async def _ask(self, service: str) -> dict[str, Any]:

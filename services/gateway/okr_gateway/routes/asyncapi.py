@@ -28,4 +28,7 @@ async def asyncapi_json(request: Request) -> dict[str, Any]:
 async def asyncapi_html(request: Request) -> HTMLResponse:
     document = await _document(request).get()
     # No "try it" plugin: it would post to an endpoint the gateway does not have.
-    return HTMLResponse(get_asyncapi_html(Rendered(document), try_it_out_path=None))
+    page = get_asyncapi_html(Rendered(document), try_it_out_path=None)
+    # The viewer's scripts come from a CDN. Sandboxed, the page has an origin of its own, so
+    # they cannot read what the dashboard keeps on the gateway's (a user's token).
+    return HTMLResponse(page, headers={"Content-Security-Policy": "sandbox allow-scripts"})
