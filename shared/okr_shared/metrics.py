@@ -62,7 +62,7 @@ BATCH_SIZE = Histogram(
 )
 ROLLUP_LATENCY = Histogram(
     "okr_rollup_latency_seconds",
-    "From a KPI value reaching JetStream to the rollup it moved being committed",
+    "From the KPIs service storing a value to the rollup it moved being committed",
     buckets=LATENCY_BUCKETS,
 )
 OUTBOX_BACKLOG = Gauge("okr_outbox_backlog", "Events committed and not yet published", ["schema"])

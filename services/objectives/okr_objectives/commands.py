@@ -32,7 +32,6 @@ from okr_shared import subjects
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_events import (
     ObjectiveCreated,
-    ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
@@ -51,10 +50,10 @@ from okr_shared.contracts.objective_rpc import (
 )
 from okr_shared.contracts.objectives import ObjectiveKPILink, ObjectiveLevel, ObjectiveResponse
 from okr_shared.errors import Conflict, Invalid, NotFound
-from okr_shared.event_channels import channel_per_event
+from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS
 from okr_shared.outbox import Outbox
 
-PUBLISHES = channel_per_event(ObjectiveEvent, "A change to objectives or their KPI links.")
+PUBLISHES = OBJECTIVE_EVENT_CHANNELS
 
 EVENT_BATCH = 500  # objectives per delete/restore event: keeps each message well under 1 MiB
 

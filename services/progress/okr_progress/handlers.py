@@ -25,7 +25,7 @@ from okr_shared.contracts.progress import (
     ProgressRequest,
     RebuildReport,
 )
-from okr_shared.event_channels import channel_per_event
+from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter, call_raw
 
@@ -47,7 +47,7 @@ def objective_events_consumer(
         filter_subject=subjects.OBJECTIVE_EVENTS,
         payload=TypeAdapter(ObjectiveEvent),
         handle=handle,
-        channels=channel_per_event(ObjectiveEvent, "A change to objectives or their KPI links."),
+        channels=OBJECTIVE_EVENT_CHANNELS,
     )
 
 
