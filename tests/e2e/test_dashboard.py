@@ -16,6 +16,7 @@ from typing import Any
 import nats
 from playwright.async_api import Page, async_playwright, expect
 
+from okr_cli.demo.view import colour
 from okr_shared import subjects
 from tests.support.browser import Gateway
 from tests.support.kpis import make_kpi
@@ -83,6 +84,7 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
             gantt_row = page.locator(f'.gantt-row[data-id="{team["id"]}"]')
             await expect(gantt_row.locator(".gantt-bar")).to_have_class("gantt-bar amber")
             await expect(gantt_row.locator(".gantt-pct")).to_have_text("50 %")
+            await _grades_as_the_demo_colours(page)
         finally:
             await browser.close()
 
@@ -96,6 +98,16 @@ async def _offers_what_a_manager_may_do(page: Page, team_id: int) -> None:
     assert await page.locator('form[data-form="move"]').count() == 0
     assert await page.locator('form[data-form="delete"]').count() == 0  # an admin created it
     await expect(page.locator("#new-objective")).to_be_visible()
+
+
+async def _grades_as_the_demo_colours(page: Page) -> None:
+    """Red below 40 %, amber from 40 to 70 % included, green above: the page and `okr demo`."""
+    points = [0, 39.9, 40, 69.9, 70, 70.1, 100]
+    graded = await page.evaluate(
+        "async (points) => points.map((await import('/dashboard/grades.js')).grade)", points
+    )
+    demo = [{"yellow": "amber"}.get(c, c) for c in map(colour, points)]
+    assert graded == demo == ["red", "red", "amber", "amber", "amber", "green", "green"]
 
 
 async def _publish_value(nats_url: str, kpi_id: int, value: float) -> None:

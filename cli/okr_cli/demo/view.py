@@ -21,10 +21,11 @@ TEAM_TITLE_WIDTH = 18
 
 
 def colour(percent: float) -> str:
-    """Red below 40 %, amber to 70 %, green above."""
+    """Red below 40 %, amber from 40 to 70 % (both included), green above: as the dashboard's
+    grades.js."""
     if percent < 40:
         return "red"
-    return "yellow" if percent < 70 else "green"
+    return "yellow" if percent <= 70 else "green"
 
 
 def bar(percent: float, width: int = BAR_WIDTH) -> Text:
