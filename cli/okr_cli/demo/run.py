@@ -332,11 +332,14 @@ def feeds(built: Built) -> list[Feed]:
 
 
 def summary(built: Built, board: Board, elapsed_s: float) -> str:
-    p50, p99 = board.latency_ms(0.5), board.latency_ms(0.99)
+    latencies = board.latency_p50_p99_ms()
+    window = len(board.latencies_ms)
+    of_window = f", percentiles of the last {window:,}" if window < board.timed else ""
     latency = (
         "no rollup timed"
-        if p50 is None or p99 is None
-        else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(board.latencies_ms):,} values timed)"
+        if latencies is None
+        else f"p50 {latencies[0]:.0f} ms, p99 {latencies[1]:.0f} ms "
+        f"({board.timed:,} values timed{of_window})"
     )
     return (
         f"demo summary: {built.company.name}: {len(built.objectives):,} objectives, "
