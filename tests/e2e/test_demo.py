@@ -3,15 +3,19 @@ stopped by Ctrl-C without a traceback), and with flags it refuses."""
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from okr_shared.embedded import port_is_free
@@ -83,32 +87,103 @@ def test_demo_starts_a_system_stops_it_on_ctrl_c_and_then_uses_a_running_one(
 
 
 def interrupted_demo(env: dict[str, str]) -> str:
-    """`okr demo` with no system running, stopped by SIGINT once values flow: its output."""
-    with subprocess.Popen(
+    """`okr demo` with no system running, stopped by SIGINT once values flow: its output. Every
+    wait has a deadline, and whatever happens the demo and all it started are gone afterwards."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "okr_cli", "demo", "--size", "30", "--rate", "20"],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-    ) as process:
-        assert process.stdout is not None
-        output = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            output.append(line)
-            if not line or line.startswith("created Northwind"):
-                break
-        if not output[-1].startswith("created Northwind"):
-            process.kill()
+    )
+    lines, pump = _lines_of(process)
+    output: list[str] = []
+    family: list[psutil.Process] = []
+    try:
+        if not _read_until(lines, output, "created Northwind", timeout_s=90):
             raise AssertionError("the demo did not create its company:\n" + "".join(output))
         time.sleep(2)  # values flowing
+        family = _family(process)
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=60)
-    text = "".join(output) + rest
+        process.wait(timeout=60)
+        pump.join(timeout=10)
+        while not lines.empty() and (line := lines.get_nowait()) is not None:
+            output.append(line)
+    finally:
+        left = _stop_leaving_nothing(process, family)
+    text = "".join(output)
+    assert not left, f"still running after the demo stopped: {left}\n{text}"
     assert process.returncode == 0, text
     assert "Traceback" not in text
     return text
+
+
+def _lines_of(process: subprocess.Popen[str]) -> tuple[queue.Queue[str | None], threading.Thread]:
+    """The process's output lines, read by a thread so that a wait for one can have a deadline;
+    None marks the end."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return lines, thread
+
+
+def _read_until(
+    lines: queue.Queue[str | None], output: list[str], start: str, timeout_s: float
+) -> bool:
+    """Into `output` until a line starts with `start` (True), or the end or the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return False
+        if line is None:
+            return False
+        output.append(line)
+        if line.startswith(start):
+            return True
+
+
+def _stop_leaving_nothing(
+    process: subprocess.Popen[str], family: list[psutil.Process]
+) -> list[str]:
+    """Stop the demo as a user would (Ctrl-C, then SIGTERM), so that it stops the servers and
+    services it started (each in a session of its own, out of reach of a signal to the demo);
+    kill only as a last resort, them too. What had to be killed after the demo was gone."""
+    for sig, wait_s in ((signal.SIGINT, 60), (signal.SIGTERM, 30)):
+        if process.poll() is not None:
+            break
+        family += _family(process)
+        process.send_signal(sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=wait_s)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    left = []
+    for straggler in set(family):
+        with contextlib.suppress(psutil.Error):  # gone meanwhile
+            if straggler.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{straggler.name()} (pid {straggler.pid})")
+                straggler.kill()
+    if process.stdout is not None:
+        process.stdout.close()
+    return left
+
+
+def _family(process: subprocess.Popen[str]) -> list[psutil.Process]:
+    """Every process the demo started and still runs (they leave its tree when it dies)."""
+    try:
+        return psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def company_tree(gateway: str, headers: dict[str, str], name: str) -> list[dict[str, Any]]:

@@ -43,23 +43,48 @@ class _InTestServer(uvicorn.Server):
         yield
 
 
+class Gateway:
+    """The session's gateway app on a real port, which a test may stop and start again (as a
+    deploy restarts a gateway) to see how the page lives through the gap."""
+
+    def __init__(self, system: RunningSystem) -> None:
+        self.system = system
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: _InTestServer | None = None
+        self._serving: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = uvicorn.Config(
+            self.system.app,
+            host="127.0.0.1",
+            port=self.port,
+            lifespan="off",  # its lifespan already runs under the system
+            log_level="warning",
+            timeout_graceful_shutdown=2,  # an open event stream is cut after that
+        )
+        self._server = _InTestServer(config)
+        self._serving = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            assert not self._serving.done(), "uvicorn stopped before it started"
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self._server is None or self._serving is None:
+            return
+        self._server.should_exit = True
+        await self._serving
+        self._server = self._serving = None
+
+
 @pytest.fixture
-async def base_url(system: RunningSystem) -> AsyncIterator[str]:
-    """The session's gateway app on a real port (its lifespan already runs under the system)."""
-    port = free_port()
-    config = uvicorn.Config(
-        system.app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = _InTestServer(config)
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "uvicorn stopped before it started"
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+async def gateway(system: RunningSystem) -> AsyncIterator[Gateway]:
+    running = Gateway(system)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def base_url(gateway: Gateway) -> str:
+    return gateway.url

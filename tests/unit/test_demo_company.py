@@ -42,7 +42,7 @@ def test_a_size_out_of_range_is_refused(size: int) -> None:
         plan(size, "ab12", 2026)
 
 
-def test_bars_are_red_then_amber_then_green() -> None:
-    assert [colour(p) for p in (0, 39.9, 40, 69.9, 70, 100)] == [
-        "red", "red", "yellow", "yellow", "green", "green",
+def test_bars_are_red_below_40_amber_up_to_70_and_green_above() -> None:
+    assert [colour(p) for p in (0, 39.9, 40, 69.9, 70, 70.1, 100)] == [
+        "red", "red", "yellow", "yellow", "yellow", "green", "green",
     ]  # fmt: skip

@@ -12,12 +12,14 @@ as it does for any change, and nothing is written behind a service's back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+import nats.errors
 from faststream.nats import NatsBroker
+from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from okr_cli import probe
@@ -47,6 +49,23 @@ class BuildFailed(RuntimeError):
     """The system refused part of the company: the message says what and why."""
 
 
+async def together(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run them all at once. The first failure cancels the others and is raised as itself once
+    they have stopped (not in an ExceptionGroup: it reaches the user as one line), and a
+    cancellation of the caller reaches every one: none goes on after this returns or raises."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in coroutines:
+                group.create_task(coroutine)
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from None
+
+
+def _first(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    inner = failed.exceptions[0]
+    return _first(inner) if isinstance(inner, BaseExceptionGroup) else inner
+
+
 @dataclass
 class Built:
     company: Company
@@ -70,8 +89,15 @@ async def create_users(
             "role": person.role.value,
             "department": person.department,
         }
-        async with limit:
-            response = await http.post("/api/v1/users", json=body)
+        try:
+            async with limit:
+                response = await http.post("/api/v1/users", json=body)
+        except httpx.HTTPError as err:
+            raise BuildFailed(
+                f"creating user {person.username}: the gateway at {http.base_url} did not "
+                f"answer ({err or type(err).__name__}); is the system still running? "
+                f"See `./okr status`"
+            ) from None
         if response.status_code != 201:
             raise BuildFailed(
                 f"creating user {person.username} answered {response.status_code}: "
@@ -79,7 +105,7 @@ async def create_users(
             )
         built.users[person.username] = int(response.json()["id"])
 
-    await asyncio.gather(*(create(p) for p in people))
+    await together(create(p) for p in people)
 
 
 class Builder:
@@ -99,11 +125,15 @@ class Builder:
 
     async def build(self) -> None:
         company = self.built.company
-        kpis = asyncio.gather(*(self._kpi(k) for k in company.kpis))
+        await together([self._objectives(), self._kpis()])  # KPIs alongside the objectives
+        await together(self._link(g, k, w) for g in company.goals for k, w in g.links)
+
+    async def _objectives(self) -> None:
         for level in ObjectiveLevel:  # parents before children
-            await asyncio.gather(*(self._objective(g) for g in company.of_level(level)))
-        await kpis
-        await asyncio.gather(*(self._link(g, k, w) for g in company.goals for k, w in g.links))
+            await together(self._objective(g) for g in self.built.company.of_level(level))
+
+    async def _kpis(self) -> None:
+        await together(self._kpi(k) for k in self.built.company.kpis)
 
     async def _call(self, subject: str, request: BaseModel, result: type[T]) -> T:
         async with self.limit:
@@ -170,7 +200,21 @@ async def until_rollup_knows_it(broker: NatsBroker, timeout_s: float) -> None:
     first value arrives (else the first rollups would look slow)."""
     js = broker.connection.jetstream()
     deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await probe.consumers_caught_up(js):
+    while not await _caught_up(js):
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"the services had not caught up within {timeout_s:.0f} s")
+            raise BuildFailed(
+                f"the company is created, but the services had not worked through its events "
+                f"within {timeout_s:.0f} s; see `./okr status` and the services' logs, or try "
+                f"a smaller --size"
+            )
         await asyncio.sleep(0.1)
+
+
+async def _caught_up(js: JetStreamContext) -> bool:
+    try:
+        return await probe.consumers_caught_up(js)
+    except nats.errors.Error as err:  # a consumer missing, or NATS gone
+        raise BuildFailed(
+            f"could not read the services' progress through their events from NATS "
+            f"({err or type(err).__name__}); see `./okr status`"
+        ) from None

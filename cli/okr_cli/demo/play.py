@@ -29,6 +29,7 @@ from okr_shared.contracts.progress import ObjectiveProgressUpdated
 RATE_WINDOW_S = 5.0  # values/s is measured over this much recent time
 GIVE_UP_S = 10.0  # a timed value with no rollup by then is counted as unanswered
 PUBLISHES_IN_FLIGHT = 1000
+LATENCY_WINDOW = 10_000  # the percentiles are of this many most recent latencies
 
 
 @dataclass
@@ -70,7 +71,8 @@ class Board:
     failed: int = 0
     rollups: int = 0
     unanswered: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    timed: int = 0  # every latency measured, also those the window has let go
     recent: deque[float] = field(default_factory=deque)  # when recent values were acknowledged
     waiting: dict[int, list[float]] = field(default_factory=dict)  # objective -> publish times
     started: float = field(default_factory=time.perf_counter)
@@ -84,11 +86,17 @@ class Board:
             self.recent.popleft()
         return len(self.recent) / min(RATE_WINDOW_S, max(now - self.started, 1e-3))
 
-    def latency_ms(self, share: float) -> float | None:
+    def latency_p50_p99_ms(self) -> tuple[float, float] | None:
+        """Of the recent window, with one sort: the view asks for them every frame."""
         if not self.latencies_ms:
             return None
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+        last = len(ordered) - 1
+        return ordered[min(last, len(ordered) // 2)], ordered[min(last, int(0.99 * len(ordered)))]
+
+    def record_latency(self, ms: float) -> None:
+        self.latencies_ms.append(ms)
+        self.timed += 1
 
     async def on_update(self, msg: Msg) -> None:
         try:
@@ -103,7 +111,7 @@ class Board:
             self.progress[update.objective_id] = (update.version, update.progress_percentage)
         now = time.perf_counter()
         for sent_at in self.waiting.pop(update.objective_id, []):
-            self.latencies_ms.append((now - sent_at) * 1000)
+            self.record_latency((now - sent_at) * 1000)
 
     def expect(self, objective: int, sent_at: float) -> None:
         self.waiting.setdefault(objective, []).append(sent_at)

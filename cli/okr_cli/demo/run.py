@@ -9,7 +9,7 @@ import contextlib
 import secrets
 import signal
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import httpx
 import nats
+import nats.errors
 from faststream.nats import NatsBroker
 from rich.console import Console
 from rich.live import Live
@@ -42,6 +43,7 @@ from okr_shared.runtime import make_broker
 READY_TIMEOUT_S = 60.0
 CATCH_UP_TIMEOUT_S = 120.0
 SETTLE_S = 3.0  # how long a stop waits for the rollups of the last values
+NATS_CONNECT_TIMEOUT_S = 10.0  # the services' broker retries for ever: the demo does not
 T = TypeVar("T")
 
 
@@ -51,6 +53,19 @@ class DemoFailed(RuntimeError):
 
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM arrived."""
+
+
+@contextlib.contextmanager
+def unreachable_fails_the_demo(what: str, where: str) -> Iterator[None]:
+    """A gateway or NATS that stops answering while the demo is `what` (it was answering a
+    moment ago) ends the demo with one line, not a traceback."""
+    try:
+        yield
+    except (httpx.HTTPError, nats.errors.Error, OSError, TimeoutError) as err:
+        raise DemoFailed(
+            f"{what}: {where} did not answer ({err or type(err).__name__}); is the system "
+            f"still running? See `./okr status`"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -203,7 +218,8 @@ class Demo:
         built = Built(plan(self.options.size, suffix, year))
         password = secrets.token_urlsafe(12)
         async with httpx.AsyncClient(base_url=self.target.gateway_url, timeout=30) as http:
-            http.headers["Authorization"] = await self._admin_token(http)
+            with unreachable_fails_the_demo("signing in", f"the gateway at {http.base_url}"):
+                http.headers["Authorization"] = await self._admin_token(http)
             with self.console.status(f"creating {len(built.company.people)} users"):
                 await until_stopped(
                     create_users(http, built.company.people, password, built), self.stop
@@ -211,7 +227,10 @@ class Demo:
         self._keep_credentials(built.company, password)
         broker = make_broker(self.target.nats_url, "okr-demo")
         try:
-            await broker.connect()
+            where = f"NATS at {redact_url(self.target.nats_url)}"
+            with unreachable_fails_the_demo("connecting", where):
+                connecting = asyncio.wait_for(broker.connect(), NATS_CONNECT_TIMEOUT_S)
+                await until_stopped(connecting, self.stop)
             board = Board(set())
             await broker.connection.subscribe(subjects.PROGRESS_UPDATES, cb=board.on_update)
             await self._build(broker, built, board, year)
@@ -284,9 +303,14 @@ class Demo:
         )
 
     async def _play(self, built: Built, board: Board) -> None:
-        hr = await nats.connect(
-            self.target.hr_nats_url, connect_timeout=3, max_reconnect_attempts=3
-        )
+        where = f"NATS at {redact_url(self.target.hr_nats_url)}"
+        with unreachable_fails_the_demo("connecting as the HR system", where):
+            hr = await nats.connect(
+                self.target.hr_nats_url,
+                connect_timeout=3,
+                max_reconnect_attempts=3,
+                error_cb=probe.quiet,  # the failure is reported in one line above
+            )
         player = Player(
             hr.jetstream(), feeds(built), board, self.options.rate, built.company.suffix
         )
@@ -332,11 +356,14 @@ def feeds(built: Built) -> list[Feed]:
 
 
 def summary(built: Built, board: Board, elapsed_s: float) -> str:
-    p50, p99 = board.latency_ms(0.5), board.latency_ms(0.99)
+    latencies = board.latency_p50_p99_ms()
+    window = len(board.latencies_ms)
+    of_window = f", percentiles of the last {window:,}" if window < board.timed else ""
     latency = (
         "no rollup timed"
-        if p50 is None or p99 is None
-        else f"p50 {p50:.0f} ms, p99 {p99:.0f} ms ({len(board.latencies_ms):,} values timed)"
+        if latencies is None
+        else f"p50 {latencies[0]:.0f} ms, p99 {latencies[1]:.0f} ms "
+        f"({board.timed:,} values timed{of_window})"
     )
     return (
         f"demo summary: {built.company.name}: {len(built.objectives):,} objectives, "

@@ -21,10 +21,11 @@ TEAM_TITLE_WIDTH = 18
 
 
 def colour(percent: float) -> str:
-    """Red below 40 %, amber to 70 %, green above."""
+    """Red below 40 %, amber from 40 to 70 % (both included), green above: as the dashboard's
+    grades.js."""
     if percent < 40:
         return "red"
-    return "yellow" if percent < 70 else "green"
+    return "yellow" if percent <= 70 else "green"
 
 
 def bar(percent: float, width: int = BAR_WIDTH) -> Text:
@@ -57,8 +58,10 @@ class TreeView:
 
     def header(self, status: str) -> Text:
         b = self.board
-        p50, p99 = b.latency_ms(0.5), b.latency_ms(0.99)
-        latency = "-" if p50 is None or p99 is None else f"p50 {p50:.0f} ms  p99 {p99:.0f} ms"
+        latencies = b.latency_p50_p99_ms()
+        latency = (
+            "-" if latencies is None else f"p50 {latencies[0]:.0f} ms  p99 {latencies[1]:.0f} ms"
+        )
         text = Text(f"{status}\n", style="bold")
         text.append(
             f"{b.values_per_s():6.1f} values/s   latency publish→rollup {latency}   "

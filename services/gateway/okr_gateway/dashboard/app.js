@@ -4,12 +4,14 @@ import { api, forget, login, token, whenUnauthorized } from "./api.js";
 import { Gantt } from "./gantt.js";
 import { el, percent } from "./grades.js";
 import { createForm, deleteForm, editForm, linkForm, moveForm } from "./forms.js";
-import { kpiLine, linkedKpis, recordValueForm } from "./kpis.js";
+import { allKpis, kpiLine, linkedKpis, recordValueForm } from "./kpis.js";
 import { listen } from "./live.js";
+import { throttle } from "./throttle.js";
 import { Tree } from "./tree.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, names: new Map(), levels: [], selected: null, stopLive: null };
+const KPI_REFRESH_MS = 300;
 
 const tree = new Tree($("tree"), { onSelect: select, ownerLabel });
 const gantt = new Gantt($("gantt"), $("gantt-rows"), $("gantt-axis"));
@@ -30,6 +32,7 @@ async function done(request, message) {
     await request;
     notify(message);
     await loadTree();
+    if (streamMissesSome()) startLive({ resyncFirst: true });
     if (state.selected && tree.nodes.has(state.selected)) await select(state.selected);
     else closePanel();
   } catch (error) {
@@ -49,51 +52,113 @@ async function start() {
   $("main").hidden = false;
   $("whoami").textContent = `${state.me.full_name || state.me.username} · ${state.me.role}`;
   state.names.set(state.me.id, state.me.full_name || state.me.username);
-  const creatable = await api("/api/v1/objectives/creatable/levels");
-  state.levels = creatable.levels;
-  $("new-objective").hidden = state.levels.length === 0;
-  await loadTree();
-  state.stopLive = listen(onProgress, (text) => {
-    $("live").textContent = text;
-    $("live").classList.toggle("on", text === "live");
-  });
+  tree.expanded.clear(); // another user's tree
+  try {
+    state.levels = (await api("/api/v1/objectives/creatable/levels")).levels;
+    $("new-objective").hidden = state.levels.length === 0;
+    await loadTree();
+  } catch (error) {
+    // An account with no objectives to show (an HR system's) is refused: say why, nothing else.
+    $("new-objective").hidden = true;
+    tree.load([]);
+    return notify(error.message, true);
+  }
+  startLive();
+}
+
+// The objectives the open stream was opened for. For anyone but an admin the gateway passes a
+// stream only the objectives the caller could see when it opened, so when the tree shows others
+// (created, moved or deleted here) the stream is opened again.
+let liveIds = new Set();
+
+function startLive({ resyncFirst = false } = {}) {
+  state.stopLive?.();
+  liveIds = new Set(tree.nodes.keys());
+  state.stopLive = listen(onProgress, showLiveState, resync, { resyncFirst });
+}
+
+function streamMissesSome() {
+  if (state.me?.role === "admin" || !state.stopLive) return false; // an admin's passes everything
+  if (liveIds.size !== tree.nodes.size) return true;
+  for (const id of tree.nodes.keys()) if (!liveIds.has(id)) return true;
+  return false;
+}
+
+function showLiveState(text) {
+  $("live").textContent = text;
+  $("live").classList.toggle("on", text === "live");
+}
+
+// The stream (re)connected after a gap: it does not replay what it missed, so read the views
+// again; expanded rows and the selection stay.
+async function resync() {
+  try {
+    await loadTree();
+    liveIds = new Set(tree.nodes.keys());
+    const id = state.selected;
+    if (id === null) return;
+    if (!tree.nodes.has(id)) return closePanel();
+    showPanelProgress(tree.nodes.get(id).progress_percentage);
+    refreshKpisSoon();
+  } catch (error) {
+    notify(error.message, true);
+  }
+}
+
+// Rollups keep arriving while a view is read, and the read may have started before them: the
+// ones that arrive meanwhile are applied again once the view is in, in the order they came.
+let reading = 0;
+let heldUpdates = [];
+
+async function whileHoldingUpdates(read) {
+  reading++;
+  try {
+    await read();
+    for (const update of heldUpdates) showProgress(update);
+  } finally {
+    if (--reading === 0) heldUpdates = [];
+  }
 }
 
 async function loadTree() {
   const started = performance.now();
-  tree.load(await api("/api/v1/objectives/tree/view"));
+  await whileHoldingUpdates(async () => tree.load(await api("/api/v1/objectives/tree/view")));
   if (state.selected) tree.select(state.selected);
   notify(`${tree.nodes.size} objectives in ${Math.round(performance.now() - started)} ms`);
   if (!$("gantt-view").hidden) await loadGantt();
 }
 
 async function loadGantt() {
-  gantt.load(await api("/api/v1/objectives/gantt/view"));
+  await whileHoldingUpdates(async () => gantt.load(await api("/api/v1/objectives/gantt/view")));
 }
 
 function onProgress(update) {
+  if (reading) heldUpdates.push(update);
+  showProgress(update);
+  if (state.selected === update.objective_id && update.kpi_count > 0) refreshKpisSoon();
+}
+
+function showProgress(update) {
   tree.setProgress(update.objective_id, update.progress_percentage);
   gantt.setProgress(update.objective_id, update.progress_percentage);
-  if (state.selected === update.objective_id) {
-    const shown = $("panel").querySelector(".panel-progress");
-    if (shown) shown.textContent = percent(update.progress_percentage);
-    if (update.kpi_count > 0) refreshKpisSoon(update.objective_id);
-  }
+  if (state.selected === update.objective_id) showPanelProgress(update.progress_percentage);
+}
+
+function showPanelProgress(progress) {
+  const shown = $("panel").querySelector(".panel-progress");
+  if (shown) shown.textContent = percent(progress);
 }
 
 // A rollup of the selected objective may come from a new KPI value: show its latest value and
-// line too, once for a burst of updates.
-let kpiRefresh = 0;
-function refreshKpisSoon(id) {
-  clearTimeout(kpiRefresh);
-  kpiRefresh = setTimeout(async () => {
-    if (state.selected !== id) return;
-    const kpis = await linkedKpis(id).catch(() => null);
-    if (!kpis || state.selected !== id) return;
-    tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
-    $("panel").querySelector(".panel-kpis")?.replaceChildren(...kpis.map(kpiLine));
-  }, 300);
-}
+// line too, at most every KPI_REFRESH_MS however fast the updates come.
+const refreshKpisSoon = throttle(async () => {
+  const id = state.selected;
+  if (id === null) return;
+  const kpis = await linkedKpis(id).catch(() => null);
+  if (!kpis || state.selected !== id) return;
+  tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
+  $("panel").querySelector(".panel-kpis")?.replaceChildren(...kpis.map(kpiLine));
+}, KPI_REFRESH_MS);
 
 async function select(id) {
   state.selected = id;
@@ -106,7 +171,7 @@ async function select(id) {
     if (objective.owner_name) state.names.set(objective.owner_id, objective.owner_name);
     tree.refreshOwners();
     tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
-    const linkable = objective.allowed_actions.includes("link") ? (await api("/api/v1/kpis?limit=500")).items : [];
+    const linkable = objective.allowed_actions.includes("link") ? await allKpis() : [];
     if (state.selected === id) panel.replaceChildren(...panelContent(objective, kpis, linkable));
   } catch (error) {
     panel.replaceChildren(el("p", { class: "error", text: error.message }));
@@ -149,6 +214,7 @@ function showCreate() {
 
 function showLogin() {
   state.stopLive?.();
+  state.stopLive = null;
   $("main").hidden = true;
   $("login").hidden = false;
 }
@@ -180,4 +246,4 @@ $("new-objective").addEventListener("click", showCreate);
 $("show-tree").addEventListener("click", () => showView("tree"));
 $("show-gantt").addEventListener("click", () => showView("gantt"));
 
-start();
+start().catch((error) => notify(error.message, true));

@@ -20,6 +20,17 @@ export async function linkedKpis(objectiveId) {
   );
 }
 
+// Every KPI the caller may see, for the link form. The list API answers at most 500 at a time,
+// so the rest are read page by page: a KPI past the first page must not silently go missing.
+export async function allKpis(pageSize = 500) {
+  const first = await api(`/api/v1/kpis?limit=${pageSize}`);
+  const pages = [];
+  for (let skip = first.items.length; skip < first.total; skip += pageSize) {
+    pages.push(api(`/api/v1/kpis?skip=${skip}&limit=${pageSize}`));
+  }
+  return [first, ...(await Promise.all(pages))].flatMap((page) => page.items);
+}
+
 export function kpiLine(entry) {
   const { kpi, link, values } = entry;
   const latest = kpi.current_value === null ? "no value yet" : `${kpi.current_value} ${kpi.unit}`.trim();

@@ -1,11 +1,16 @@
 // Rollup updates from GET /api/v1/progress/stream. EventSource cannot send an Authorization
 // header, so the stream is read with fetch() and parsed here; it reconnects with backoff.
+//
+// The stream has no replay: what was sent while it was down is lost. So after every reconnect
+// (and after the first connection too when `resyncFirst`: a stream opened again on purpose)
+// `onResync` is called, for the caller to read the current state again.
 
 import { authHeaders } from "./api.js";
 
-export function listen(onUpdate, onState) {
+export function listen(onUpdate, onState, onResync, { resyncFirst = false } = {}) {
   let stopped = false;
   let delay = 1000;
+  let connections = 0;
   const controller = new AbortController();
 
   async function connect() {
@@ -19,6 +24,7 @@ export function listen(onUpdate, onState) {
         if (!response.ok) throw new Error(`stream answered ${response.status}`);
         onState("live");
         delay = 1000;
+        if (connections++ > 0 || resyncFirst) onResync();
         await read(response.body.getReader(), onUpdate);
       } catch (error) {
         if (stopped) return;

@@ -14,6 +14,7 @@ export class Tree {
     this.ownerLabel = ownerLabel;
     this.nodes = new Map(); // id -> tree node (from the API) with .depth
     this.rows = new Map(); // id -> rendered row parts, only for built rows
+    this.expanded = new Map(); // id -> open or not, as last toggled: kept when the tree reloads
     this.dirty = new Set();
     this.frame = 0;
   }
@@ -105,13 +106,14 @@ export class Tree {
       toggle.disabled = true;
     } else {
       toggle.addEventListener("click", () => this.toggle(node, item, children, toggle));
-      if (node.depth < OPEN_DEPTH) this.toggle(node, item, children, toggle);
+      if (this.expanded.get(node.id) ?? node.depth < OPEN_DEPTH) this.toggle(node, item, children, toggle);
     }
     return item;
   }
 
   toggle(node, item, children, toggle) {
     const open = !item.classList.contains("open");
+    this.expanded.set(node.id, open);
     item.classList.toggle("open", open);
     toggle.setAttribute("aria-expanded", String(open));
     if (open && children.childElementCount === 0) this.appendSlice(children, node.children, 0);

@@ -1,0 +1,100 @@
+"""The demo's build and run: nothing it started goes on after a failure or a Ctrl-C, what goes
+wrong reaches the user as one line, and the latency figures stay bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from okr_cli.demo.build import (
+    Builder,
+    BuildFailed,
+    Built,
+    create_users,
+    until_rollup_knows_it,
+)
+from okr_cli.demo.company import MIN_SIZE, plan
+from okr_cli.demo.play import LATENCY_WINDOW, Board
+from okr_shared import subjects
+from okr_shared.contracts.objectives import ObjectiveLevel
+from okr_shared.embedded import free_port
+
+
+class SlowKpis(Builder):
+    """Answers without NATS: KPIs take a while, and one division is refused."""
+
+    def __init__(self, built: Built) -> None:
+        super().__init__(None, built, 2026, lambda: None)
+        self.ids = iter(range(1, 10**6))
+        self.kpis_running = 0
+        self.kpis_started = 0
+
+    async def _call(self, subject: str, request: BaseModel, result: type[Any]) -> Any:
+        if subject == subjects.RPC_KPIS_CREATE:
+            self.kpis_started += 1
+            self.kpis_running += 1
+            try:
+                await asyncio.sleep(0.5)
+            finally:
+                self.kpis_running -= 1
+        elif getattr(request, "data", None) and request.data.level is ObjectiveLevel.DIVISION:
+            await asyncio.sleep(0.05)
+            raise BuildFailed("objectives.create refused: no")
+        return SimpleNamespace(id=next(self.ids))
+
+
+def _built() -> Built:
+    company = plan(MIN_SIZE, "ab12", 2026)
+    return Built(company, users={p.username: n for n, p in enumerate(company.people, 1)})
+
+
+async def test_a_refused_objective_stops_the_kpis_created_alongside() -> None:
+    builder = SlowKpis(_built())
+    with pytest.raises(BuildFailed, match="refused"):
+        await builder.build()
+    assert builder.kpis_started > 0  # they did run alongside the objectives
+    assert builder.kpis_running == 0
+
+
+async def test_a_cancelled_build_leaves_nothing_running() -> None:
+    builder = SlowKpis(_built())
+    building = asyncio.create_task(builder.build())
+    await asyncio.sleep(0.02)
+    building.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await building
+    assert builder.kpis_started > 0
+    assert builder.kpis_running == 0
+
+
+async def test_a_gateway_that_does_not_answer_is_one_line() -> None:
+    company = plan(MIN_SIZE, "ab12", 2026)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{free_port()}") as http:
+        with pytest.raises(BuildFailed, match=r"did not answer .*okr status") as failed:
+            await create_users(http, company.people[:2], "secret", Built(company))
+    assert "\n" not in str(failed.value)
+
+
+async def test_services_that_do_not_catch_up_are_one_line() -> None:
+    class Behind:
+        async def consumer_info(self, stream: str, durable: str) -> Any:
+            return SimpleNamespace(num_pending=1, num_ack_pending=0)
+
+    broker = SimpleNamespace(connection=SimpleNamespace(jetstream=Behind))
+    with pytest.raises(BuildFailed, match="within 0 s") as failed:
+        await until_rollup_knows_it(broker, timeout_s=0.2)
+    assert "\n" not in str(failed.value)
+
+
+def test_the_latencies_kept_are_the_most_recent_window() -> None:
+    board = Board(set())
+    for ms in range(LATENCY_WINDOW + 500):
+        board.record_latency(float(ms))
+    assert len(board.latencies_ms) == LATENCY_WINDOW
+    assert board.timed == LATENCY_WINDOW + 500
+    assert board.latency_p50_p99_ms() == (500 + LATENCY_WINDOW // 2, 500 + 9_900)
