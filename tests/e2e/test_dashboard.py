@@ -44,6 +44,8 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
         headers=system.admin_headers,
     )
     assert linked.status_code == 201, linked.text
+    me = (await system.client.get("/api/v1/auth/me", headers=system.admin_headers)).json()
+    admin_name = me["full_name"] or me["username"]
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium), headless=True)
@@ -58,6 +60,8 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
             # The title is shown as text, never parsed as markup.
             await expect(team_row.locator(".title")).to_have_text("Open <b>two</b> shops")
             await expect(team_row.locator(".pct")).to_have_text("0 %")
+            # Owners by name, before any row is opened (the admin made these objectives).
+            await expect(team_row.locator(".owner")).to_have_text(admin_name)
             await expect(page.locator("#live")).to_have_text("live")
             await _offers_what_a_manager_may_do(page, team["id"])
 

@@ -15,6 +15,15 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    rows = await session.execute(
+        select(User.id, func.coalesce(func.nullif(User.full_name, ""), User.username)).where(
+            User.id.in_(user_ids)
+        )
+    )
+    return {user_id: name for user_id, name in rows}
+
+
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
     return (
         await session.execute(select(User).where(User.username == username))

@@ -98,3 +98,9 @@ class UserResponse(BaseModel):
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class UserNames(BaseModel):
+    """Display names by user id: what an OKR tree shows beside each objective's owner."""
+
+    names: dict[int, str]

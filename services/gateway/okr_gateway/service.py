@@ -94,6 +94,11 @@ async def resolve_owner(session: AsyncSession, caller: User, owner_id: int | Non
     return owner
 
 
+async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    """Names to show beside objectives (full name, else username); unknown ids are left out."""
+    return await repository.display_names(session, sorted(set(user_ids)))
+
+
 async def display_name(session: AsyncSession, user_id: int) -> str | None:
     user = await repository.get_user(session, user_id)
     if user is None:

@@ -125,7 +125,22 @@ async function loadTree() {
   await whileHoldingUpdates(async () => tree.load(await api("/api/v1/objectives/tree/view")));
   if (state.selected) tree.select(state.selected);
   notify(`${tree.nodes.size} objectives in ${Math.round(performance.now() - started)} ms`);
+  loadOwnerNames().catch((error) => notify(error.message, true));
   if (!$("gantt-view").hidden) await loadGantt();
+}
+
+const NAMES_PER_REQUEST = 500; // what GET /api/v1/users/names takes at once
+
+// Owners' names beside the rows: asked once per id, after the tree is on screen.
+async function loadOwnerNames() {
+  const owners = new Set([...tree.nodes.values()].map((node) => node.owner_id));
+  const unknown = [...owners].filter((id) => !state.names.has(id));
+  for (let i = 0; i < unknown.length; i += NAMES_PER_REQUEST) {
+    const slice = unknown.slice(i, i + NAMES_PER_REQUEST);
+    const { names } = await api(`/api/v1/users/names?${slice.map((id) => `id=${id}`).join("&")}`);
+    for (const id of slice) state.names.set(id, names[id] ?? `user #${id}`);
+  }
+  if (unknown.length) tree.refreshOwners();
 }
 
 async function loadGantt() {

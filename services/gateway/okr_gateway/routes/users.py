@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from okr_gateway import service
-from okr_gateway.deps import AdminUser, SessionDep
-from okr_gateway.schemas import UserCreate, UserResponse, UserUpdate
+from okr_gateway.deps import AdminUser, CurrentUser, ReaderDep, SessionDep
+from okr_gateway.schemas import UserCreate, UserNames, UserResponse, UserUpdate
 from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.fields import Department, Id, Offset
 
 UserId = Annotated[Id, Path(description="the user's id")]
+MAX_NAMES = 500  # ids per request; the dashboard asks in slices
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 
@@ -44,6 +45,17 @@ async def list_users(
     return Page(
         items=[UserResponse.model_validate(u) for u in users], total=total, skip=skip, limit=limit
     )
+
+
+@router.get("/names", summary="Display names of users by id (any signed-in user)")
+async def user_names(
+    _: CurrentUser,
+    db: ReaderDep,
+    user_id: Annotated[list[Id], Query(alias="id", min_length=1, max_length=MAX_NAMES)],
+) -> UserNames:
+    """Only the name (full name, else username), as an OKR tree shows owners to everyone who
+    may see their objectives; an id that names no user is left out."""
+    return UserNames(names=await service.display_names(db, user_id))
 
 
 @router.get("/{user_id}", response_model=UserResponse, summary="One user (admin)")
