@@ -103,17 +103,23 @@ def plan(size: int, suffix: str, year: int, seed: int = 0) -> Company:
     for n in range(individuals):
         team, division, staff, kpis = teams[n % len(teams)]
         owner = staff[n // len(teams) % len(staff)]
-        goals = division.personal_goals
+        i = n // len(teams)  # the person's place in the team: people share their team's KPIs
         who = people.full_name(owner).split()[0]
         goal = _goal(
-            company, f"{who}: {goals[n % len(goals)]}", ObjectiveLevel.INDIVIDUAL, team.key,
-            owner, team.department,
+            company, f"{who}: {_personal_goal(division, i // len(staff))}",
+            ObjectiveLevel.INDIVIDUAL, team.key, owner, team.department,
         )  # fmt: skip
-        i = n // len(teams)  # the person's place in the team: people share their team's KPIs
         goal.links.append((kpis[i % len(kpis)].key, WEIGHTS[i % len(WEIGHTS)]))
         if i % 3 == 0:  # some people answer for two of their team's numbers
             goal.links.append((kpis[(i + 1) % len(kpis)].key, WEIGHTS[(i + 1) % len(WEIGHTS)]))
     return company
+
+
+def _personal_goal(division: Division, turn: int) -> str:
+    """A person's `turn`-th objective in a team: each of the division's goals once per quarter,
+    so no one has the same objective twice."""
+    goals = division.personal_goals
+    return f"{goals[turn % len(goals)]} in Q{turn // len(goals) % 4 + 1}"
 
 
 def _team(
