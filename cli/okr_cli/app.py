@@ -123,11 +123,16 @@ def _banner(system: System, endpoints: Endpoints, login: str, elapsed_s: float) 
         f"[green]okr is up[/green] in {elapsed_s:.1f} s "
         f"({workers} progress worker{'s' if workers > 1 else ''})"
     )
+    metrics = system.settings.metrics_port
+    console.print(f"  dashboard    {system.gateway_url}/")
     console.print(f"  API          {system.gateway_url}")
     console.print(f"  API docs     {system.gateway_url}/docs")
+    console.print(f"  event docs   {system.gateway_url}/asyncapi")
     console.print(f"  NATS         {endpoints.hr_nats_url}   (HR systems publish KPI values here)")
     console.print(f"  admin login  {login}")
-    console.print(f"  logs         {system.data / 'logs'}")
+    console.print(f"  logs         {system.data / 'logs'}   (JSON lines)")
+    if metrics:
+        console.print(f"  metrics      from port {metrics} up, one per process (`./okr status`)")
     console.print("Press Ctrl-C to stop.")
 
 

@@ -135,6 +135,8 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert re.search(r"okr is up in \d+\.\d s", banner), banner
     assert f"API          {first.gateway}" in banner
     assert f"API docs     {first.gateway}/docs" in banner
+    assert f"dashboard    {first.gateway}/" in banner
+    assert f"event docs   {first.gateway}/asyncapi" in banner
     hr_url = re.search(rf"NATS         (nats://hr:\S+@127\.0\.0\.1:{env['OKR_NATS_PORT']})", banner)
     assert hr_url, banner
     assert (data_dir / "nats-hr-password").stat().st_mode & 0o777 == 0o600
