@@ -47,50 +47,40 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
     me = (await system.client.get("/api/v1/auth/me", headers=system.admin_headers)).json()
     admin_name = me["full_name"] or me["username"]
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), headless=True)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 720})
-            await page.goto(base_url)
-            await page.fill("input[name=username]", manager["username"])
-            await page.fill("input[name=password]", password)
-            await page.click("#login-form button[type=submit]")
+    async with _signed_in(chromium, base_url, manager, password, live=False) as page:
+        team_row = page.locator(f'.row[data-id="{team["id"]}"]')
+        # The title is shown as text, never parsed as markup.
+        await expect(team_row.locator(".title")).to_have_text("Open <b>two</b> shops")
+        await expect(team_row.locator(".pct")).to_have_text("0 %")
+        # Owners by name, before any row is opened (the admin made these objectives).
+        await expect(team_row.locator(".owner")).to_have_text(admin_name)
+        await expect(page.locator("#live")).to_have_text("live")
+        await _offers_what_a_manager_may_do(page, team["id"])
 
-            team_row = page.locator(f'.row[data-id="{team["id"]}"]')
-            # The title is shown as text, never parsed as markup.
-            await expect(team_row.locator(".title")).to_have_text("Open <b>two</b> shops")
-            await expect(team_row.locator(".pct")).to_have_text("0 %")
-            # Owners by name, before any row is opened (the admin made these objectives).
-            await expect(team_row.locator(".owner")).to_have_text(admin_name)
-            await expect(page.locator("#live")).to_have_text("live")
-            await _offers_what_a_manager_may_do(page, team["id"])
+        await page.evaluate("window.notReloaded = true")
+        await _publish_value(system.nats_url, kpi["id"], 50)
 
-            await page.evaluate("window.notReloaded = true")
-            await _publish_value(system.nats_url, kpi["id"], 50)
+        await expect(team_row.locator(".pct")).to_have_text("50 %", timeout=10_000)
+        division_row = page.locator(f'.row[data-id="{division["id"]}"]')
+        await expect(division_row.locator(".pct")).to_have_text("50 %")
+        await expect(team_row.locator(".fill")).to_have_class("fill amber")
+        assert await page.evaluate("window.notReloaded") is True
+        width = await team_row.locator(".fill").evaluate("e => e.style.width")
+        assert width == "50%"
+        # The selected objective's KPI line catches up with the new value too.
+        kpi_line = team_row.locator("xpath=..").locator(f'.kpis [data-kpi="{kpi["id"]}"]')
+        await expect(kpi_line.locator(".kpi-value")).to_have_text("50")
 
-            await expect(team_row.locator(".pct")).to_have_text("50 %", timeout=10_000)
-            division_row = page.locator(f'.row[data-id="{division["id"]}"]')
-            await expect(division_row.locator(".pct")).to_have_text("50 %")
-            await expect(team_row.locator(".fill")).to_have_class("fill amber")
-            assert await page.evaluate("window.notReloaded") is True
-            width = await team_row.locator(".fill").evaluate("e => e.style.width")
-            assert width == "50%"
-            # The selected objective's KPI line catches up with the new value too.
-            kpi_line = team_row.locator("xpath=..").locator(f'.kpis [data-kpi="{kpi["id"]}"]')
-            await expect(kpi_line.locator(".kpi-value")).to_have_text("50")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "dashboard.png"
+        await page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 5_000
 
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "dashboard.png"
-            await page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 5_000
-
-            await page.click("#show-gantt")
-            gantt_row = page.locator(f'.gantt-row[data-id="{team["id"]}"]')
-            await expect(gantt_row.locator(".gantt-bar")).to_have_class("gantt-bar amber")
-            await expect(gantt_row.locator(".gantt-pct")).to_have_text("50 %")
-            await _grades_as_the_demo_colours(page)
-        finally:
-            await browser.close()
+        await page.click("#show-gantt")
+        gantt_row = page.locator(f'.gantt-row[data-id="{team["id"]}"]')
+        await expect(gantt_row.locator(".gantt-bar")).to_have_class("gantt-bar amber")
+        await expect(gantt_row.locator(".gantt-pct")).to_have_text("50 %")
+        await _grades_as_the_demo_colours(page)
 
 
 async def _offers_what_a_manager_may_do(page: Page, team_id: int) -> None:
