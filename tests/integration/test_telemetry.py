@@ -198,3 +198,14 @@ async def test_an_unexpected_error_is_answered_with_the_trace_it_is_logged_under
     assert getattr(logged, "trace_id", "") == request_id
     route = "/test/broken"
     assert sample("okr_http_requests_total", method="GET", route=route, status="500") == 1
+
+
+async def test_a_request_makes_one_span_in_the_gateway(system: RunningSystem) -> None:
+    """Ours. FastAPI's own OpenTelemetry layer would add spans per dependency, at a cost that
+    doubled the gateway's CPU per request (docs/BENCHMARKS.md)."""
+    with SPANS.recording() as spans:
+        response = await system.client.get("/api/v1/auth/me", headers=system.admin_headers)
+    request_id = response.headers["x-request-id"]
+    assert [s.name for s in spans if f"{s.context.trace_id:032x}" == request_id] == [
+        "GET /api/v1/auth/me"
+    ]

@@ -77,6 +77,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await engine.dispose()
 
     app = TracedFastAPI(
+        # FastAPI's own OpenTelemetry layer switches itself on once a tracer provider exists,
+        # and with its spans per dependency it doubled the gateway's CPU per request. Our
+        # middleware (okr_gateway/telemetry.py) makes the one span per request we need.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         title="okr",
         version=__version__,
         summary="OKRs and KPIs with exact, live progress rollup",
