@@ -5,8 +5,8 @@ W3C `traceparent` travels in the headers of HTTP requests, request/reply message
 published by the gateway, and events published by the outboxes. A batch of JetStream messages
 is handled in one span: its parent is the first message's trace, and the others are linked.
 
-Spans are always made, so that log lines carry ids; they leave the process only when an OTLP
-endpoint is configured (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+Spans are always made, so that log lines carry ids; they are recorded and leave the process
+only when an OTLP endpoint is configured (`OTEL_EXPORTER_OTLP_ENDPOINT`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -42,11 +43,16 @@ _tracer = trace.get_tracer("okr")
 def configure_tracing(
     service: str, instance: str, otlp_endpoint: str = "", *, processor: SpanProcessor | None = None
 ) -> None:
-    """Once per process, before anything makes a span. `processor` is for tests."""
+    """Once per process, before anything makes a span. `processor` is for tests.
+
+    With nowhere to send spans, none is recorded: an unsampled span still has the ids that
+    log lines and headers carry, at half the cost of a recorded one on every request."""
+    exporting = bool(otlp_endpoint) or processor is not None
     provider = TracerProvider(
         resource=Resource.create(
             {"service.name": f"okr-{service}", "service.instance.id": instance}
-        )
+        ),
+        sampler=ParentBased(ALWAYS_ON) if exporting else ALWAYS_OFF,
     )
     if otlp_endpoint:
         # Imported only when wanted: the exporter brings protobuf and requests along.
