@@ -51,7 +51,8 @@ class TelemetryMiddleware:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    message["headers"] = [*message.get("headers", []), (REQUEST_ID, request_id)]
+                    if request_id:  # none when tracing is off (OTEL_SDK_DISABLED)
+                        message["headers"] = [*message.get("headers", []), (REQUEST_ID, request_id)]
                     metrics.HTTP_LATENCY.labels(method, _route(scope)).observe(
                         time.perf_counter() - started
                     )
