@@ -26,6 +26,7 @@ from okr_shared.errors import Unavailable
 from okr_shared.event_channels import Channel
 from okr_shared.outbox import OutboxRelay
 from okr_shared.rpc import RpcRouter
+from okr_shared.schema_examples import example_of
 from okr_shared.subjects import dead_letter_subject
 
 SCHEMA_VERSION = "3.0.0"
@@ -161,9 +162,12 @@ def _add_request_reply_contracts(document: dict[str, Any]) -> None:
             if message is None:
                 continue
             message["payload"] = _schema(contract.request, schemas)
+            message["examples"] = [{"name": "request", "payload": _example(contract.request)}]
+            answer = {"ok": True, "result": _example(contract.result)}
             message["x-reply"] = {
                 "description": REPLY_ENVELOPE,
                 "payload": _schema(contract.result, schemas),
+                "examples": [{"name": "answer", "payload": answer}],
             }
     if not _mentions(document, "#/components/schemas/EmptyPayload"):
         schemas.pop("EmptyPayload", None)
@@ -181,6 +185,11 @@ def _schema(annotation: object, schemas: dict[str, Any]) -> dict[str, Any]:
         schemas[key] = found
         return {"$ref": f"#/components/schemas/{key}"}
     return found
+
+
+def _example(annotation: object) -> Any:
+    schema = TypeAdapter(cast(Any, annotation)).json_schema()
+    return example_of(schema, schema.get("$defs", {}))
 
 
 def _mentions(document: dict[str, Any], ref: str) -> bool:

@@ -12,6 +12,7 @@ from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
     ObjectiveDetail,
+    ObjectiveGanttItem,
     ObjectiveKPILink,
     ObjectiveResponse,
     ObjectiveStats,
@@ -150,7 +151,7 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.export(session)
 
-    @raw(s.RPC_OBJECTIVES_GANTT)
+    @raw(s.RPC_OBJECTIVES_GANTT, result=list[ObjectiveGanttItem])
     async def gantt(request: rpc.GanttView) -> bytes:
         """Objectives as Gantt items (raw JSON, in chunks)."""
         async with sessions() as session:
