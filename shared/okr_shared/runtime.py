@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from okr_shared import failpoints, metrics, subjects
 from okr_shared.asyncapi import asyncapi_router
 from okr_shared.consumer import BatchConsumer
-from okr_shared.contracts.common import Ping, ServiceInfo, ServiceStatus, utcnow
+from okr_shared.contracts.common import ConsumerLag, Ping, ServiceInfo, ServiceStatus, utcnow
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.errors import Unavailable
 from okr_shared.faults import is_transient
@@ -127,26 +127,32 @@ class ServiceRuntime:
         return rpc
 
     async def status(self) -> ServiceStatus:
-        consumers = [w for w in self._workers if isinstance(w, BatchConsumer)]
-        relays = [w for w in self._workers if isinstance(w, OutboxRelay)]
+        lags, backlogs = await self._work()
         return ServiceStatus(
             instance=self.info.instance,
-            consumers=[await c.lag() for c in consumers],
-            outbox_backlog=sum([await r.backlog() for r in relays]) if relays else None,
+            consumers=lags,
+            outbox_backlog=sum(backlogs.values()) if backlogs else None,
         )
 
     async def refresh_gauges(self) -> None:
         """Lag and backlog need a question to NATS and to the database: asked every few
         seconds here, not on each scrape (which comes from a thread, outside the event loop)."""
-        for worker in self._workers:
-            if isinstance(worker, BatchConsumer):
-                lag = await worker.lag()
-                metrics.CONSUMER_PENDING.labels(lag.stream, lag.durable).set(lag.pending)
-                unacknowledged = metrics.CONSUMER_UNACKNOWLEDGED.labels(lag.stream, lag.durable)
-                unacknowledged.set(lag.unacknowledged)
-            elif isinstance(worker, OutboxRelay):
-                schema = str(worker.outbox.table.schema)
-                metrics.OUTBOX_BACKLOG.labels(schema).set(await worker.backlog())
+        lags, backlogs = await self._work()
+        for lag in lags:
+            metrics.CONSUMER_PENDING.labels(lag.stream, lag.durable).set(lag.pending)
+            metrics.CONSUMER_UNACKNOWLEDGED.labels(lag.stream, lag.durable).set(lag.unacknowledged)
+        for schema, backlog in backlogs.items():
+            metrics.OUTBOX_BACKLOG.labels(schema).set(backlog)
+
+    async def _work(self) -> tuple[list[ConsumerLag], dict[str, int]]:
+        """Each consumer's lag, and each outbox's backlog by its schema."""
+        lags = [await w.lag() for w in self._workers if isinstance(w, BatchConsumer)]
+        backlogs = {
+            str(w.outbox.table.schema): await w.backlog()
+            for w in self._workers
+            if isinstance(w, OutboxRelay)
+        }
+        return lags, backlogs
 
     async def _keep_gauges(self) -> None:
         while True:

@@ -30,20 +30,13 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
     system: RunningSystem, chromium: Path, base_url: str
 ) -> None:
     dept = f"Dash-{secrets.token_hex(2)}"
-    password = secrets.token_urlsafe(12)
-    manager, _ = await system.user("manager", department=dept, password=password)
+    manager, password = await _manager(system, dept)
     division = await make(system, title="Grow the north", level="division", department=dept)
     team = await make(
         system, title="Open <b>two</b> shops", level="team", department=dept,
         parent_id=division["id"],
     )  # fmt: skip
-    kpi = await make_kpi(system, title="Shops opened", department=dept, target_value=100)
-    linked = await system.client.post(
-        f"/api/v1/objectives/{team['id']}/kpis",
-        json={"kpi_id": kpi["id"]},
-        headers=system.admin_headers,
-    )
-    assert linked.status_code == 201, linked.text
+    kpi = await _linked_kpi(system, team["id"], dept)
     me = (await system.client.get("/api/v1/auth/me", headers=system.admin_headers)).json()
     admin_name = me["full_name"] or me["username"]
 
