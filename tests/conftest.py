@@ -10,7 +10,7 @@ import asyncpg
 import nats
 import pytest
 
-from okr_cli.migrate import migrate_all
+from okr_cli.migrate import migrate_all, new_role_passwords, service_urls
 from okr_shared.db import libpq_url
 from okr_shared.embedded import EmbeddedNats, free_port
 from okr_shared.subjects import STREAMS
@@ -46,26 +46,34 @@ async def nats_url(servers: infra.Servers) -> str:
 
 
 @pytest.fixture(scope="session")
-async def database_url(servers: infra.Servers) -> AsyncIterator[str]:
-    """A fresh database on the test server, migrated to head, dropped at the end."""
+async def database(servers: infra.Servers) -> AsyncIterator[infra.MigratedDatabase]:
+    """A fresh database on the test server, migrated to head as its owner, with each service's
+    own role (as `okr up` and compose run them); dropped at the end, roles and all."""
     name = infra.test_database_name()
     admin = await asyncpg.connect(libpq_url(servers.postgres_url))
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = infra.database_url(servers.postgres_url, name)
+    passwords = new_role_passwords()
     try:
-        await asyncio.to_thread(migrate_all, url)
-        yield url
+        await asyncio.to_thread(migrate_all, url, passwords)
+        yield infra.MigratedDatabase(url, service_urls(url, passwords))
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await infra.drop_database(admin, url)
         await admin.close()
 
 
 @pytest.fixture(scope="session")
+def database_url(database: infra.MigratedDatabase) -> str:
+    """The owner's URL: what tests use to look behind the services at what they stored."""
+    return database.url
+
+
+@pytest.fixture(scope="session")
 async def system(
-    nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    nats_url: str, database: infra.MigratedDatabase, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningSystem]:
     async with running_system(
-        nats_url, database_url, tmp_path_factory.mktemp("gateway")
+        nats_url, database.url, tmp_path_factory.mktemp("gateway"), database.service_urls
     ) as running:
         yield running
 

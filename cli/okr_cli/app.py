@@ -14,10 +14,17 @@ import typer
 from rich.table import Table
 
 from okr_cli import probe
-from okr_cli.config import CliSettings
-from okr_cli.migrate import migrate_all
+from okr_cli.config import CliSettings, parse_replicas
+from okr_cli.migrate import kept_role_passwords, migrate_all
 from okr_cli.services import SERVICES
-from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, read_run_info
+from okr_cli.supervisor import (
+    AlreadyRunning,
+    Endpoints,
+    StartFailed,
+    System,
+    read_run_info,
+    replicas_from,
+)
 from okr_cli.ui import app, console, fail, nats_url
 from okr_shared.contracts.common import ServiceStatus
 from okr_shared.db import make_engine, make_sessionmaker
@@ -40,6 +47,14 @@ def _stop(signum: int, _: FrameType | None) -> None:
 
 @app.command()
 def up(
+    replicas: str = typer.Option(
+        None,
+        "--replicas",
+        "-r",
+        metavar="SERVICE=N,...",
+        help="Processes per service, e.g. objectives=2,kpis=2,progress=3 (default OKR_REPLICAS, "
+        "else 1 each).",
+    ),
     progress_workers: int = typer.Option(
         None,
         "--progress-workers",
@@ -52,8 +67,14 @@ def up(
     """Run the whole system in the foreground: embedded NATS and PostgreSQL (unless OKR_NATS_URL /
     OKR_DATABASE_URL point elsewhere), migrations, and the four services. Ctrl-C stops it all."""
     settings = load_settings(CliSettings, "okr")
+    try:
+        chosen = replicas_from(
+            settings, parse_replicas(replicas) if replicas else None, progress_workers
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--replicas") from None
     started = time.monotonic()
-    system = System(settings, progress_workers or settings.progress_workers)
+    system = System(settings, chosen)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _stop)
     problem = None
@@ -61,7 +82,7 @@ def up(
         with console.status("starting NATS and PostgreSQL"):
             endpoints = system.start_servers()
         with console.status("applying migrations"):
-            migrate_all(endpoints.database_url)
+            system.migrate(endpoints)
             login = asyncio.run(_bootstrap_admin(settings, endpoints.database_url))
         with console.status("starting the services"):
             system.start_services(endpoints)
@@ -118,10 +139,12 @@ async def _bootstrap_admin(settings: CliSettings, database_url: str) -> str:
 
 
 def _banner(system: System, endpoints: Endpoints, login: str, elapsed_s: float) -> None:
-    workers = system.progress_workers
+    workers = system.copies("progress")
+    others = [f"{system.copies(s.name)} {s.name}" for s in SERVICES if s.name != "progress"]
+    scaled = "".join(f", {copies}" for copies in others if not copies.startswith("1 "))
     console.print(
         f"[green]okr is up[/green] in {elapsed_s:.1f} s "
-        f"({workers} progress worker{'s' if workers > 1 else ''})"
+        f"({workers} progress worker{'s' if workers > 1 else ''}{scaled})"
     )
     metrics = system.settings.metrics_port
     console.print(f"  dashboard    {system.gateway_url}/")
@@ -232,7 +255,16 @@ def migrate() -> None:
     """Apply every service's migrations to OKR_DATABASE_URL (or to the embedded PostgreSQL)."""
     settings = load_settings(CliSettings, "okr")
     if settings.database_url:
-        schemas = migrate_all(settings.database_url)
+        try:
+            passwords = settings.role_passwords()
+        except ValueError as err:
+            raise fail(str(err)) from None
+        schemas = migrate_all(settings.database_url, passwords)
+        if passwords is None:
+            console.print(
+                "no service roles: the services connect as the owner (set "
+                "OKR_<SERVICE>_DATABASE_PASSWORD for each service to give each its own)"
+            )
     else:
         data = settings.data_path
         postgres = EmbeddedPostgres(
@@ -243,7 +275,7 @@ def migrate() -> None:
         )
         try:
             postgres.start()
-            schemas = migrate_all(postgres.url)
+            schemas = migrate_all(postgres.url, kept_role_passwords(data))
         except EmbeddedServerError as err:
             raise fail(str(err)) from None
         finally:

@@ -1,12 +1,46 @@
-"""Apply every service's migrations, each in its own schema."""
+"""Apply every service's migrations, each in its own schema, and give each service its role."""
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
 from okr_cli.services import SERVICES
+from okr_shared.db_roles import ServiceRole, role_name, service_url
 from okr_shared.migrations import upgrade
+from okr_shared.private_files import secret_file
 
 
-def migrate_all(database_url: str) -> list[str]:
+def migrate_all(database_url: str, role_passwords: Mapping[str, str] | None = None) -> list[str]:
+    """Migrate as the owner (`database_url`). With `role_passwords` (service name → password),
+    each service's login role is created or updated and granted its schema's tables."""
     for spec in SERVICES:
-        upgrade(spec.schema, database_url)
+        role = None
+        if role_passwords is not None:
+            role = ServiceRole(role_name(database_url, spec.name), role_passwords[spec.name])
+        upgrade(spec.schema, database_url, role=role)
     return [spec.schema.schema for spec in SERVICES]
+
+
+def service_urls(database_url: str, role_passwords: Mapping[str, str]) -> dict[str, str]:
+    """Each service's own URL: the owner's server and database, the service's role."""
+    return {
+        spec.name: service_url(
+            database_url,
+            ServiceRole(role_name(database_url, spec.name), role_passwords[spec.name]),
+        )
+        for spec in SERVICES
+    }
+
+
+def kept_role_passwords(data_dir: Path) -> dict[str, str]:
+    """The roles' passwords `okr up` keeps in its data dir (made on first use)."""
+    return {
+        spec.name: secret_file(data_dir / f"postgres-{spec.name}-password") for spec in SERVICES
+    }
+
+
+def new_role_passwords() -> dict[str, str]:
+    """For a database that lives only as long as its caller (tests, benchmarks, chaos runs)."""
+    return {spec.name: secrets.token_urlsafe(24) for spec in SERVICES}

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from okr_cli.config import CliSettings
+from okr_cli.migrate import kept_role_passwords, migrate_all, service_urls
 from okr_cli.services import SERVICES
 from okr_shared import subjects
 from okr_shared.embedded import (
@@ -142,15 +143,36 @@ def _json(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def replicas_from(
+    settings: CliSettings,
+    replicas: dict[str, int] | None = None,
+    progress_workers: int | None = None,
+) -> dict[str, int]:
+    """Processes per service: `--replicas` over OKR_REPLICAS; progress workers from
+    `--progress-workers`, else from those, else OKR_PROGRESS_WORKERS."""
+    chosen = {**settings.replicas, **(replicas or {})}
+    if progress_workers is not None:
+        named = (replicas or {}).get("progress", progress_workers)
+        if named != progress_workers:
+            raise ValueError(
+                f"--progress-workers {progress_workers} and --replicas progress={named} "
+                "disagree: give one of them"
+            )
+        chosen["progress"] = progress_workers
+    chosen.setdefault("progress", settings.progress_workers)
+    return chosen
+
+
 @dataclass
 class System:
     settings: CliSettings
-    progress_workers: int = 1
+    replicas: dict[str, int] = field(default_factory=dict)  # service → processes (default 1)
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     children: list[Child] = field(default_factory=list)
     lock: RunLock | None = None
     extra_env: dict[str, str] = field(default_factory=dict)  # for the services (the benchmark's)
+    service_database_urls: dict[str, str] = field(default_factory=dict)  # each service's own role
 
     @property
     def data(self) -> Path:
@@ -198,6 +220,16 @@ class System:
             ),
         ]
 
+    def copies(self, service: str) -> int:
+        return self.replicas.get(service, 1)
+
+    def migrate(self, endpoints: Endpoints) -> None:
+        """Blocking. Migrations as the owner; each service then connects as its own role, whose
+        password is kept in the data dir."""
+        passwords = kept_role_passwords(self.data)
+        migrate_all(endpoints.database_url, passwords)
+        self.service_database_urls = service_urls(endpoints.database_url, passwords)
+
     def start_services(self, endpoints: Endpoints) -> None:
         port = self.settings.gateway_port
         if not port_is_free(port, self.settings.gateway_host):
@@ -219,12 +251,15 @@ class System:
         }
         metrics_ports = self._metrics_ports()
         for spec in SERVICES:
-            copies = self.progress_workers if spec.name == "progress" else 1
-            for n in range(1, copies + 1):
+            for n in range(1, self.copies(spec.name) + 1):
                 instance = f"{spec.name}-{n}"
                 env = {
                     **base_env,
+                    "OKR_DATABASE_URL": self.service_database_urls.get(
+                        spec.name, endpoints.database_url
+                    ),
                     "OKR_INSTANCE": instance,
+                    "OKR_GATEWAY_SHARE_PORT": str(self.copies("gateway") > 1).lower(),
                     "OKR_METRICS_PORT": str(next(metrics_ports)),
                 }
                 child = Child(instance, spec.module, env, logs / f"{instance}.log")

@@ -20,19 +20,26 @@ def secret_file(path: Path, *, min_length: int = 32) -> str:
     """The secret in `path`, made on first use. A file too short to be a real secret is an error
     to fix by hand (we will not silently replace a key that tokens or data depend on)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        value = path.read_text().strip()
-        if len(value) < min_length:
-            raise ValueError(
-                f"{path} holds a secret shorter than {min_length} characters; "
-                "delete it to make a new one"
-            ) from None
-        return value
-    value = secrets.token_urlsafe(max(min_length, 32))
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
+    if not path.exists():
+        # Written whole under a name of our own, then linked into place: a process starting at
+        # the same moment (two gateway replicas) finds either no file or the whole secret.
+        value = secrets.token_urlsafe(max(min_length, 32))
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        write_private(draft, value)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        else:
+            return value
+        finally:
+            draft.unlink()
+    value = path.read_text().strip()
+    if len(value) < min_length:
+        raise ValueError(
+            f"{path} holds a secret shorter than {min_length} characters; "
+            "delete it to make a new one"
+        )
     return value
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,16 +80,28 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float 
 
 @contextlib.asynccontextmanager
 async def running_system(
-    nats_url: str, database_url: str, data_dir: Path
+    nats_url: str,
+    database_url: str,
+    data_dir: Path,
+    service_urls: Mapping[str, str] | None = None,
 ) -> AsyncIterator[RunningSystem]:
-    common = {"nats_url": nats_url, "database_url": database_url, "db_pool_size": 5}
+    """`database_url` is the owner's; each service connects with its own in `service_urls`."""
+
+    def common(service: str) -> dict[str, Any]:
+        url = (service_urls or {}).get(service, database_url)
+        return {"nats_url": nats_url, "database_url": url, "db_pool_size": 5}
+
     runtimes = {
-        "objectives": build_objectives(ObjectivesSettings(**common, instance="objectives-test")),
-        "kpis": build_kpis(KpisSettings(**common, instance="kpis-test")),
-        "progress": build_progress(ProgressSettings(**common, instance="progress-test")),
+        "objectives": build_objectives(
+            ObjectivesSettings(**common("objectives"), instance="objectives-test")
+        ),
+        "kpis": build_kpis(KpisSettings(**common("kpis"), instance="kpis-test")),
+        "progress": build_progress(
+            ProgressSettings(**common("progress"), instance="progress-test")
+        ),
     }
     gateway_settings = GatewaySettings(
-        **common,
+        **common("gateway"),
         data_dir=data_dir,
         jwt_secret=secrets.token_urlsafe(40),
         admin_username="admin",

@@ -29,7 +29,6 @@ from okr_cli import probe
 from okr_cli.bench import cpu, load, raw
 from okr_cli.bench.trees import insert_tree
 from okr_cli.config import CliSettings
-from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import System
 from okr_shared import subjects
@@ -85,13 +84,13 @@ async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
         admin_password=ADMIN_PASSWORD,
     )
     extra_env = {"OKR_GATEWAY_WRITES_PER_MINUTE": "0", "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    system = System(settings, workers, extra_env=extra_env)
+    system = System(settings, {"progress": workers}, extra_env=extra_env)
     figures: dict[str, float] = {}
     try:
         started = time.perf_counter()
         with console.status("starting the system"):
             endpoints = await asyncio.to_thread(system.start_servers)
-            await asyncio.to_thread(migrate_all, endpoints.database_url)
+            await asyncio.to_thread(system.migrate, endpoints)
             system.start_services(endpoints)
             await probe.wait_until_ready(
                 system.gateway_url,

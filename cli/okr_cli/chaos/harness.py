@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from okr_cli import probe
 from okr_cli.chaos.cluster import NatsCluster
 from okr_cli.config import CliSettings
-from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import Child, Endpoints, System
 from okr_shared import subjects
@@ -210,7 +209,10 @@ class Probe:
 
 
 @contextlib.asynccontextmanager
-async def started(*, cluster: bool = False) -> AsyncIterator[Chaos]:
+async def started(
+    *, cluster: bool = False, replicas: dict[str, int] | None = None
+) -> AsyncIterator[Chaos]:
+    """`replicas`: processes per service (default: two progress workers, one of the rest)."""
     data = Path(tempfile.mkdtemp(prefix="okr-chaos-"))
     nodes = NatsCluster(data) if cluster else None
     settings = CliSettings(
@@ -225,13 +227,13 @@ async def started(*, cluster: bool = False) -> AsyncIterator[Chaos]:
     extra_env = {"OKR_GATEWAY_WRITES_PER_MINUTE": "0", "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD}
     if nodes:
         extra_env["OKR_NATS_REPLICAS"] = "3"
-    system = System(settings, 2, extra_env=extra_env)
+    system = System(settings, replicas or {"progress": 2}, extra_env=extra_env)
     watcher: asyncio.Task[None] | None = None
     try:
         if nodes:
             await asyncio.to_thread(nodes.start)
         endpoints = await asyncio.to_thread(system.start_servers)
-        await asyncio.to_thread(migrate_all, endpoints.database_url)
+        await asyncio.to_thread(system.migrate, endpoints)
         client = await nats.connect(
             endpoints.nats_url.split(","),
             max_reconnect_attempts=-1,

@@ -40,6 +40,7 @@ class Scenario:
     fault: Fault
     failpoints: tuple[str, str] | None = None  # (instance, spec), armed before the load starts
     cluster: bool = False
+    replicas: dict[str, int] | None = None  # processes per service, if not the harness's default
     fuzzed: bool = False
     keeps_creating: bool = False  # objectives and links created while the values flow
     long: bool = False  # not in the default test suite
@@ -126,9 +127,23 @@ async def lose_a_cluster_node(chaos: Chaos, probe: Probe) -> float:
     return await probe.recovery_s(fault_at)
 
 
+async def kill_one_replica_of_each(chaos: Chaos, probe: Probe) -> float:
+    """SIGKILL the first replica of every service at once, under load; the others carry on
+    while the supervisor brings the killed ones back."""
+    await asyncio.sleep(1.0)
+    victims = [c for c in chaos.system.children if c.instance.endswith("-1") and c.process]
+    fault_at = time.monotonic()
+    for child in victims:
+        assert child.process is not None
+        child.process.kill()
+    return await probe.recovery_s(fault_at)
+
+
 async def no_fault(chaos: Chaos, probe: Probe) -> None:
     return None
 
+
+REPLICATED = {"objectives": 2, "kpis": 2, "progress": 2, "gateway": 2}
 
 SCENARIOS = {
     s.name: s
@@ -166,6 +181,12 @@ SCENARIOS = {
             cluster=True,
         ),
         Scenario(
+            "every-service-replicated",
+            "two replicas of every service; one of each SIGKILLed at once under load",
+            kill_one_replica_of_each,
+            replicas=REPLICATED,
+        ),
+        Scenario(
             "hostile-input",
             "10,000 malformed and hostile messages among the valid values",
             no_fault,
@@ -186,7 +207,7 @@ async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict
     if scenario.runs_itself:
         return await scenario.runs_itself(quick)
     size = Size.of(quick)
-    async with harness.started(cluster=scenario.cluster) as chaos:
+    async with harness.started(cluster=scenario.cluster, replicas=scenario.replicas) as chaos:
         world = await chaos.build_world()
         if scenario.failpoints:
             await chaos.arm(*scenario.failpoints)

@@ -28,9 +28,14 @@ from okr_cli.demo.build import Builder, Built, create_users, until_rollup_knows_
 from okr_cli.demo.company import Company, plan
 from okr_cli.demo.play import Board, Feed, Player
 from okr_cli.demo.view import TreeView
-from okr_cli.migrate import migrate_all
 from okr_cli.services import SERVICES
-from okr_cli.supervisor import AlreadyRunning, StartFailed, System, read_run_info
+from okr_cli.supervisor import (
+    AlreadyRunning,
+    StartFailed,
+    System,
+    read_run_info,
+    replicas_from,
+)
 from okr_cli.ui import nats_url
 from okr_gateway.bootstrap import ADMIN_PASSWORD_FILE
 from okr_shared import subjects
@@ -88,7 +93,7 @@ async def run(settings: CliSettings, options: Options, console: Console) -> None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     target = await find_running(settings)
-    system = None if target else System(settings, settings.progress_workers)
+    system = None if target else System(settings, replicas_from(settings))
     watcher: asyncio.Task[None] | None = None
     demo: Demo | None = None
     try:
@@ -166,7 +171,7 @@ async def start(system: System, stop: asyncio.Event) -> Target:
     try:
         endpoints = await asyncio.to_thread(system.start_servers)
         check()
-        await asyncio.to_thread(migrate_all, endpoints.database_url)
+        await asyncio.to_thread(system.migrate, endpoints)
         check()
         system.start_services(endpoints)
         names = {s.name for s in SERVICES}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -139,11 +140,28 @@ def run() -> None:
     except ValueError as err:  # e.g. an unusable jwt-secret file: one line, no traceback
         print(f"okr-gateway: {err}", file=sys.stderr)
         raise SystemExit(2) from None
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        log_config=None,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            log_config=None,
+        )
     )
+    server.run(
+        sockets=[shared_socket(settings.host, settings.port)] if settings.share_port else None
+    )
+
+
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other gateway processes of this user may bind too
+    (SO_REUSEPORT): `okr up --replicas gateway=2` runs two on one port, and the kernel spreads
+    the connections between them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock

@@ -14,6 +14,8 @@ class GatewaySettings(ServiceSettings):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Let other gateway processes listen on the same port (`okr up --replicas gateway=N`).
+    share_port: bool = False
     data_dir: Annotated[Path, Field(validation_alias=env("OKR_DATA_DIR"))] = Path(".okr")
     jwt_secret: Annotated[SecretStr | None, Field(validation_alias=env("OKR_JWT_SECRET"))] = None
     jwt_ttl_minutes: Annotated[
