@@ -19,7 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
+from okr_cli.config import SERVICE_NAMES
+from okr_shared.db_roles import role_name
 from okr_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from tests.support import compose_file
 
 
 class DockerFallbackWarning(UserWarning):
@@ -101,15 +106,32 @@ def docker_servers() -> Iterator[tuple[str, str]]:
 
     password = secrets.token_hex(8)
     with (
-        DockerContainer("nats:2.11-alpine").with_command("-js").with_exposed_ports(4222) as nats,
+        DockerContainer(compose_file.image("nats-1"))
+        .with_command("-js")
+        .with_exposed_ports(4222) as nats,
         PostgresContainer(
-            "postgres:17-alpine", username="okr", password=password, dbname="okr"
+            compose_file.image("postgres"), username="okr", password=password, dbname="okr"
         ) as pg,
     ):
         wait_for_logs(nats, "Server is ready", timeout=30)
         nats_url = f"nats://{nats.get_container_host_ip()}:{nats.get_exposed_port(4222)}"
         pg_url = f"postgresql://okr:{password}@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}/okr"
         yield nats_url, pg_url
+
+
+@dataclass(frozen=True)
+class MigratedDatabase:
+    url: str  # the owner's
+    service_urls: dict[str, str]  # each service's own role's
+
+
+async def drop_database(admin: asyncpg.Connection, url: str) -> None:
+    """Drop the database, then its service roles (roles outlive a database: they are the
+    server's)."""
+    database = url.rpartition("/")[2]
+    await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    for service in SERVICE_NAMES:
+        await admin.execute(f'DROP ROLE IF EXISTS "{role_name(url, service)}"')
 
 
 def database_url(server_url: str, database: str) -> str:

@@ -1,17 +1,19 @@
-"""No Docker engine runs here, so check compose.yaml against the code: every command, module and
-environment variable it names must exist."""
+"""No Docker engine runs here, so check compose.yaml and the Dockerfile against the code: every
+command, module and environment variable they name must exist, the images must be the versions
+the tests run, and the deployment must keep its shape (least privilege, healthchecks)."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import typer.main
-import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -22,6 +24,9 @@ from okr_kpis.settings import KpisSettings
 from okr_objectives.settings import ObjectivesSettings
 from okr_progress.settings import ProgressSettings
 from okr_shared import subjects
+from okr_shared.embedded.nats import nats_server_binary
+from okr_shared.embedded.postgres import wheel_bin
+from tests.support import compose_file, infra
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS: list[type[BaseSettings]] = [
@@ -34,8 +39,7 @@ SETTINGS: list[type[BaseSettings]] = [
 
 
 def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    return loaded
+    return compose_file.load()
 
 
 def console_scripts() -> dict[str, str]:
@@ -70,8 +74,9 @@ def test_every_command_is_a_real_entry_point() -> None:
     cli_commands = typer.main.get_command(cli_app).commands  # type: ignore[attr-defined]
     services = okr_services()
     assert set(services) == {"migrate", "objectives", "kpis", "progress", "gateway"}
-    for name, spec in services.items():
-        program, *args = spec["command"]
+    commands = [(name, spec["command"]) for name, spec in services.items()]
+    commands += [(name, spec["healthcheck"]["test"][1:]) for name, spec in healthchecked()]
+    for name, (program, *args) in commands:
         assert program in scripts, f"{name}: {program} is not a console script"
         module, _, function = scripts[program].partition(":")
         assert callable(getattr(importlib.import_module(module), function))
@@ -79,11 +84,73 @@ def test_every_command_is_a_real_entry_point() -> None:
             assert args[0] in cli_commands, f"{name}: okr has no command {args[0]}"
 
 
+def healthchecked() -> list[tuple[str, dict[str, Any]]]:
+    return [(name, spec) for name, spec in okr_services().items() if name != "migrate"]
+
+
+def test_every_service_has_a_readiness_healthcheck() -> None:
+    for name, spec in healthchecked():
+        assert spec["healthcheck"]["test"] == ["CMD", "okr-healthcheck", name], name
+
+
 def test_every_variable_is_read_by_the_code() -> None:
     known = known_variables()
     for name, spec in okr_services().items():
         for variable in spec["environment"]:
             assert variable in known, f"{name}: no settings class reads {variable}"
+
+
+def test_the_images_are_the_versions_the_tests_run() -> None:
+    """compose.yaml names the versions; the embedded servers of uv.lock must be the same
+    NATS minor version and PostgreSQL major version, and the tests' Docker mode runs these."""
+    nats_version = subprocess.run(
+        [nats_server_binary(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"v(\d+\.\d+)", nats_version)[1] == compose_file.image_version("nats-1")  # type: ignore[index]
+    postgres_version = subprocess.run(
+        [wheel_bin() / "postgres", "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"(\d+)\.", postgres_version)[1] == compose_file.image_version("postgres")  # type: ignore[index]
+    nodes = [
+        spec["image"] for name, spec in compose()["services"].items() if name.startswith("nats-")
+    ]
+    assert set(nodes) == {compose_file.image("nats-1")}
+    docker_mode = inspect.getsource(infra.docker_servers)
+    assert 'compose_file.image("nats-1")' in docker_mode
+    assert 'compose_file.image("postgres")' in docker_mode
+
+
+def test_each_service_connects_as_its_own_role() -> None:
+    """Least privilege: only the migrate job has the owner's password."""
+    services = okr_services()
+    assert "okr:${OKR_POSTGRES_PASSWORD" in services["migrate"]["environment"]["OKR_DATABASE_URL"]
+    for name in ("objectives", "kpis", "progress", "gateway"):
+        environment = services[name]["environment"]
+        url = environment["OKR_DATABASE_URL"]
+        assert url.startswith(f"postgresql://okr_{name}:${{OKR_{name.upper()}_DATABASE_PASSWORD}}@")
+        assert url.endswith("/okr")  # role names are <database>_<service>
+        assert "OKR_POSTGRES_PASSWORD" not in json.dumps(environment)
+        assert f"OKR_{name.upper()}_DATABASE_PASSWORD" in services["migrate"]["environment"]
+
+
+def test_the_image_keeps_dependencies_code_and_runtime_user_apart() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    copies = [line.split()[1:-1] for line in lines if line.startswith("COPY")]
+    syncs = [n for n, line in enumerate(lines) if "uv sync" in line]
+    first_code = min(
+        n for n, line in enumerate(lines) if line.startswith(("COPY shared ", "COPY cli"))
+    )
+    assert syncs[0] < first_code and "--no-install-workspace" in lines[syncs[0]]
+    assert all("--no-dev" in lines[n] and "--frozen" in lines[n] for n in syncs)
+    assert not any(source in {".", "tests", "tests/"} for sources in copies for source in sources)
+    assert "tests" in (ROOT / ".dockerignore").read_text().split()
+    runs = [n for n, line in enumerate(lines) if line.startswith("RUN")]
+    assert lines.index("USER okr") > max(runs), "the code must be installed before USER okr"
+    assert not any("chown" in line and "/app" in line for line in lines)
 
 
 def test_the_deployment_shape() -> None:
@@ -94,7 +161,8 @@ def test_the_deployment_shape() -> None:
     for node in nats_nodes:
         assert "--jetstream" in services[node]["command"]
         assert any(volume.endswith(":/data") for volume in services[node]["volumes"])
-    assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
+    # PostgreSQL 18's images keep PGDATA under /var/lib/postgresql/18/docker.
+    assert "postgres:/var/lib/postgresql" in services["postgres"]["volumes"]
     assert (
         services["objectives"]["depends_on"]["migrate"]["condition"]
         == "service_completed_successfully"
@@ -102,8 +170,6 @@ def test_the_deployment_shape() -> None:
     for node in nats_nodes:
         assert services[node]["command"][:2] == ["--config", "/etc/nats/okr.conf"]
         assert "./deploy/nats.conf:/etc/nats/okr.conf:ro" in services[node]["volumes"]
-    assert (ROOT / "Dockerfile").exists()
-    assert "uv sync --frozen" in (ROOT / "Dockerfile").read_text()
 
 
 def test_the_clusters_hr_user_has_the_same_permissions_as_the_embedded_one() -> None:
