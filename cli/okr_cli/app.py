@@ -11,25 +11,15 @@ from pathlib import Path
 from types import FrameType
 
 import typer
-from rich.table import Table
 
 from okr_cli import probe
 from okr_cli.config import CliSettings, parse_replicas
 from okr_cli.migrate import kept_role_passwords, migrate_all
 from okr_cli.services import SERVICES
-from okr_cli.supervisor import (
-    AlreadyRunning,
-    Endpoints,
-    StartFailed,
-    System,
-    read_run_info,
-    replicas_from,
-)
-from okr_cli.ui import app, console, fail, nats_url
-from okr_shared.contracts.common import ServiceStatus
+from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, replicas_from
+from okr_cli.ui import app, console, fail
 from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
-from okr_shared.private_files import redact_url
 from okr_shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,71 +176,6 @@ def run_tests(
 
 
 @app.command()
-def status() -> None:
-    """Show each service and its replicas (they answer a NATS ping), their consumers' lag and
-    outbox backlog, and the gateway's readiness."""
-    settings = load_settings(CliSettings, "okr")
-    running = read_run_info(settings.data_path)
-    nats = nats_url(settings, hr=False)
-    gateway_url = (
-        running.get("gateway_url") or f"http://{settings.gateway_host}:{settings.gateway_port}"
-    )
-    try:
-        answers = asyncio.run(probe.ping_all(nats))
-        statuses = asyncio.run(probe.status_all(nats))
-    except Exception as err:
-        raise fail(
-            f"NATS at {redact_url(nats)} is not reachable ({err or type(err).__name__}): "
-            "is `./okr up` running?"
-        ) from None
-    ready, checks = asyncio.run(probe.gateway_ready(gateway_url))
-    columns = (
-        "service",
-        "instance",
-        "version",
-        "host",
-        "pid",
-        "up for",
-        "consumer lag",
-        "outbox",
-        "metrics",
-    )
-    table = Table(*columns)
-    now = time.time()
-    for info in answers:
-        uptime = _duration(now - info.started_at.timestamp())
-        lag, backlog = _work(statuses.get(info.instance), info.service)
-        row = (info.service, info.instance, info.version, info.host, str(info.pid), uptime)
-        table.add_row(*row, lag, backlog, info.metrics_url or "-")
-    console.print(table)
-    console.print(
-        "consumer lag: messages not yet delivered + delivered and not yet acknowledged; "
-        "outbox: events committed and not yet published"
-    )
-    missing = sorted({s.name for s in SERVICES} - {info.service for info in answers})
-    console.print(f"gateway {gateway_url}: {'ready' if ready else 'NOT ready'} {checks}")
-    if missing or not ready:
-        raise fail(
-            "not answering: " + ", ".join(missing) if missing else "the gateway is not ready"
-        )
-
-
-def _work(status: ServiceStatus | None, service: str) -> tuple[str, str]:
-    """The lag and backlog cells of one instance."""
-    if status is None:
-        return ("-", "-") if service == "gateway" else ("?", "?")
-    lag = "\n".join(f"{c.durable} {c.pending}+{c.unacknowledged}" for c in status.consumers)
-    backlog = "-" if status.outbox_backlog is None else str(status.outbox_backlog)
-    return lag or "-", backlog
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
-@app.command()
 def migrate() -> None:
     """Apply every service's migrations to OKR_DATABASE_URL (or to the embedded PostgreSQL)."""
     settings = load_settings(CliSettings, "okr")
@@ -284,9 +209,9 @@ def migrate() -> None:
 
 
 # Registered on `app` by importing them: what HR systems do, and what operators run.
-from okr_cli import demo_commands, hr_commands, ops_commands  # noqa: E402
+from okr_cli import demo_commands, hr_commands, ops_commands, status_command  # noqa: E402
 
-__all__ = ["app", "demo_commands", "hr_commands", "main", "ops_commands"]
+__all__ = ["app", "demo_commands", "hr_commands", "main", "ops_commands", "status_command"]
 
 
 def main() -> None:

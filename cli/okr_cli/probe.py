@@ -37,6 +37,9 @@ async def ask_all(nats_url: str, subject: str, model: type[M], wait_s: float) ->
         connect_timeout=2,
         allow_reconnect=False,
         max_reconnect_attempts=1,  # 0 would mean "for ever" to nats-py
+        # Between its two tries nats-py waits this long (2 s by default): a server that is not
+        # there should be reported at once.
+        reconnect_time_wait=0.1,
         error_cb=quiet,
     )
     answers: list[M] = []
@@ -81,16 +84,23 @@ async def quiet(_: Exception) -> None:
 
 
 async def gateway_ready(gateway_url: str) -> tuple[bool, dict[str, object]]:
+    status_code, body = await ask_ready(gateway_url)
+    return status_code == 200, body
+
+
+async def ask_ready(gateway_url: str) -> tuple[int | None, dict[str, object]]:
+    """The gateway's `/ready`: its status code (None: no answer within a few seconds) and body
+    (`{"error": ...}` when there is none to read)."""
     try:
-        async with httpx.AsyncClient(timeout=2.0) as client:
+        async with asyncio.timeout(3), httpx.AsyncClient(timeout=2.0) as client:
             response = await client.get(f"{gateway_url}/ready")
-    except httpx.HTTPError as err:
-        return False, {"error": str(err) or type(err).__name__}
+    except (httpx.HTTPError, TimeoutError) as err:
+        return None, {"error": str(err) or type(err).__name__}
     try:
         body = response.json()
     except ValueError:
         body = {"error": f"{gateway_url}/ready answered {response.status_code} without JSON"}
-    return response.status_code == 200, body
+    return response.status_code, body if isinstance(body, dict) else {"body": body}
 
 
 async def wait_until_ready(

@@ -94,7 +94,7 @@ class RunLock:
 
     def acquire(self, info: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Private: it names the NATS URL the services use, credentials included.
+        # Private: it names the NATS and database URLs the services use, credentials included.
         handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -272,6 +272,7 @@ class System:
                 "gateway_url": self.gateway_url,
                 "nats_url": endpoints.nats_url,
                 "hr_nats_url": endpoints.hr_nats_url,
+                "database_url": endpoints.database_url,  # what `okr status` checks
             }
         )
 

@@ -162,12 +162,15 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt from" in rebuilt.stdout
 
-    status = okr(env, "status")
+    # A pipe, and narrow: a table would be cut to fit (Rich assumes 80 columns in a pipe).
+    status = okr({**env, "COLUMNS": "60"}, "status")
     assert status.returncode == 0, status.stdout + status.stderr
+    assert "…" not in status.stdout, status.stdout
     for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1"):
         assert instance in status.stdout
     assert "consumer lag" in status.stdout and "kpis-ingest 0+0" in status.stdout
     operators_can_scrape_and_read_logs(status.stdout, data_dir)
+    scripts_can_read_the_status(env, data_dir)
 
     second = okr(env, "up")
     assert second.returncode == 1
@@ -178,6 +181,13 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert "okr stopped." in rest
     for port in ("OKR_NATS_PORT", "OKR_POSTGRES_PORT", "OKR_GATEWAY_PORT"):
         assert port_is_free(int(env[port])), f"{port} still in use after the stop"
+    asked = time.monotonic()
+    nothing = okr(env, "status", "--json")
+    assert time.monotonic() - asked < 15  # no long waits for what is not there
+    assert nothing.returncode == 1
+    assert json.loads(nothing.stdout)["ready"] is False
+    assert nothing.stderr.strip().count("\n") == 0, nothing.stderr
+    assert "nothing is running" in nothing.stderr
 
     again = start(env, "--progress-workers", "2")
     try:
@@ -198,19 +208,17 @@ def test_a_crashed_service_is_restarted_and_a_bad_one_stops_the_start(data_dir: 
     env = okr_env(data_dir)
     up = start(env)
     try:
-        client_env = {**env}
-        before = okr(client_env, "status").stdout
-        pid = int(re.search(r"progress-1\s+│\s+\S+\s+│\s+\S+\s+│\s+(\d+)", before).group(1))  # type: ignore[union-attr]
+        pid = instance_pids(env).get("progress-1")
+        assert pid, "progress-1 is not running"
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            now = okr(client_env, "status").stdout
-            found = re.search(r"progress-1\s+│\s+\S+\s+│\s+\S+\s+│\s+(\d+)", now)
-            if found and int(found.group(1)) != pid:
+            now = instance_pids(env)
+            if now.get("progress-1") not in (None, pid):
                 break
             time.sleep(0.5)
         else:
-            raise AssertionError("progress-1 was not restarted:\n" + now)
+            raise AssertionError(f"progress-1 was not restarted: {now}")
     finally:
         rest = stop(up, signal.SIGTERM)
     assert "progress-1 exited with code -9; restarting" in rest
@@ -219,6 +227,58 @@ def test_a_crashed_service_is_restarted_and_a_bad_one_stops_the_start(data_dir: 
     assert broken.returncode == 1
     assert "gateway-1 exited with code 2 while starting" in broken.stderr
     assert "OKR_JWT_SECRET: Value error, must be at least 32 characters" in broken.stderr
+
+
+def instance_pids(env: dict[str, str]) -> dict[str, int]:
+    report = json.loads(okr(env, "status", "--json").stdout)
+    return {
+        one["instance"]: one["pid"]
+        for service in report["services"].values()
+        for one in service["instances"]
+    }
+
+
+def scripts_can_read_the_status(env: dict[str, str], data_dir: Path) -> None:
+    """`okr status --json` says what the table says and whether all is ready, as does the exit
+    code; a stopped service or database makes both say no, and name it."""
+    ready = okr(env, "status", "--json")
+    assert ready.returncode == 0, ready.stderr
+    report = json.loads(ready.stdout)
+    assert report["ready"] is True and report["not_ready"] == []
+    assert report["nats"]["ready"] and report["postgresql"]["ready"]
+    assert report["gateway"]["ready"] and report["gateway"]["checks"]["database"] is True
+    assert set(report["services"]) == {"objectives", "kpis", "progress", "gateway"}
+    for service in report["services"].values():
+        assert service["ready"] and service["instances"][0]["ready"]
+        assert re.fullmatch(
+            r"http://127\.0\.0\.1:\d+/metrics", service["instances"][0]["metrics_url"]
+        )
+    kpis = report["services"]["kpis"]["instances"][0]
+    assert kpis["instance"] == "kpis-1" and kpis["version"] and kpis["outbox_backlog"] == 0
+    assert [c["durable"] for c in kpis["consumers"]] == ["kpis-ingest"]
+
+    # Stopped, not killed: the supervisor would restart a killed one before we look.
+    stopped = [
+        report["services"]["progress"]["instances"][0]["pid"],
+        int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0]),
+    ]
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        not_ready = okr(env, "status", "--json")
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+    assert not_ready.returncode == 1, not_ready.stdout
+    verdict = json.loads(not_ready.stdout)
+    assert verdict["ready"] is False
+    assert verdict["postgresql"]["ready"] is False
+    assert verdict["services"]["progress"] == {"ready": False, "instances": []}
+    assert verdict["services"]["kpis"]["ready"] is True
+    line = not_ready.stderr.strip()
+    assert line.count("\n") == 0, line
+    assert "not ready: PostgreSQL at postgresql://okr:***@127.0.0.1:" in line
+    assert "no ready instance of progress" in line
 
 
 def operators_can_scrape_and_read_logs(status: str, data_dir: Path) -> None:
