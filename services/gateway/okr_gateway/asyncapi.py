@@ -160,24 +160,3 @@ class SystemDocument:
         )
         document: dict[str, Any] = json.loads(raw)
         return document
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """The merged document as FastStream's HTML page wants it (its Specification protocol)."""
-
-    document: dict[str, Any]
-
-    @property
-    def title(self) -> str:
-        return str(self.document["info"]["title"])
-
-    def to_jsonable(self) -> Any:
-        return self.document
-
-    def to_json(self) -> str:
-        # The page inlines it in a <script>: "</" must not close that element.
-        return json.dumps(self.document).replace("</", "<\\/")
-
-    def to_yaml(self) -> str:
-        return self.to_json()  # JSON is YAML; nothing here asks for YAML

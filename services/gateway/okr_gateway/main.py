@@ -21,6 +21,7 @@ from okr_gateway.routes import (
     asyncapi,
     auth,
     dashboard,
+    docs,
     health,
     kpis,
     objectives,
@@ -86,6 +87,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         version=__version__,
         summary="OKRs and KPIs with exact, live progress rollup",
         lifespan=lifespan,
+        # /docs is served from files the gateway ships (routes/docs.py), never from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     state.services.broker.include_router(
         ping_router(service_info("gateway", __version__, settings), metrics_server=metrics).router
@@ -95,8 +99,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )
     errors.install(app)
-    for module in (health, auth, users, objectives, kpis, progress, asyncapi, dashboard):
+    for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
         app.include_router(module.router)
+    app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     return app
 
 
