@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -132,6 +133,10 @@ async def kill_one_replica_of_each(chaos: Chaos, probe: Probe) -> float:
     while the supervisor brings the killed ones back."""
     await asyncio.sleep(1.0)
     victims = [c for c in chaos.system.children if c.instance.endswith("-1") and c.process]
+    running = Counter(c.instance.rsplit("-", 1)[0] for c in chaos.system.children)
+    if running != Counter(REPLICATED) or len(victims) != len(REPLICATED):
+        # Without a second replica of each, the scenario would test nothing it claims to.
+        raise RuntimeError(f"expected two replicas of every service, found {dict(running)}")
     fault_at = time.monotonic()
     for child in victims:
         assert child.process is not None
