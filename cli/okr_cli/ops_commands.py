@@ -30,7 +30,7 @@ def bench(
 ) -> None:
     """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
     rollup latency and reads against this machine's raw limits, stop it, print the figures."""
-    from okr_cli.bench import report, run  # noqa: PLC0415 - only this command needs them
+    from okr_cli.bench import report, rollup, run  # noqa: PLC0415 - only this command needs them
 
     try:
         figures = asyncio.run(run.run(quick, progress_workers, console))
@@ -40,6 +40,8 @@ def bench(
     if json_file:
         report.write_json(json_file, figures, quick, progress_workers)
         console.print(f"figures written to {json_file}")
+    if unreadable := rollup.shortfall(figures):
+        raise fail(f"the benchmark's figures cannot be read: {unreadable}")
 
 
 @app.command()
