@@ -74,8 +74,8 @@ def chaos(
         console.print(f"{one.name}: {'pass' if verdicts[-1].passed else 'FAIL'}")
     console.print(report.table(verdicts))
     for v in verdicts:
-        for note in v.notes:
-            console.print(f"  {v.scenario}: {note}")
+        for note in [*v.notes, *(f"FAILED: {rule}" for rule in v.broken_rules())]:
+            console.print(f"  {v.scenario}: {note}", markup=False)
     if markdown:
         console.print(report.markdown(verdicts), markup=False)
     if json_file:
