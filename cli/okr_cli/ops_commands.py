@@ -30,7 +30,7 @@ def bench(
 ) -> None:
     """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
     rollup latency and reads against this machine's raw limits, stop it, print the figures."""
-    from okr_cli.bench import report, run  # noqa: PLC0415 - only this command needs them
+    from okr_cli.bench import report, rollup, run  # noqa: PLC0415 - only this command needs them
 
     try:
         figures = asyncio.run(run.run(quick, progress_workers, console))
@@ -40,6 +40,8 @@ def bench(
     if json_file:
         report.write_json(json_file, figures, quick, progress_workers)
         console.print(f"figures written to {json_file}")
+    if unreadable := rollup.shortfall(figures):
+        raise fail(f"the benchmark's figures cannot be read: {unreadable}")
 
 
 @app.command()
@@ -72,8 +74,8 @@ def chaos(
         console.print(f"{one.name}: {'pass' if verdicts[-1].passed else 'FAIL'}")
     console.print(report.table(verdicts))
     for v in verdicts:
-        for note in v.notes:
-            console.print(f"  {v.scenario}: {note}")
+        for note in [*v.notes, *(f"FAILED: {rule}" for rule in v.broken_rules())]:
+            console.print(f"  {v.scenario}: {note}", markup=False)
     if markdown:
         console.print(report.markdown(verdicts), markup=False)
     if json_file:

@@ -1,4 +1,5 @@
-"""Asking a running system how it is: the services' ping over NATS, the gateway's /ready."""
+"""Asking a running system how it is: the services' ping over NATS, the gateway's /ready, and
+whether its consumers and outboxes have anything left to do."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import httpx
 import nats
 from nats.js import JetStreamContext
 from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from okr_shared import subjects
 from okr_shared.contracts.common import ServiceInfo, ServiceStatus
@@ -68,6 +71,21 @@ CONSUMERS = (
     ("OBJECTIVES", "progress-objective-events"),
     ("PROGRESS", "objectives-progress"),
 )
+
+
+# Every service's transactional outbox.
+OUTBOXES = ("objectives.outbox", "kpis.outbox", "progress.outbox")
+
+
+async def outboxes_sent(db: AsyncConnection) -> bool:
+    """Nothing committed to any outbox and not yet published."""
+    for table in OUTBOXES:
+        unsent = await db.scalar(
+            text(f"SELECT count(*) FROM {table} WHERE published_at IS NULL")  # noqa: S608
+        )
+        if unsent:
+            return False
+    return True
 
 
 async def consumers_caught_up(js: JetStreamContext) -> bool:

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from okr_cli.chaos.verdict import _rollup_mismatches
-from okr_cli.chaos.workload import value_stream
+import pytest
+
+from okr_cli.chaos.openapi import read_report
+from okr_cli.chaos.verdict import (
+    Verdict,
+    _rollup_mismatches,
+    count_announcements,
+    count_letters,
+    count_values,
+)
+from okr_cli.chaos.workload import Value, value_stream
+
+AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
+SENT = {
+    f"k{n}": Value(f"k{n}", 10 + n % 2, float(n), AT + timedelta(milliseconds=n)) for n in range(4)
+}
 
 
 def _tree(company: float, team: float, person: float) -> dict[str, list[dict[str, Any]]]:
@@ -54,3 +70,198 @@ def test_the_value_stream_repeats_and_reorders() -> None:
         ).value
         for kpi in (1, 2, 3)
     }
+
+
+def _counted(stored: list[Value], accepted: set[str] | None = None) -> Verdict:
+    verdict = Verdict("s")
+    keys = set(SENT) if accepted is None else accepted
+    count_values(verdict, SENT, owed=set(SENT), accepted=keys, stored=stored)
+    return verdict
+
+
+def test_every_accepted_value_stored_once_as_sent_passes() -> None:
+    verdict = _counted(list(SENT.values()))
+    assert (verdict.values_sent, verdict.owed, verdict.accepted, verdict.stored) == (4, 4, 4, 4)
+    assert (verdict.lost, verdict.duplicates, verdict.wrong_values) == (0, 0, 0)
+    assert verdict.passed, verdict.broken_rules()
+
+
+def test_an_accepted_value_not_stored_is_lost() -> None:
+    verdict = _counted([SENT["k0"], SENT["k1"], SENT["k3"]])
+    assert (verdict.stored, verdict.lost) == (3, 1)
+    assert not verdict.passed
+
+
+def test_a_value_not_accepted_and_not_stored_is_not_lost() -> None:
+    verdict = _counted([SENT["k0"], SENT["k1"], SENT["k3"]], accepted={"k0", "k1", "k3"})
+    assert verdict.lost == 0
+    assert verdict.broken_rules() == ["3 values accepted of 4 owed"]
+
+
+def test_a_key_stored_twice_is_a_duplicate() -> None:
+    verdict = _counted([*SENT.values(), SENT["k2"], SENT["k2"]])
+    assert (verdict.stored, verdict.duplicates) == (4, 2)
+    assert not verdict.passed
+
+
+@pytest.mark.parametrize(
+    "altered",
+    [
+        replace(SENT["k1"], value=1.5),
+        replace(SENT["k1"], kpi_id=99),
+        replace(SENT["k1"], observed_at=AT),
+        Value("never-sent", 10, 1.0, AT),
+    ],
+    ids=["value", "kpi", "observed_at", "never sent"],
+)
+def test_a_value_stored_unlike_the_one_sent_is_wrong(altered: Value) -> None:
+    stored = [SENT["k0"], altered, SENT["k2"], SENT["k3"]]
+    if altered.key != "k1":
+        stored.append(SENT["k1"])
+    verdict = _counted(stored)
+    assert verdict.wrong_values == 1
+    assert verdict.broken_rules() == ["1 stored values unlike the ones sent"]
+
+
+def test_announcements_lost_and_doubled() -> None:
+    verdict = Verdict("s")
+    count_announcements(verdict, created=[1, 2, 2, 2, 4], committed={1, 2, 3, 4})
+    assert (verdict.duplicates, verdict.lost) == (2, 1)
+    verdict = Verdict("s")
+    count_announcements(verdict, created=[1, 2, 3], committed={1, 2, 3})
+    assert (verdict.duplicates, verdict.lost) == (0, 0)
+
+
+def test_a_valid_message_dead_lettered_is_counted() -> None:
+    verdict = Verdict("s")
+    count_letters(verdict, [("bad-1", "unknown KPI 7"), ("good-1", "timeout")], {"bad-1"})
+    assert verdict.valid_dead_lettered == 1
+    assert verdict.notes == []
+
+
+def test_a_bad_message_missing_from_dead_letters_fails() -> None:
+    verdict = _counted(list(SENT.values()))
+    count_letters(verdict, [("bad-1", "unknown KPI 7")], {"bad-1", "bad-2"})
+    assert verdict.valid_dead_lettered == 0
+    assert verdict.notes == ["FAILED: 1 bad messages missing from dead letters, e.g. ['bad-2']"]
+    assert verdict.broken_rules() == []
+    assert not verdict.passed
+
+
+def test_a_dead_letter_without_a_reason_fails() -> None:
+    verdict = _counted(list(SENT.values()))
+    count_letters(verdict, [("bad-1", "")], {"bad-1"})
+    assert verdict.notes == ["FAILED: a dead letter without a reason"]
+    assert not verdict.passed
+
+
+def _good(**changes: Any) -> Verdict:
+    return replace(Verdict("s", values_sent=5, owed=4, accepted=4, stored=4), **changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"duplicates": 1}, "1 duplicates stored"),
+        ({"lost": 2}, "2 accepted values or announcements lost"),
+        ({"wrong_values": 1}, "1 stored values unlike the ones sent"),
+        ({"valid_dead_lettered": 3}, "3 valid messages dead-lettered"),
+        ({"rollup_mismatches": 1}, "1 rollup mismatches"),
+        ({"unacknowledged": 2}, "2 messages never acknowledged (the publisher gave up)"),
+        ({"accepted": 3}, "3 values accepted of 4 owed"),
+        ({"accepted": 0, "owed": 0, "stored": 0}, "no value was accepted"),
+        ({"accepted": 0, "stored": 0}, "no value was accepted"),
+    ],
+)
+def test_each_rule_fails_a_scenario(changes: dict[str, Any], rule: str) -> None:
+    assert _good().passed
+    verdict = _good(**changes)
+    assert verdict.broken_rules() == [rule]
+    assert not verdict.passed
+
+
+def test_a_failed_note_fails_a_scenario_and_other_notes_do_not() -> None:
+    assert _good(notes=["killed okr-2, the KPI_VALUES stream's leader"]).passed
+    failed = _good(notes=["FAILED: the KPI_VALUES stream's leader was not found"])
+    assert failed.broken_rules() == []
+    assert not failed.passed
+
+
+def test_a_scenario_of_requests_needs_requests_not_values() -> None:
+    assert Verdict("openapi-fuzzed", requests=2801).passed
+    assert Verdict("openapi-fuzzed", requests=0).broken_rules() == ["no request was sent"]
+    assert not Verdict("openapi-fuzzed", requests=5, duplicates=1).passed
+
+
+def _report(generated: int = 120, tested: int | None = 40, **changes: Any) -> dict[str, Any]:
+    """Shaped as Schemathesis 4.32's `--report json` document (schemathesis.cli.json_report)."""
+    operations = None
+    if tested is not None:
+        operations = {
+            "total": 41,
+            "selected": 41,
+            "tested": tested,
+            "errored": 0,
+            "skipped": 41 - tested,
+            "skip_reasons": [],
+        }
+    return {
+        "schemathesis_version": "4.32.5",
+        "complete": True,
+        "exit_code": 0,
+        "operations": operations,
+        "test_cases": {
+            "generated": generated,
+            "with_failures": 0,
+            "unique_failures": 0,
+            "without_checks": 0,
+            "errored": 0,
+        },
+        "failures": [],
+        "errors": [],
+        **changes,
+    }
+
+
+def test_the_openapi_report_is_read() -> None:
+    verdict = Verdict("openapi-fuzzed", requests=0)
+    read_report(verdict, _report(), returncode=0)
+    assert verdict.requests == 120
+    assert verdict.notes == [
+        "120 requests from the OpenAPI document over 40 operations; 0 got a 5xx"
+    ]
+    assert verdict.passed
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        _report(generated=0, tested=0),
+        _report(tested=None),  # the schema never loaded
+        _report(
+            failures=[
+                {
+                    "type": "ServerError",
+                    "code": "server_error",
+                    "title": "Server error",
+                    "severity": "critical",
+                    "count": 1,
+                    "operations": ["GET /api/v1/objectives/{objective_id}"],
+                }
+            ]
+        ),
+        _report(errors=[{"title": "Network Error", "count": 3}]),
+    ],
+    ids=["no requests", "no schema", "a 5xx", "errors"],
+)
+def test_an_openapi_run_that_tested_nothing_or_failed_fails(report: dict[str, Any]) -> None:
+    verdict = Verdict("openapi-fuzzed", requests=0)
+    read_report(verdict, report, returncode=0)
+    assert not verdict.passed
+
+
+def test_a_5xx_names_its_operation() -> None:
+    verdict = Verdict("openapi-fuzzed", requests=0)
+    failure = {"title": "Server error", "operations": ["GET /api/v1/kpis"], "count": 1}
+    read_report(verdict, _report(failures=[failure]), returncode=1)
+    assert verdict.notes[-1] == "FAILED: ['GET /api/v1/kpis: Server error']"

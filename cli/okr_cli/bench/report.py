@@ -10,19 +10,25 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from okr_cli.bench.rollup import MIN_TIMED_SHARE, shortfall
 from okr_cli.bench.run import TARGETS
+
+COUNTS = {"rollup_latency_timed", "rollup_latency_sent"}  # shown without decimals
 
 
 def table(figures: dict[str, float]) -> Table:
     result = Table("figure", "value", "target", "")
     for key, (sense, target) in TARGETS.items():
         value = figures.get(key)
-        shown = "not measured" if value is None else f"{value:,.1f}"
+        shown = "not measured" if value is None else f"{value:,.{0 if key in COUNTS else 1}f}"
         goal = "" if target is None else f"{sense} {target:,}"
         verdict = ""
         if value is not None and target is not None:
             met = value >= target if sense == ">=" else value <= target
             verdict = "[green]met[/green]" if met else "[red]missed[/red]"
+        if key == "rollup_latency_timed":
+            goal = f">= {MIN_TIMED_SHARE:.0%} of sent"
+            verdict = "[red]missed[/red]" if shortfall(figures) else "[green]met[/green]"
         result.add_row(key, shown, goal, verdict)
     for key, value in figures.items():  # where a GET's CPU time goes, process by process
         if key.startswith("get_objective_cpu_ms["):

@@ -35,8 +35,9 @@ class NatsCluster:
         """Every node: clients move to another when theirs goes away."""
         return ",".join(node.url for node in self.nodes)
 
-    def node(self, server_name: str) -> EmbeddedNats:
-        return next(n for n in self.nodes if n.server_name == server_name)
+    def node(self, server_name: str | None) -> EmbeddedNats | None:
+        """The node of that server name, if it is one of these."""
+        return next((n for n in self.nodes if n.server_name == server_name), None)
 
     def start(self) -> None:
         for node in self.nodes:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
 from okr_cli.chaos.cluster import NatsCluster
+from okr_cli.chaos.workload import Value
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import Child, Endpoints, System
@@ -61,6 +62,7 @@ class Chaos:
     on_exit: OnExit = lambda child: None
     # (instance, exit code, when): -9 is a process that SIGKILLed itself at a failpoint
     exits: list[tuple[str, int, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the fault did, for the verdict
 
     async def watch(self) -> None:
         """The supervisor's loop, with a word to the scenario before a dead child restarts."""
@@ -158,9 +160,8 @@ class Probe:
 
     def __init__(self, chaos: Chaos) -> None:
         self.chaos = chaos
-        self.sent: dict[str, float] = {}  # key -> value
+        self.sent: dict[str, Value] = {}  # by key, acknowledged or not
         self.acked: set[str] = set()
-        self.observed: dict[str, str] = {}  # key -> observed_at
 
     async def recovery_s(self, fault_at: float, timeout_s: float = 120.0) -> float:
         n = 0
@@ -177,12 +178,12 @@ class Probe:
         raise TimeoutError(f"not recovered within {timeout_s:.0f} s")
 
     async def publish(self, key: str, value: float) -> bool:
-        observed = datetime.now(UTC).isoformat()
-        self.sent[key], self.observed[key] = value, observed
-        body = json.dumps({"value": value, "observed_at": observed}).encode()
+        sent = Value(key, self.chaos.world.probe_kpi, value, datetime.now(UTC))
+        self.sent[key] = sent
+        body = json.dumps({"value": value, "observed_at": sent.observed_at.isoformat()}).encode()
         try:
             await self.chaos.js.publish(
-                subjects.kpi_value_subject(self.chaos.world.probe_kpi),
+                subjects.kpi_value_subject(sent.kpi_id),
                 body,
                 headers={"Nats-Msg-Id": key},
                 timeout=1,
@@ -204,8 +205,8 @@ class Probe:
         """The probe KPI's newest accepted value."""
         if not self.acked:
             return {}
-        newest = max(self.acked, key=lambda k: self.observed[k])
-        return {self.chaos.world.probe_kpi: self.sent[newest]}
+        newest = max((self.sent[k] for k in self.acked), key=lambda v: v.observed_at)
+        return {newest.kpi_id: newest.value}
 
 
 @contextlib.asynccontextmanager

@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from okr_cli.chaos import harness
 from okr_cli.chaos.verdict import Verdict
@@ -16,7 +17,7 @@ NAME = "openapi-fuzzed"
 
 
 async def run(quick: bool) -> Verdict:
-    verdict = Verdict(NAME)
+    verdict = Verdict(NAME, requests=0)  # it sends requests, not values
     async with harness.started() as chaos:
         await chaos.build_world()
         with tempfile.TemporaryDirectory() as tmp:
@@ -53,12 +54,27 @@ async def run(quick: bool) -> Verdict:
                 verdict.notes.append(f"FAILED: schemathesis wrote no report: {tail}")
                 return verdict
             report = json.loads(report_path.read_text())
+    read_report(verdict, report, process.returncode)
+    return verdict
+
+
+def read_report(verdict: Verdict, report: dict[str, Any], returncode: int | None) -> None:
+    """Fill in the verdict from Schemathesis 4's JSON report (`--report json`): `test_cases`
+    counts the requests, `operations` is null when the schema never loaded, and each of
+    `failures` names the `operations` it was found in."""
     cases = report["test_cases"]
-    failures = [f"{f.get('operation', '?')}: {f.get('title', f)}" for f in report["failures"]]
+    operations = report.get("operations") or {}
+    verdict.requests = int(cases["generated"])
     verdict.notes.append(
         f"{cases['generated']:,} requests from the OpenAPI document over "
-        f"{report['operations']['tested']} operations; {cases['with_failures']} got a 5xx"
+        f"{operations.get('tested', 0)} operations; {cases['with_failures']} got a 5xx"
     )
-    if cases["with_failures"] or report["errors"] or process.returncode:
-        verdict.notes.append(f"FAILED: {failures[:5] or report['errors'][:5]}")
-    return verdict
+    if not operations.get("tested"):
+        verdict.notes.append("FAILED: no operation of the OpenAPI document was tested")
+    failures = [
+        f"{', '.join(f.get('operations') or ['?'])}: {f.get('title', f)}"
+        for f in report["failures"]
+    ]
+    if cases["with_failures"] or failures or report["errors"] or returncode:
+        shown = failures[:5] or report["errors"][:5] or f"schemathesis exited {returncode}"
+        verdict.notes.append(f"FAILED: {shown}")

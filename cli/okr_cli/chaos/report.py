@@ -14,10 +14,12 @@ from okr_cli.chaos.verdict import Verdict
 COLUMNS = (
     "scenario",
     "values sent",
+    "owed",
     "accepted",
     "stored",
     "duplicates stored",
     "lost",
+    "wrong values",
     "valid dead-lettered",
     "rollup mismatches",
     "recovery s",
@@ -30,10 +32,12 @@ def _cells(v: Verdict) -> list[str]:
     return [
         v.scenario,
         f"{v.values_sent:,}",
+        f"{v.owed:,}",
         f"{v.accepted:,}",
         f"{v.stored:,}",
         str(v.duplicates),
         str(v.lost),
+        str(v.wrong_values),
         str(v.valid_dead_lettered),
         str(v.rollup_mismatches),
         recovery,
@@ -54,7 +58,11 @@ def table(verdicts: list[Verdict]) -> Table:
 def markdown(verdicts: list[Verdict]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cells(v)) + " |" for v in verdicts]
-    notes = [f"- **{v.scenario}**: {'; '.join(v.notes)}" for v in verdicts if v.notes]
+    notes = [
+        f"- **{v.scenario}**: {'; '.join(reasons)}"
+        for v in verdicts
+        if (reasons := v.notes + [f"FAILED: {rule}" for rule in v.broken_rules()])
+    ]
     return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
 
 
@@ -62,6 +70,8 @@ def write_json(path: Path, verdicts: list[Verdict], quick: bool) -> None:
     document = {
         "quick": quick,
         "machine": {"python": platform.python_version(), "system": platform.platform()},
-        "scenarios": [{**asdict(v), "passed": v.passed} for v in verdicts],
+        "scenarios": [
+            {**asdict(v), "broken_rules": v.broken_rules(), "passed": v.passed} for v in verdicts
+        ],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

@@ -114,17 +114,22 @@ async def restart_postgres(chaos: Chaos, probe: Probe) -> float:
     return await probe.recovery_s(fault_at)
 
 
-async def lose_a_cluster_node(chaos: Chaos, probe: Probe) -> float:
-    """SIGKILL the node leading the KPI_VALUES stream; it stays down to the end."""
+async def lose_a_cluster_node(chaos: Chaos, probe: Probe) -> float | None:
+    """SIGKILL the node leading the KPI_VALUES stream; it stays down to the end. A scenario that
+    cannot tell which node leads fails: killing another would test less than it claims."""
     await asyncio.sleep(1.0)
     assert chaos.cluster is not None
-    leader = None
-    with contextlib.suppress(Exception):  # a busy cluster may not say: then any node will do
-        info = await asyncio.wait_for(chaos.js.stream_info("KPI_VALUES"), 2)
-        leader = info.cluster.leader if info.cluster else None
-    node = chaos.cluster.node(leader) if leader else chaos.cluster.nodes[0]
+    leader = await _stream_leader(chaos, "KPI_VALUES", within_s=15.0)
+    node = chaos.cluster.node(leader)
+    if node is None:
+        chaos.notes.append(
+            f"FAILED: the KPI_VALUES stream's leader was not found (the cluster said "
+            f"{leader!r}); no node was killed"
+        )
+        return None
     fault_at = time.monotonic()
     await asyncio.to_thread(node.kill)
+    chaos.notes.append(f"killed {node.server_name}, the KPI_VALUES stream's leader")
     return await probe.recovery_s(fault_at)
 
 
@@ -142,6 +147,18 @@ async def kill_one_replica_of_each(chaos: Chaos, probe: Probe) -> float:
         assert child.process is not None
         child.process.kill()
     return await probe.recovery_s(fault_at)
+
+
+async def _stream_leader(chaos: Chaos, stream: str, within_s: float) -> str | None:
+    """The name of the server leading `stream`, asked until a busy cluster says."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # a busy cluster may time out: ask again
+            info = await asyncio.wait_for(chaos.js.stream_info(stream), 2)
+            if info.cluster and info.cluster.leader:
+                return info.cluster.leader
+        await asyncio.sleep(0.2)
+    return None
 
 
 async def no_fault(chaos: Chaos, probe: Probe) -> None:
@@ -247,16 +264,18 @@ async def run(scenario: Scenario, quick: bool, seed: int = 1) -> verdict.Verdict
             await hr.close()
         await verdict.quiet(chaos.js, chaos.engine, timeout_s=180)
         accepted = publisher.accepted_keys(messages)
-        result = verdict.Verdict(scenario.name, recovery_s=recovery)
-        if publisher.unacked:
-            result.notes.append(f"{len(publisher.unacked)} messages never acknowledged")
+        result = verdict.Verdict(scenario.name, recovery_s=recovery, notes=list(chaos.notes))
+        result.unacknowledged = len(publisher.unacked)
         if scenario.fuzzed:
             _crash_check(chaos, result, len(bad))
         return await verdict.judge(
             result,
             chaos.js,
             chaos.engine,
-            sent=set(stream.values) | set(prober.sent),
+            sent={**stream.values, **prober.sent},
+            # The publisher retries each message until acknowledged: all its values are owed.
+            # The probe tries each value once (it measures recovery): only what was accepted.
+            owed=set(stream.values) | prober.acked,
             accepted=accepted | prober.acked,
             latest={**stream.latest(accepted), **prober.latest()},
             expected_letters={m.msg_id for m in bad},
@@ -294,6 +313,6 @@ async def _keep_creating(chaos: Chaos, stop: asyncio.Event) -> None:
 
 
 def did_not_finish(scenario: Scenario, err: Exception) -> verdict.Verdict:
-    result = verdict.Verdict(scenario.name)
+    result = verdict.Verdict(scenario.name, requests=0 if scenario.runs_itself else None)
     result.notes.append(f"FAILED: did not finish: {err}")
     return result

@@ -1,11 +1,19 @@
 """After a scenario: wait until the system is quiet, then check what it must guarantee.
 
-- every accepted value stored exactly once (by idempotency key);
+- every value the scenario meant to send acknowledged by JetStream (the publisher retries for
+  120 s; a message it gave up on fails the scenario), and more than none;
+- every accepted value stored exactly once (by idempotency key), as it was sent (KPI, value,
+  observed_at);
 - every committed objective announced exactly once (one objective.created in the stream);
-- nothing valid in a dead-letter stream;
+- nothing valid in a dead-letter stream, and every message meant to be refused there, with a
+  reason;
 - every KPI's current value is its newest accepted one, whatever order they arrived in;
 - every objective's progress, in the progress service and as the objectives service shows it,
   equals a recompute from scratch by the rollup rules (README, "Rollup rules").
+
+The counting is done by plain functions over what was read (`count_values`,
+`count_announcements`, `count_letters`), so that tests/unit/test_chaos_verdict.py can hold the
+judge to each rule without a system.
 """
 
 from __future__ import annotations
@@ -23,10 +31,10 @@ from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from okr_cli.probe import consumers_caught_up
+from okr_cli.chaos.workload import Value
+from okr_cli.probe import consumers_caught_up, outboxes_sent
 from okr_shared import subjects
 
-OUTBOXES = ("objectives.outbox", "kpis.outbox", "progress.outbox")
 TOLERANCE = 1e-9
 T = TypeVar("T")
 
@@ -34,21 +42,47 @@ T = TypeVar("T")
 @dataclass
 class Verdict:
     scenario: str
-    values_sent: int = 0
-    accepted: int = 0
+    values_sent: int = 0  # the stream's values and the recovery probe's, acknowledged or not
+    owed: int = 0  # the values that had to be acknowledged (see `judge`)
+    accepted: int = 0  # the values JetStream acknowledged
     stored: int = 0
     duplicates: int = 0
     lost: int = 0
+    wrong_values: int = 0  # stored rows unlike the value sent with their key, or never sent
     valid_dead_lettered: int = 0
     rollup_mismatches: int = 0
+    unacknowledged: int = 0  # messages the publisher gave up on
+    requests: int | None = None  # what a scenario that sends requests, not values, sent
     recovery_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
+    def broken_rules(self) -> list[str]:
+        """Why the scenario fails, besides its notes that start with FAILED."""
+        broken = [
+            f"{count:,} {what}"
+            for count, what in (
+                (self.duplicates, "duplicates stored"),
+                (self.lost, "accepted values or announcements lost"),
+                (self.wrong_values, "stored values unlike the ones sent"),
+                (self.valid_dead_lettered, "valid messages dead-lettered"),
+                (self.rollup_mismatches, "rollup mismatches"),
+                (self.unacknowledged, "messages never acknowledged (the publisher gave up)"),
+            )
+            if count
+        ]
+        if self.requests is not None:
+            if self.requests <= 0:
+                broken.append("no request was sent")
+            return broken
+        if self.accepted <= 0:
+            broken.append("no value was accepted")
+        elif self.accepted != self.owed:
+            broken.append(f"{self.accepted:,} values accepted of {self.owed:,} owed")
+        return broken
+
     @property
     def passed(self) -> bool:
-        return not (
-            self.duplicates or self.lost or self.valid_dead_lettered or self.rollup_mismatches
-        ) and not any(note.startswith("FAILED") for note in self.notes)
+        return not self.broken_rules() and not any(n.startswith("FAILED") for n in self.notes)
 
 
 async def quiet(js: JetStreamContext, engine: AsyncEngine, timeout_s: float) -> None:
@@ -70,12 +104,8 @@ async def _caught_up(js: JetStreamContext, engine: AsyncEngine) -> bool:
         if not await consumers_caught_up(js):
             return False
         async with engine.connect() as db:
-            for table in OUTBOXES:
-                unsent = await db.scalar(
-                    text(f"SELECT count(*) FROM {table} WHERE published_at IS NULL")  # noqa: S608
-                )
-                if unsent:
-                    return False
+            if not await outboxes_sent(db):
+                return False
     except Exception:  # a server still coming back: not settled yet
         return False
     return True
@@ -127,37 +157,41 @@ async def judge(
     verdict: Verdict,
     js: JetStreamContext,
     engine: AsyncEngine,
-    sent: set[str],
+    *,
+    sent: dict[str, Value],
+    owed: set[str],
     accepted: set[str],
     latest: dict[int, float],
     expected_letters: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> Verdict:
-    """Fill in the verdict; `latest` is each KPI's newest accepted value (its progress, as the
-    chaos KPIs run from 0 to 100); `expected_letters` the message ids that had to be refused."""
-    verdict.values_sent, verdict.accepted = len(sent), len(accepted)
+    """Fill in the verdict. `sent` is every value published, by key; `owed` the keys that had to
+    be acknowledged (all the stream's, and the probe's that were); `accepted` the keys that were;
+    `latest` each KPI's newest accepted value (its progress, as the chaos KPIs run from 0 to
+    100); `expected_letters` the message ids that had to be refused."""
     async with engine.connect() as db:
-        rows = Counter(
-            r.idempotency_key
-            for r in await db.execute(text("SELECT idempotency_key FROM kpis.kpi_values"))
-        )
+        stored = [
+            Value(r.idempotency_key, r.kpi_id, r.value, r.observed_at)
+            for r in await db.execute(
+                text("SELECT idempotency_key, kpi_id, value, observed_at FROM kpis.kpi_values")
+            )
+        ]
         current = {
             r.id: r.current_value
             for r in await db.execute(text("SELECT id, current_value FROM kpis.kpis"))
         }
         tree = await _tree(db)
-    verdict.stored = len(accepted & rows.keys())
-    verdict.duplicates = sum(n - 1 for n in rows.values())
-    verdict.lost = len(accepted - rows.keys())
-    await _announcements(verdict, js, {o["id"] for o in tree["objectives"]})
-    letters = await dead_letters(js)
-    verdict.valid_dead_lettered = sum(1 for x in letters if original_id(x) not in expected_letters)
-    refused = {original_id(x) for x in letters}
-    if missing := sorted(expected_letters - refused):
-        verdict.notes.append(
-            f"FAILED: {len(missing)} bad messages missing from dead letters, e.g. {missing[:5]}"
-        )
-    if any(not (x.headers or {}).get("Okr-Dlq-Reason") for x in letters):
-        verdict.notes.append("FAILED: a dead letter without a reason")
+    count_values(verdict, sent, owed, accepted, stored)
+    created = [
+        json.loads(m.data)["objective"]["id"]
+        for m in await read_stream(js, subjects.OBJECTIVES.name)
+        if m.subject == subjects.OBJECTIVE_CREATED
+    ]
+    count_announcements(verdict, created, {o["id"] for o in tree["objectives"]})
+    letters = [
+        (original_id(x), str((x.headers or {}).get("Okr-Dlq-Reason", "")))
+        for x in await dead_letters(js)
+    ]
+    count_letters(verdict, letters, expected_letters)
     wrong_kpis = [k for k, v in latest.items() if current.get(k) is None or current[k] != v]
     wrong = _rollup_mismatches(tree, latest)
     verdict.rollup_mismatches = len(wrong_kpis) + len(wrong)
@@ -166,6 +200,46 @@ async def judge(
     if wrong:
         verdict.notes.append(f"objectives (id, expected, rolled up, shown), e.g. {wrong[:5]}")
     return verdict
+
+
+def count_values(
+    verdict: Verdict,
+    sent: dict[str, Value],
+    owed: set[str],
+    accepted: set[str],
+    stored: list[Value],
+) -> None:
+    """Stored, lost, doubled and altered values: `stored` is every row of kpis.kpi_values."""
+    verdict.values_sent, verdict.owed, verdict.accepted = len(sent), len(owed), len(accepted)
+    rows = Counter(v.key for v in stored)
+    verdict.stored = len(accepted & rows.keys())
+    verdict.duplicates += sum(n - 1 for n in rows.values())
+    verdict.lost += len(accepted - rows.keys())
+    altered = [v for v in stored if sent.get(v.key) != v]  # KPI, value and observed_at alike
+    verdict.wrong_values += len(altered)
+    if altered:
+        shown = [(v.key, v.kpi_id, v.value, v.observed_at.isoformat()) for v in altered[:3]]
+        verdict.notes.append(f"stored values unlike the ones sent, e.g. {shown}")
+
+
+def count_announcements(verdict: Verdict, created: list[int], committed: set[int]) -> None:
+    """One objective.created per committed objective: the outbox lost nothing, doubled nothing.
+    `created` is the objective id of every objective.created in the stream."""
+    announced = Counter(created)
+    verdict.duplicates += sum(n - 1 for n in announced.values())
+    verdict.lost += len(committed - announced.keys())
+
+
+def count_letters(verdict: Verdict, letters: list[tuple[str, str]], expected: set[str]) -> None:
+    """`letters` are (the message id it came from, its reason) for every dead letter;
+    `expected` the ids of the messages that had to be refused."""
+    verdict.valid_dead_lettered += sum(1 for origin, _ in letters if origin not in expected)
+    if missing := sorted(expected - {origin for origin, _ in letters}):
+        verdict.notes.append(
+            f"FAILED: {len(missing)} bad messages missing from dead letters, e.g. {missing[:5]}"
+        )
+    if any(not reason for _, reason in letters):
+        verdict.notes.append("FAILED: a dead letter without a reason")
 
 
 async def _tree(db: Any) -> dict[str, list[dict[str, Any]]]:
@@ -186,17 +260,6 @@ async def _tree(db: Any) -> dict[str, list[dict[str, Any]]]:
         "objectives": [dict(r._mapping) for r in objectives],
         "links": [dict(r._mapping) for r in links],
     }
-
-
-async def _announcements(verdict: Verdict, js: JetStreamContext, committed: set[int]) -> None:
-    """One objective.created per committed objective: the outbox lost nothing, doubled nothing."""
-    created = Counter(
-        json.loads(m.data)["objective"]["id"]
-        for m in await read_stream(js, subjects.OBJECTIVES.name)
-        if m.subject == subjects.OBJECTIVE_CREATED
-    )
-    verdict.duplicates += sum(n - 1 for n in created.values())
-    verdict.lost += len(committed - created.keys())
 
 
 def _rollup_mismatches(
