@@ -2,7 +2,8 @@
 exactly there loses nothing and duplicates nothing.
 
 Off unless `OKR_FAILPOINTS` arms some, as `name=N[,name=N...]`: the process kills itself the
-N-th time it passes `name`. Only `okr chaos` arms them. The names:
+N-th time it passes `name`. Only `okr chaos` and tests/e2e/test_progress_crash.py arm them.
+The names:
 
 - `consumer.<durable>.before_ack`: a pulled batch was handled (its transaction committed) and
   is about to be acknowledged;

@@ -9,12 +9,16 @@ import sys
 from pathlib import Path
 
 
-def start(module: str, nats_url: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    module: str, nats_url: str, database_url: str, log: Path, *, failpoints: str = ""
+) -> subprocess.Popen[bytes]:
+    """`failpoints` arms okr_shared.failpoints in the process: it SIGKILLs itself there."""
     env = {
         **os.environ,
         "OKR_NATS_URL": nats_url,
         "OKR_DATABASE_URL": database_url,
         "OKR_INSTANCE": f"{module}-crash",
+        "OKR_FAILPOINTS": failpoints,
     }
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -1,6 +1,9 @@
-"""Killing a progress worker mid-batch loses nothing and the result is still exact: two worker
-processes roll up a random world, one is SIGKILLed twice while events pour in, and every
-objective's stored progress still equals a recompute from scratch."""
+"""Killing a progress worker with a batch in hand loses nothing and the result is still exact:
+two worker processes roll up a random world while events pour in, and one of them dies twice
+at a failpoint, each time after a batch's transaction committed and before the batch was
+acknowledged: that batch comes back to be applied a second time, and what the worker had
+received and not yet handled comes back after the consumer's ack_wait. Every objective's stored
+progress must still equal a recompute from scratch."""
 
 from __future__ import annotations
 
@@ -8,17 +11,40 @@ import asyncio
 import contextlib
 import random
 import signal
+import subprocess
 from pathlib import Path
 
 import nats
 from sqlalchemy import text
 
+from okr_progress.handlers import KPI_EVENTS_CONSUMER, OBJECTIVE_EVENTS_CONSUMER
 from okr_shared.db import make_engine
 from okr_shared.streams import ensure_streams
 from tests.e2e.conftest import start
 from tests.integration.test_rollup_oracle import drained
 from tests.support.system import eventually
 from tests.support.world_model import build
+
+# Where worker 0 dies: in the first round, the first batch of KPI events it handles; in the
+# second, the first batch of objective events.
+KILLS = (
+    f"consumer.{KPI_EVENTS_CONSUMER}.before_ack",
+    f"consumer.{OBJECTIVE_EVENTS_CONSUMER}.before_ack",
+)
+
+
+async def killed_at(worker: subprocess.Popen[bytes], log: Path, failpoint: str) -> None:
+    """Wait for `worker` to die at `failpoint`, and check that it died there, with a committed
+    batch not yet acknowledged, and not somewhere else or of something else."""
+    for _ in range(300):
+        if worker.poll() is not None:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"worker 0 was not killed at {failpoint} within 30 s")
+    assert worker.returncode == -signal.SIGKILL, f"worker 0 exited {worker.returncode}"
+    lines = await asyncio.to_thread(log.read_text)
+    assert f"failpoint {failpoint} reached" in lines, f"no kill at {failpoint}"
 
 
 async def test_a_killed_worker_loses_nothing(own_world: tuple[str, str], tmp_path: Path) -> None:
@@ -27,9 +53,10 @@ async def test_a_killed_worker_loses_nothing(own_world: tuple[str, str], tmp_pat
     client = await nats.connect(nats_url)
     js = client.jetstream()
     await ensure_streams(js)
+    logs = [tmp_path / f"progress-{n}.log" for n in range(2)]
     workers = [
-        start("okr_progress", nats_url, database_url, tmp_path / f"progress-{n}.log")
-        for n in range(2)
+        start("okr_progress", nats_url, database_url, logs[0], failpoints=f"{KILLS[0]}=1"),
+        start("okr_progress", nats_url, database_url, logs[1]),
     ]
 
     async def both_up() -> bool:
@@ -62,12 +89,13 @@ async def test_a_killed_worker_loses_nothing(own_world: tuple[str, str], tmp_pat
                 )
             )
             if part < 2:
-                await asyncio.sleep(0.2)  # mid-batch, most likely
-                workers[0].send_signal(signal.SIGKILL)
-                workers[0].wait()
+                await killed_at(workers[0], logs[0], KILLS[part])
+                logs[0].rename(tmp_path / f"progress-0-killed-{part}.log")
+                armed = f"{KILLS[part + 1]}=1" if part == 0 else ""
                 workers[0] = start(
-                    "okr_progress", nats_url, database_url, tmp_path / "progress-0.log"
+                    "okr_progress", nats_url, database_url, logs[0], failpoints=armed
                 )
+                await eventually(both_up, timeout_s=30)  # each part goes to both workers
 
         async def done() -> bool:
             return await drained(js)
@@ -83,7 +111,8 @@ async def test_a_killed_worker_loses_nothing(own_world: tuple[str, str], tmp_pat
         await engine.dispose()
     finally:
         for worker in workers:
-            worker.send_signal(signal.SIGTERM)
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
         for worker in workers:
             worker.wait(timeout=30)
         await client.close()

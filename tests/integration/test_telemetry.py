@@ -18,6 +18,7 @@ from okr_shared.embedded import free_port
 from okr_shared.logs import JsonFormatter
 from okr_shared.metrics import MetricsServer, subject_family
 from okr_shared.tracing import span
+from tests.support.held_work import work_held_in_kpis
 from tests.support.kpis import make_kpi
 from tests.support.objectives import make
 from tests.support.system import RunningSystem, eventually
@@ -126,15 +127,29 @@ async def test_requests_messages_and_rollups_are_counted(system: RunningSystem) 
 
 
 async def test_lag_and_backlog_gauges_follow_the_services(system: RunningSystem) -> None:
+    """The gauges show what NATS and the database say is waiting: while the KPIs service holds
+    known work back, and again once it is done."""
     runtime = system.runtimes["kpis"]
-    await runtime.refresh_gauges()
-    status = await runtime.status()
-    (lag,) = status.consumers
     labels = {"stream": "KPI_VALUES", "consumer": INGEST_CONSUMER}
-    assert REGISTRY.get_sample_value("okr_consumer_pending", labels) == lag.pending
-    assert REGISTRY.get_sample_value("okr_outbox_backlog", {"schema": "kpis"}) == (
-        status.outbox_backlog
-    )
+
+    def gauges() -> tuple[float, float, float]:
+        return (
+            sample("okr_consumer_pending", **labels),
+            sample("okr_consumer_unacknowledged", **labels),
+            sample("okr_outbox_backlog", schema="kpis"),
+        )
+
+    kpi = await make_kpi(system, title="Held back")
+    async with work_held_in_kpis(system, kpi["id"]) as held:
+        await runtime.refresh_gauges()
+        assert gauges() == (held.pending, held.unacknowledged, held.unpublished)
+    assert held.pending > 0 and held.unacknowledged > 0 and held.unpublished > 0
+
+    async def drained() -> bool:
+        await runtime.refresh_gauges()
+        return gauges() == (0, 0, 0)
+
+    await eventually(drained, timeout_s=10)
 
 
 async def test_the_metrics_port_serves_prometheus_text() -> None:

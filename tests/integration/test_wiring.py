@@ -19,6 +19,8 @@ from okr_gateway.main import create_app
 from okr_gateway.settings import GatewaySettings
 from okr_shared import subjects
 from okr_shared.embedded import EmbeddedNats, free_port
+from tests.support.held_work import unpublished, work_held_in_kpis
+from tests.support.kpis import make_kpi
 from tests.support.system import RunningSystem, eventually
 
 
@@ -38,17 +40,23 @@ async def test_each_service_answers_a_ping_with_its_name_and_version(system: Run
 async def test_each_instance_reports_its_consumers_lag_and_outbox_backlog(
     system: RunningSystem,
 ) -> None:
-    statuses = await probe.status_all(system.nats_url)
+    """Over NATS, as `okr status` asks, while the KPIs service holds known work back: figures
+    read off an idle system would be 0 whether or not anything looked."""
+    kpi = await make_kpi(system, title="Held back")
+    async with work_held_in_kpis(system, kpi["id"]) as held:
+        statuses = await probe.status_all(system.nats_url)
+        others = {s: await unpublished(system.engine, s) for s in ("objectives", "progress")}
     assert {s.durable for s in statuses["kpis-test"].consumers} == {"kpis-ingest"}
     assert {s.durable for s in statuses["progress-test"].consumers} == {
         "progress-objective-events",
         "progress-kpi-events",
     }
     assert {s.durable for s in statuses["objectives-test"].consumers} == {"objectives-progress"}
-    for instance in ("kpis-test", "progress-test", "objectives-test"):
-        status = statuses[instance]
-        assert status.outbox_backlog is not None and status.outbox_backlog >= 0
-        assert all(c.pending >= 0 and c.unacknowledged >= 0 for c in status.consumers)
+    (ingest,) = statuses["kpis-test"].consumers
+    assert (ingest.pending, ingest.unacknowledged) == (held.pending, held.unacknowledged)
+    assert statuses["kpis-test"].outbox_backlog == held.unpublished
+    assert statuses["objectives-test"].outbox_backlog == others["objectives"]
+    assert statuses["progress-test"].outbox_backlog == others["progress"]
 
 
 async def test_a_malformed_request_gets_an_error_reply_not_a_timeout(system: RunningSystem) -> None:
