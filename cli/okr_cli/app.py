@@ -14,7 +14,7 @@ import typer
 
 from okr_cli import probe
 from okr_cli.config import CliSettings, parse_replicas
-from okr_cli.migrate import kept_role_passwords, migrate_all
+from okr_cli.migrate import MigrationFailed, kept_role_passwords, migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, replicas_from
 from okr_cli.ui import app, console, fail
@@ -182,9 +182,9 @@ def migrate() -> None:
     if settings.database_url:
         try:
             passwords = settings.role_passwords()
-        except ValueError as err:
+            schemas = migrate_all(settings.database_url, passwords)
+        except (MigrationFailed, ValueError) as err:
             raise fail(str(err)) from None
-        schemas = migrate_all(settings.database_url, passwords)
         if passwords is None:
             console.print(
                 "no service roles: the services connect as the owner (set "
@@ -201,7 +201,7 @@ def migrate() -> None:
         try:
             postgres.start()
             schemas = migrate_all(postgres.url, kept_role_passwords(data))
-        except EmbeddedServerError as err:
+        except (EmbeddedServerError, MigrationFailed) as err:
             raise fail(str(err)) from None
         finally:
             postgres.stop()

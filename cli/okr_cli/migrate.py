@@ -6,21 +6,46 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from okr_cli.services import SERVICES
 from okr_shared.db_roles import ServiceRole, role_name, service_url
 from okr_shared.migrations import upgrade
 from okr_shared.private_files import secret_file
 
 
+class MigrationFailed(RuntimeError):
+    """Migrations (or the roles' grants) could not be applied; the message says why in a line."""
+
+
 def migrate_all(database_url: str, role_passwords: Mapping[str, str] | None = None) -> list[str]:
     """Migrate as the owner (`database_url`). With `role_passwords` (service name → password),
     each service's login role is created or updated and granted its schema's tables."""
+    try:
+        _migrate_each(database_url, role_passwords)
+    except (SQLAlchemyError, ValueError) as err:
+        raise MigrationFailed(_reason(err)) from err
+    return [spec.schema.schema for spec in SERVICES]
+
+
+def _migrate_each(database_url: str, role_passwords: Mapping[str, str] | None) -> None:
     for spec in SERVICES:
         role = None
         if role_passwords is not None:
             role = ServiceRole(role_name(database_url, spec.name), role_passwords[spec.name])
         upgrade(spec.schema, database_url, role=role)
-    return [spec.schema.schema for spec in SERVICES]
+
+
+def _reason(err: Exception) -> str:
+    """The server's own words, without the statement (which may carry a password verifier)."""
+    if isinstance(err, DBAPIError) and err.orig is not None:
+        reason = str(err.orig).strip().splitlines()[0]
+        if "permission denied to create role" in reason:
+            reason += (
+                " (the owner in the database URL needs CREATEROLE to give each service a role)"
+            )
+        return f"migrations failed: {reason}"
+    return f"migrations failed: {str(err).splitlines()[0]}"
 
 
 def service_urls(database_url: str, role_passwords: Mapping[str, str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from okr_cli.config import CliSettings
-from okr_cli.migrate import kept_role_passwords, migrate_all, service_urls
+from okr_cli.migrate import MigrationFailed, kept_role_passwords, migrate_all, service_urls
 from okr_cli.services import SERVICES
 from okr_shared import subjects
 from okr_shared.embedded import (
@@ -225,9 +225,12 @@ class System:
 
     def migrate(self, endpoints: Endpoints) -> None:
         """Blocking. Migrations as the owner; each service then connects as its own role, whose
-        password is kept in the data dir."""
-        passwords = kept_role_passwords(self.data)
-        migrate_all(endpoints.database_url, passwords)
+        password is OKR_<SERVICE>_DATABASE_PASSWORD or else kept in the data dir."""
+        try:
+            passwords = self.settings.role_passwords() or kept_role_passwords(self.data)
+            migrate_all(endpoints.database_url, passwords)
+        except (MigrationFailed, ValueError) as err:
+            raise StartFailed(str(err)) from None
         self.service_database_urls = service_urls(endpoints.database_url, passwords)
 
     def start_services(self, endpoints: Endpoints) -> None:

@@ -3,6 +3,7 @@ and created once even when two processes start at the same moment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -30,6 +31,12 @@ def secret_file(path: Path, *, min_length: int = 32) -> str:
             os.link(draft, path)
         except FileExistsError:
             pass
+        except OSError:  # a file system without hard links: create-if-absent, then write
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(value + "\n")
+                return value
         else:
             return value
         finally:

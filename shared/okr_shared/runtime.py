@@ -16,12 +16,13 @@ from typing import Protocol
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_shared import failpoints, metrics, subjects
 from okr_shared.asyncapi import asyncapi_router
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts.common import ConsumerLag, Ping, ServiceInfo, ServiceStatus, utcnow
-from okr_shared.db import make_engine, make_reader, make_sessionmaker
+from okr_shared.db import database_answers, make_engine, make_reader, make_sessionmaker
 from okr_shared.errors import Unavailable
 from okr_shared.faults import is_transient
 from okr_shared.outbox import OutboxRelay
@@ -69,16 +70,20 @@ def ping_router(
     info: ServiceInfo,
     ready: Callable[[], bool] = lambda: True,
     metrics_server: metrics.MetricsServer | None = None,
+    database: AsyncEngine | None = None,
 ) -> RpcRouter:
-    """Answer `rpc.<service>.ping` (one instance) and `rpc.ping` (every instance: `okr status`).
-    Until `ready()`, the answer is an Unavailable error: the broker answers requests before the
-    service's consumers are bound, and "up" must mean that they are."""
+    """Answer `rpc.<service>.ping` (one instance) and `rpc.ping` (every instance: `okr status`,
+    and a container's healthcheck). Until `ready()`, or while `database` does not answer, the
+    answer is an Unavailable error: the broker answers requests before the service's consumers
+    are bound, and "up" must mean that it can work."""
     rpc = RpcRouter(queue=info.service)
 
     async def ping(_: Ping) -> ServiceInfo:
         """Readiness: which service, version and instance answered."""
         if not ready():
             raise Unavailable(f"{info.instance} is starting")
+        if database is not None and not await database_answers(database):
+            raise Unavailable(f"{info.instance} cannot reach its database")
         # Only a server that listens is worth naming: its port may have been taken.
         url = metrics_server.url if metrics_server else None
         return info.model_copy(update={"metrics_url": url})
@@ -106,7 +111,9 @@ class ServiceRuntime:
         self.metrics = metrics.MetricsServer(settings.metrics_host, settings.metrics_port)
         self._gauges: asyncio.Task[None] | None = None
         self.ready = False
-        self.broker.include_router(ping_router(self.info, lambda: self.ready, self.metrics).router)
+        self.broker.include_router(
+            ping_router(self.info, lambda: self.ready, self.metrics, self.engine).router
+        )
         self.broker.include_router(self._status_router().router)
         asyncapi = asyncapi_router(
             self.info, self.broker, workers=lambda: self._workers, ready=lambda: self.ready

@@ -4,11 +4,15 @@ enough)."""
 
 from __future__ import annotations
 
+import secrets
+
 import asyncpg
 import pytest
+from sqlalchemy import event
 
-from okr_shared.db import libpq_url
-from okr_shared.db_roles import scram_verifier
+from okr_shared.db import database_answers, libpq_url, make_engine
+from okr_shared.db_roles import ServiceRole, grant_schema, role_name
+from okr_shared.embedded import free_port
 from tests.support.infra import MigratedDatabase
 
 
@@ -63,7 +67,44 @@ async def test_a_role_cannot_change_its_schemas_shape_or_history(
         await connection.close()
 
 
-def test_a_role_password_reaches_the_server_as_a_scram_verifier_only() -> None:
-    verifier = scram_verifier("pencil", salt=b"0123456789abcdef")
-    assert verifier.startswith("SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$")
-    assert "pencil" not in verifier
+async def test_a_role_password_reaches_the_server_only_as_a_scram_verifier(
+    database: MigratedDatabase,
+) -> None:
+    """Every statement granting a role is seen on its way to the server: none holds the
+    password, and the role then logs in with it."""
+    password = "correct-horse-" + secrets.token_hex(8)
+    role = ServiceRole(role_name(database.url, "probe"), password)
+    sent: list[str] = []
+    engine = make_engine(database.url, pool_size=1)
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(grant_schema, "kpis", role)
+        assert any("SCRAM-SHA-256$4096:" in statement for statement in sent)
+        assert not any(password in statement for statement in sent)
+        probe = await asyncpg.connect(libpq_url(database.url), user=role.name, password=password)
+        try:
+            assert await probe.fetchval("SELECT count(*) FROM kpis.kpis") >= 0
+        finally:
+            await probe.close()
+    finally:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(f'DROP OWNED BY "{role.name}"')
+            await connection.exec_driver_sql(f'DROP ROLE "{role.name}"')
+        await engine.dispose()
+
+
+async def test_readiness_asks_the_database(database: MigratedDatabase) -> None:
+    """What a service's ping (so okr status and compose's healthcheck) checks."""
+    live = make_engine(database.service_urls["kpis"], pool_size=1)
+    gone = make_engine(f"postgresql://okr:pw@127.0.0.1:{free_port()}/okr", pool_size=1)
+    try:
+        assert await database_answers(live)
+        assert not await database_answers(gone, timeout_s=1.0)
+    finally:
+        await live.dispose()
+        await gone.dispose()

@@ -155,9 +155,17 @@ def run() -> None:
             log_config=None,
         )
     )
-    server.run(
-        sockets=[shared_socket(settings.host, settings.port)] if settings.share_port else None
-    )
+    sockets = None
+    if settings.share_port:
+        try:
+            sockets = [shared_socket(settings.host, settings.port)]
+        except OSError as err:
+            print(
+                f"okr-gateway: cannot listen on {settings.host}:{settings.port}: {err}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+    server.run(sockets=sockets)
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

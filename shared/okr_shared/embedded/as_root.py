@@ -9,8 +9,11 @@ those folders up would change permissions far outside the project. So, as root:
   laid out as in site-packages (the wheel's libraries are found relative to the binaries);
 - each cluster lives in RUNTIME_DIR/clusters/<random id>, owned by the system user, and the
   data directory the caller named becomes a symlink to it, so it is found where it was asked
-  for. `<id>.owner` records that link; a cluster whose link is gone (its project or test folder
-  was deleted) is removed at the next start, unless a server still runs on it.
+  for. `<id>.owner` records that link, rewritten at every start (a moved project is found
+  again). A cluster whose link was in the temporary folder (tests, benchmarks, chaos runs) and
+  is gone is removed at the next start, unless a server still runs on it. Any other cluster is
+  never removed by okr: its data dir may have been moved, and a database is not ours to guess
+  away (its `.owner` file says where it belonged, for a person to decide).
 
 Each change outside the project (the system user, RUNTIME_DIR) is said in one line first.
 """
@@ -26,6 +29,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from okr_shared.embedded.base import EmbeddedServerError
@@ -105,36 +109,49 @@ def cluster_dir(data_dir: Path, owner: pwd.struct_passwd, base: Path = RUNTIME_D
     A data directory from before this layout (a real folder with a cluster in it) is used in
     place, as it was."""
     data_dir = data_dir.absolute()
+    clusters = runtime_dir(base) / "clusters"
     if data_dir.is_symlink():
-        target = Path(os.readlink(data_dir))
-        if not target.is_dir():
+        cluster = Path(os.readlink(data_dir))
+        if cluster.parent != clusters and not cluster.is_dir():
             raise EmbeddedServerError(
-                f"{data_dir} links to {target}, which is gone; remove the link "
+                f"{data_dir} links to {cluster}, which is gone; remove the link "
                 "to start with an empty database"
             )
-        return target
+        if not cluster.exists():  # a first start stopped before its initdb was done
+            _make_cluster_folder(cluster, owner)
+        _record_owner(cluster, data_dir)
+        return cluster
     if (data_dir / "PG_VERSION").exists():
         return data_dir
-    if data_dir.is_dir() and not any(data_dir.iterdir()):
+    if data_dir.is_dir():
+        if any(data_dir.iterdir()):
+            raise EmbeddedServerError(
+                f"{data_dir} exists but holds no PostgreSQL cluster; move it away "
+                "(or set OKR_DATA_DIR to another folder)"
+            )
         data_dir.rmdir()
-    clusters = runtime_dir(base) / "clusters"
     clusters.mkdir(mode=0o755, exist_ok=True)
     remove_orphans(clusters)
     cluster = clusters / secrets.token_hex(8)
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     # Link first, then record the owner: a sweep that sees the owner file sees the link too.
     data_dir.symlink_to(cluster, target_is_directory=True)
-    cluster.with_suffix(".owner").write_text(f"{data_dir}\n")
-    cluster.mkdir(mode=0o700)
-    os.chown(cluster, owner.pw_uid, owner.pw_gid)
+    _record_owner(cluster, data_dir)
+    _make_cluster_folder(cluster, owner)
     return cluster
 
 
 def remove_orphans(clusters: Path) -> None:
-    """Remove every cluster whose data directory link no longer leads to it."""
+    """Remove every cluster of a temporary data dir whose link no longer leads to it."""
+    temporary = Path(tempfile.gettempdir()).resolve()
     for owner_file in clusters.glob("*.owner"):
         cluster = owner_file.with_suffix("")
-        link = Path(owner_file.read_text().strip())
+        try:
+            link = Path(owner_file.read_text().strip())
+        except OSError:
+            continue
+        if not link.is_absolute() or not link.is_relative_to(temporary):
+            continue  # half-written, or a data dir that may have moved: never guess
         with contextlib.suppress(OSError):
             if link.is_symlink() and Path(os.readlink(link)) == cluster:
                 continue
@@ -144,6 +161,18 @@ def remove_orphans(clusters: Path) -> None:
         shutil.rmtree(cluster.with_name(cluster.name + ".initdb"), ignore_errors=True)
         cluster.with_name(cluster.name + ".initdb.pw").unlink(missing_ok=True)
         owner_file.unlink(missing_ok=True)
+
+
+def _make_cluster_folder(cluster: Path, owner: pwd.struct_passwd) -> None:
+    cluster.mkdir(mode=0o700)
+    os.chown(cluster, owner.pw_uid, owner.pw_gid)
+
+
+def _record_owner(cluster: Path, data_dir: Path) -> None:
+    """Whole or not at all, for a sweep that reads it at the same moment."""
+    draft = cluster.with_name(f".{cluster.name}.owner.{os.getpid()}")
+    draft.write_text(f"{data_dir}\n")
+    os.replace(draft, cluster.with_suffix(".owner"))
 
 
 def _server_runs_on(cluster: Path) -> bool:
