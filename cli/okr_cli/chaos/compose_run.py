@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,13 +33,15 @@ from typing import Any
 from okr_cli.chaos import compose_plan
 from okr_cli.chaos.compose_plan import Healthcheck, Machine, PortMap, Process
 from okr_cli.supervisor import StartFailed
-from okr_shared.embedded import EmbeddedPostgres, free_port
+from okr_shared.embedded import EmbeddedPostgres, free_port, port_is_free
 from okr_shared.embedded.base import log_tail, stop_process
 from okr_shared.embedded.postgres import SUPERUSER
 from okr_shared.private_files import write_private
 
 CHECK_EVERY_S = 1.0
 FIRST_PAUSE_S, LONGEST_PAUSE_S, RESET_AFTER_S = 0.1, 60.0, 10.0  # Docker's restart back-off
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 20_000
 RESTARTED = {"always", "unless-stopped", "on-failure"}
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
@@ -254,6 +257,33 @@ def _http_get(url: str, timeout_s: float) -> str | None:
         return f"{url}: {err}"
 
 
+def loopback_ports() -> Callable[[], int]:
+    """Free loopback ports below the kernel's ephemeral range, each handed out once.
+
+    The plan hands out every port before anything listens, and the services bind theirs many
+    seconds later (after PostgreSQL and the migrations). A port from the ephemeral range can
+    meanwhile become the source port of some outgoing connection on this busy machine (once a
+    gateway exited at start with code 3, most likely so); below that range only a listener
+    takes a port."""
+    try:
+        ephemeral = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32_768
+    if ephemeral <= LOWEST_PORT + 1_000:
+        return free_port
+    given: set[int] = set()
+    pick = random.Random()
+
+    def allocate() -> int:
+        while True:
+            port = pick.randrange(LOWEST_PORT, ephemeral)
+            if port not in given and port_is_free(port):
+                given.add(port)
+                return port
+
+    return allocate
+
+
 @contextlib.asynccontextmanager
 async def running(compose: dict[str, Any] | None = None) -> AsyncIterator[Topology]:
     """compose.yaml (or `compose`) up on loopback with fresh passwords, restart policies
@@ -262,7 +292,7 @@ async def running(compose: dict[str, Any] | None = None) -> AsyncIterator[Topolo
     environment = compose_plan.generated_environment(compose)
     data = Path(tempfile.mkdtemp(prefix="okr-compose-"))
     processes = compose_plan.plan(
-        compose, environment, data=data, ports=PortMap(free_port), machine=Machine.this_one()
+        compose, environment, data=data, ports=PortMap(loopback_ports()), machine=Machine.this_one()
     )
     topology = Topology(processes, environment, data)
     restarting: asyncio.Task[None] | None = None
