@@ -116,10 +116,12 @@ async def test_a_service_that_loses_its_node_reconnects_to_another(tmp_path: Pat
 
         await until(on_another_node)
     finally:
-        with contextlib.suppress(nats.errors.Error):
-            await broker.stop()
-        for node in nodes:
-            node.stop()
+        try:
+            with contextlib.suppress(nats.errors.Error):
+                await broker.stop()
+        finally:  # even when stopping a broker stuck reconnecting fails
+            for node in nodes:
+                node.stop()
 
 
 async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
