@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from faststream import FastStream
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsUserPassword
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +25,7 @@ from okr_shared.contracts.common import ConsumerLag, Ping, ServiceInfo, ServiceS
 from okr_shared.db import database_answers, make_engine, make_reader, make_sessionmaker
 from okr_shared.errors import Unavailable
 from okr_shared.faults import is_transient
+from okr_shared.nats_auth import split_credentials
 from okr_shared.outbox import OutboxRelay
 from okr_shared.private_files import redact_url
 from okr_shared.rpc import RpcRouter
@@ -44,13 +45,15 @@ GAUGES_EVERY_S = 5.0  # how often /metrics's lag and backlog figures are read
 
 
 def make_broker(nats_url: str, name: str) -> NatsBroker:
+    servers, auth = split_credentials(nats_url)  # for the servers a cluster announces too
     return NatsBroker(
-        [url.strip() for url in nats_url.split(",")],
+        servers,
         name=name,
         max_reconnect_attempts=-1,  # a NATS restart must never need a manual step
         reconnect_time_wait=1,
         connect_timeout=2,
         log_level=logging.DEBUG,
+        security=NatsUserPassword(auth["user"], auth["password"]) if auth else None,
     )
 
 

@@ -4,6 +4,8 @@ HR system may only publish KPI values (and read the JetStream acknowledgement)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 from okr_shared import subjects
 from okr_shared.embedded import EmbeddedNats, NatsUser, free_port
+from okr_shared.runtime import make_broker
 from okr_shared.streams import ensure_streams
 from okr_shared.subjects import Stream
 
@@ -78,3 +81,51 @@ async def test_an_hr_user_may_publish_kpi_values_and_nothing_else(tmp_path: Path
         await service.close()
     finally:
         server.stop()
+
+
+async def test_a_service_that_loses_its_node_reconnects_to_another(tmp_path: Path) -> None:
+    """A cluster tells its clients of its other servers, without credentials: a service that
+    loses its node must still send its own to them (compose's cluster, deploy/nats.conf)."""
+    ports = [(free_port(), free_port()) for _ in range(3)]
+    routes = ",".join(f"nats://127.0.0.1:{route}" for _, route in ports)
+    nodes = [
+        EmbeddedNats(
+            tmp_path / f"nats-{n}",
+            port=client,
+            server_name=f"nats-{n}",
+            users=[NatsUser("okr", "service-password-0123456789")],
+            extra_args=[
+                *("--cluster_name", "okr", "--cluster", f"nats://127.0.0.1:{route}"),
+                *("--routes", routes),
+            ],
+        )
+        for n, (client, route) in enumerate(ports)
+    ]
+    # Only the first node's URL: the others are the ones the cluster announces.
+    broker = make_broker(nodes[0].url_for("okr"), "okr-test")
+    try:
+        for node in nodes:
+            node.start()
+        client = await broker.connect()
+        await until(lambda: len(client.servers) == 3)
+        nodes[0].kill()
+
+        def on_another_node() -> bool:
+            url = client.connected_url
+            return client.is_connected and url is not None and url.port != nodes[0].port
+
+        await until(on_another_node)
+    finally:
+        try:
+            with contextlib.suppress(nats.errors.Error):
+                await broker.stop()
+        finally:  # even when stopping a broker stuck reconnecting fails
+            for node in nodes:
+                node.stop()
+
+
+async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "not within 10 s"
+        await asyncio.sleep(0.05)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import nats
@@ -154,11 +154,22 @@ class Chaos:
         return got is not None and abs(got - value) < 1e-6
 
 
+class Probed(Protocol):
+    """What a Probe needs of the system it watches (a Chaos, or compose's topology)."""
+
+    js: JetStreamContext
+    world: World
+
+    async def rolled_up(self, value: float) -> bool: ...
+
+    async def instances_up(self) -> bool: ...
+
+
 class Probe:
     """Measures recovery: from a fault until every instance answers again and a value published
     after the fault has been rolled up, end to end. Its values are accepted values like any."""
 
-    def __init__(self, chaos: Chaos) -> None:
+    def __init__(self, chaos: Probed) -> None:
         self.chaos = chaos
         self.sent: dict[str, Value] = {}  # by key, acknowledged or not
         self.acked: set[str] = set()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import nats
 
-from okr_cli.chaos import fuzz, harness, openapi, verdict, workload
+from okr_cli.chaos import compose_topology, fuzz, harness, openapi, verdict, workload
 from okr_cli.chaos.harness import Chaos, Probe
 from okr_cli.probe import quiet
 from okr_cli.supervisor import Child
@@ -220,6 +220,13 @@ SCENARIOS = {
             no_fault,
             long=True,
             runs_itself=openapi.run,
+        ),
+        Scenario(
+            compose_topology.NAME,
+            "compose.yaml's processes on loopback: a value from NATS to the company over REST, "
+            "then the KPI_VALUES leader node and a progress replica SIGKILLed",
+            no_fault,
+            runs_itself=compose_topology.run,
         ),
     )
 }
