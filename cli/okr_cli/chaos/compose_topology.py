@@ -106,7 +106,7 @@ async def run(quick: bool) -> verdict.Verdict:
     async with compose_run.running() as topology, _connected(topology) as (compose, hr):
         _healthchecks(topology, result)
         chain = await _chain(compose)
-        took_s = await _vertical_slice(compose, hr, chain[-1])
+        slice_value, took_s = await _vertical_slice(compose, hr, chain[-1])
         result.notes.append(
             f"vertical slice: a value published as hr reached the company objective over REST, "
             f"exactly, in {took_s:.1f} s"
@@ -125,13 +125,14 @@ async def run(quick: bool) -> verdict.Verdict:
         try:
             await verdict.quiet(compose.js, engine, timeout_s=180)
             accepted = publisher.accepted_keys(stream.messages)
-            if publisher.unacked:
-                result.notes.append(f"{len(publisher.unacked)} messages never acknowledged")
+            result.unacknowledged = len(publisher.unacked)
             return await verdict.judge(
                 result,
                 compose.js,
                 engine,
-                sent=set(stream.values) | set(prober.sent) | {SLICE_KEY},
+                sent={**stream.values, **prober.sent, SLICE_KEY: slice_value},
+                # As in every scenario: all the stream's values are owed, the probe's once acked.
+                owed=set(stream.values) | prober.acked | {SLICE_KEY},
                 accepted=accepted | prober.acked | {SLICE_KEY},
                 # The slice's value is older than the stream's: they replace it where they can.
                 latest={chain[-1]: SLICE_VALUE} | stream.latest(accepted) | prober.latest(),
@@ -198,11 +199,14 @@ async def _chain(compose: Compose) -> tuple[int, int, int, int, int]:
     return w.company, division, team, person, kpi
 
 
-async def _vertical_slice(compose: Compose, hr: JetStreamContext, kpi: int) -> float:
-    """A value on NATS as HR; the company objective, over REST, at exactly that value (after
-    how long)."""
+async def _vertical_slice(
+    compose: Compose, hr: JetStreamContext, kpi: int
+) -> tuple[workload.Value, float]:
+    """A value on NATS as HR; the company objective, over REST, at exactly that value. The
+    value sent, and how long it took."""
     started = time.monotonic()
     observed = datetime.now(UTC) - timedelta(hours=2)  # older than every value of the stream
+    sent = workload.Value(SLICE_KEY, kpi, SLICE_VALUE, observed)
     body = json.dumps({"value": SLICE_VALUE, "observed_at": observed.isoformat()}).encode()
     subject = subjects.kpi_value_subject(kpi)
     await hr.publish(subject, body, headers={"Nats-Msg-Id": SLICE_KEY}, timeout=5)
@@ -211,7 +215,7 @@ async def _vertical_slice(compose: Compose, hr: JetStreamContext, kpi: int) -> f
         if time.monotonic() > deadline:
             raise TimeoutError(f"the company objective did not reach {SLICE_VALUE} over REST")
         await asyncio.sleep(0.1)
-    return time.monotonic() - started
+    return sent, time.monotonic() - started
 
 
 async def _grow(
