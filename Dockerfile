@@ -16,21 +16,22 @@ RUN pip install --no-cache-dir uv==0.13.9 \
 WORKDIR /app
 
 # Dependencies first, in a layer of their own: only a change of the lock or a pyproject.toml
-# installs them again, not a change of the code. No dev dependencies, no tests.
+# installs them again, not a change of the code. No dev dependencies, no tests, and not the
+# embedded servers of `./okr up` (compose runs real ones).
 COPY uv.lock pyproject.toml README.md ./
 COPY shared/pyproject.toml shared/
 COPY services/objectives/pyproject.toml services/objectives/
 COPY services/kpis/pyproject.toml services/kpis/
 COPY services/progress/pyproject.toml services/progress/
 COPY services/gateway/pyproject.toml services/gateway/
-RUN uv sync --frozen --no-dev --no-install-workspace
+RUN uv sync --frozen --no-default-groups --no-install-workspace
 
 # Then the code, and the workspace's own packages; bytecode compiled now, since the runtime
 # user may not write __pycache__ next to the code.
 COPY shared shared
 COPY services services
 COPY cli cli
-RUN uv sync --frozen --no-dev && python -m compileall -q shared services cli
+RUN uv sync --frozen --no-default-groups && python -m compileall -q shared services cli
 
 USER okr
 EXPOSE 8000

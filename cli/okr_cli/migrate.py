@@ -25,6 +25,8 @@ def migrate_all(database_url: str, role_passwords: Mapping[str, str] | None = No
         _migrate_each(database_url, role_passwords)
     except (SQLAlchemyError, ValueError) as err:
         raise MigrationFailed(_reason(err)) from err
+    except OSError as err:  # asyncpg's own, for a server that is not there
+        raise MigrationFailed(f"migrations failed: cannot reach the database: {err}") from err
     return [spec.schema.schema for spec in SERVICES]
 
 

@@ -145,7 +145,10 @@ def test_the_image_keeps_dependencies_code_and_runtime_user_apart() -> None:
         n for n, line in enumerate(lines) if line.startswith(("COPY shared ", "COPY cli"))
     )
     assert syncs[0] < first_code and "--no-install-workspace" in lines[syncs[0]]
-    assert all("--no-dev" in lines[n] and "--frozen" in lines[n] for n in syncs)
+    # Neither dev dependencies nor the embedded servers (the default groups) go into the image.
+    assert all("--no-default-groups" in lines[n] and "--frozen" in lines[n] for n in syncs)
+    default_groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]
+    assert set(default_groups["default-groups"]) == {"dev", "embedded"}
     assert not any(source in {".", "tests", "tests/"} for sources in copies for source in sources)
     assert "tests" in (ROOT / ".dockerignore").read_text().split()
     runs = [n for n, line in enumerate(lines) if line.startswith("RUN")]

@@ -12,6 +12,7 @@ from okr_cli.config import SERVICE_NAMES, CliSettings, parse_replicas
 from okr_cli.migrate import MigrationFailed, migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import replicas_from
+from okr_shared.embedded import free_port
 
 
 def test_every_list_of_services_names_the_same_four() -> None:
@@ -65,3 +66,8 @@ def test_a_database_name_no_role_can_be_named_after_is_one_line() -> None:
     passwords = dict.fromkeys(SERVICE_NAMES, "pw")
     with pytest.raises(MigrationFailed, match="use a database name of lower-case letters"):
         migrate_all("postgresql://okr:pw@127.0.0.1:1/My-Data", passwords)
+
+
+def test_a_database_that_is_not_there_is_one_line() -> None:
+    with pytest.raises(MigrationFailed, match="cannot reach the database"):
+        migrate_all(f"postgresql://okr:pw@127.0.0.1:{free_port()}/okr")
