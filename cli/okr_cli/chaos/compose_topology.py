@@ -28,7 +28,7 @@ from okr_cli import probe
 from okr_cli.chaos import compose_run, verdict, workload
 from okr_cli.chaos.compose_plan import LOOPBACK, NATS_CLIENT_PORT
 from okr_cli.chaos.compose_run import Topology
-from okr_cli.chaos.harness import Probe, World
+from okr_cli.chaos.harness import Probe, World, WorldWrites
 from okr_shared import subjects
 from okr_shared.db import make_engine
 from okr_shared.nats_auth import split_credentials
@@ -40,7 +40,7 @@ WAIT_S = 60.0
 
 
 @dataclass
-class Compose:
+class Compose(WorldWrites):
     """The running topology as the scenario (and a Probe) talks to it."""
 
     topology: Topology
@@ -85,17 +85,6 @@ class Compose:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
-
-    async def objective(self, title: str, level: str, parent: int | None) -> int:
-        body = {"title": title, "level": level, "year": 2026, "parent_id": parent}
-        return int((await self.post("/api/v1/objectives", body))["id"])
-
-    async def kpi(self, title: str) -> int:
-        body = {"title": title, "target_value": 100, "baseline_value": 0, "year": 2026}
-        return int((await self.post("/api/v1/kpis", body))["id"])
-
-    async def link(self, objective: int, kpi: int, weight: float) -> None:
-        await self.post(f"/api/v1/objectives/{objective}/kpis", {"kpi_id": kpi, "weight": weight})
 
 
 async def run(quick: bool) -> verdict.Verdict:

@@ -49,8 +49,27 @@ class World:
     probe_kpi: int = 0
 
 
+class WorldWrites:
+    """The writes that build a chaos world, over the gateway's REST API as the admin; a class
+    gives `post` (how to send one, with whatever patience its system needs)."""
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def objective(self, title: str, level: str, parent: int | None) -> int:
+        body = {"title": title, "level": level, "year": 2026, "parent_id": parent}
+        return int((await self.post("/api/v1/objectives", body))["id"])
+
+    async def kpi(self, title: str) -> int:
+        body = {"title": title, "target_value": 100, "baseline_value": 0, "year": 2026}
+        return int((await self.post("/api/v1/kpis", body))["id"])
+
+    async def link(self, objective: int, kpi: int, weight: float) -> None:
+        await self.post(f"/api/v1/objectives/{objective}/kpis", {"kpi_id": kpi, "weight": weight})
+
+
 @dataclass
-class Chaos:
+class Chaos(WorldWrites):
     system: System
     endpoints: Endpoints
     client: Client
@@ -80,17 +99,6 @@ class Chaos:
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
-
-    async def objective(self, title: str, level: str, parent: int | None) -> int:
-        body = {"title": title, "level": level, "year": 2026, "parent_id": parent}
-        return int((await self.post("/api/v1/objectives", body))["id"])
-
-    async def kpi(self, title: str) -> int:
-        body = {"title": title, "target_value": 100, "baseline_value": 0, "year": 2026}
-        return int((await self.post("/api/v1/kpis", body))["id"])
-
-    async def link(self, objective: int, kpi: int, weight: float) -> None:
-        await self.post(f"/api/v1/objectives/{objective}/kpis", {"kpi_id": kpi, "weight": weight})
 
     async def build_world(self, kpis: int = 30) -> World:
         w = self.world
