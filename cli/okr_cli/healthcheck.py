@@ -25,7 +25,7 @@ import urllib.request
 
 import nats
 
-from okr_shared.subjects import RPC_PING_ALL
+from okr_shared.subjects import RPC_PING_ALL, SERVICE_INBOX_PREFIX
 
 SERVICES = ("objectives", "kpis", "progress", "gateway")
 WAIT_S = 3.0
@@ -52,6 +52,7 @@ async def instance_ready(nats_url: str, service: str, instance: str | None) -> s
         client = await nats.connect(
             [url.strip() for url in nats_url.split(",")],
             connect_timeout=2,
+            inbox_prefix=SERVICE_INBOX_PREFIX,
             allow_reconnect=False,
             max_reconnect_attempts=1,
             error_cb=quiet,

@@ -16,6 +16,7 @@ from rich.table import Table
 from okr_cli import hr
 from okr_cli.config import CliSettings
 from okr_cli.ui import app, console, fail, nats_url
+from okr_shared import subjects
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.kpi_rpc import RecentRejections
 from okr_shared.contracts.kpis import KpiValueIn, Rejection
@@ -118,7 +119,12 @@ def rejections(
 async def _rejections(nats_url: str, limit: int) -> list[Rejection]:
     from okr_kpis.queries import rejections as read  # noqa: PLC0415 - only this command needs it
 
-    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+    client = await nats.connect(
+        nats_url,
+        connect_timeout=3,
+        max_reconnect_attempts=1,
+        inbox_prefix=subjects.SERVICE_INBOX_PREFIX,
+    )
     try:
         admin = Actor(user_id=0, role=Role.ADMIN)
         return await read(client.jetstream(), RecentRejections(actor=admin, limit=limit))

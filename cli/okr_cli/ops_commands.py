@@ -110,7 +110,12 @@ def progress_rebuild() -> None:
 
 
 async def _rebuild(nats_url: str) -> RebuildReport:
-    client = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=1)
+    client = await nats.connect(
+        nats_url,
+        connect_timeout=3,
+        max_reconnect_attempts=1,
+        inbox_prefix=subjects.SERVICE_INBOX_PREFIX,
+    )
     try:
         reply = await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=300)
     finally:

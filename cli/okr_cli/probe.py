@@ -38,6 +38,7 @@ async def ask_all(nats_url: str, subject: str, model: type[M], wait_s: float) ->
     client = await nats.connect(
         [url.strip() for url in nats_url.split(",")],
         connect_timeout=2,
+        inbox_prefix=subjects.SERVICE_INBOX_PREFIX,
         allow_reconnect=False,
         max_reconnect_attempts=1,  # 0 would mean "for ever" to nats-py
         # Between its two tries nats-py waits this long (2 s by default): a server that is not

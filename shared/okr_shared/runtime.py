@@ -49,6 +49,7 @@ def make_broker(nats_url: str, name: str) -> NatsBroker:
     return NatsBroker(
         servers,
         name=name,
+        inbox_prefix=subjects.SERVICE_INBOX_PREFIX,  # out of an HR credential's sight
         max_reconnect_attempts=-1,  # a NATS restart must never need a manual step
         reconnect_time_wait=1,
         connect_timeout=2,

@@ -71,6 +71,10 @@ def kpi_value_subject(kpi_id: int) -> str:
 # --- what an HR system may do on NATS (its user's permissions) -----------------------------
 HR_PUBLISH = ("kpi.values.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.KPI_VALUES")
 HR_SUBSCRIBE = ("_INBOX.>",)  # replies: JetStream acknowledgements of what it published
+# Where the services, and every tool acting as them, take their replies (request/reply answers,
+# JetStream API answers): not under `_INBOX.`, so an HR credential, which may read `_INBOX.>`
+# for its own acknowledgements, never sees one.
+SERVICE_INBOX_PREFIX = "_INBOX_okr"
 
 # --- request/reply --------------------------------------------------------------------------
 RPC_PING_ALL = "rpc.ping"  # every instance of every service answers: `okr status`

@@ -1,0 +1,119 @@
+"""An HR credential sees none of the services' traffic: the services (and every tool that acts
+as them) take their replies under a private inbox prefix, and the `hr` user may subscribe only
+to the default one, where its own JetStream acknowledgements arrive."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+
+from okr_cli.migrate import migrate_all, new_role_passwords, service_urls
+from okr_shared import subjects
+from okr_shared.db import libpq_url
+from okr_shared.embedded import EmbeddedNats, NatsUser, free_port
+from tests.support import infra
+from tests.support.system import RunningSystem, running_system
+
+
+@pytest.fixture
+async def guarded(
+    servers: infra.Servers, tmp_path: Path
+) -> AsyncIterator[tuple[RunningSystem, EmbeddedNats]]:
+    """A system of its own on a NATS server with okr's two users, as `okr up` runs it."""
+    server = EmbeddedNats(
+        tmp_path / "nats",
+        port=free_port(),
+        users=[
+            NatsUser("okr", "service-password-0123456789"),
+            NatsUser(
+                "hr",
+                "hr-password-0123456789",
+                publish=subjects.HR_PUBLISH,
+                subscribe=subjects.HR_SUBSCRIBE,
+            ),
+        ],
+    )
+    server.start()
+    admin = await asyncpg.connect(libpq_url(servers.postgres_url))
+    url = infra.database_url(servers.postgres_url, infra.test_database_name())
+    await admin.execute(f'CREATE DATABASE "{url.rpartition("/")[2]}"')
+    passwords = new_role_passwords()
+    try:
+        await asyncio.to_thread(migrate_all, url, passwords)
+        async with running_system(
+            server.url_for("okr"), url, tmp_path / "gateway", service_urls(url, passwords)
+        ) as system:
+            yield system, server
+    finally:
+        server.stop()
+        await infra.drop_database(admin, url)
+        await admin.close()
+
+
+async def test_an_hr_credential_reads_no_reply_of_the_services(
+    guarded: tuple[RunningSystem, EmbeddedNats],
+) -> None:
+    system, server = guarded
+    refused: list[str] = []
+
+    async def note(err: Exception) -> None:
+        refused.append(str(err))
+
+    hr = await nats.connect(server.url_for("hr"), error_cb=note)
+    try:
+        overheard = await hr.subscribe("_INBOX.>")
+        await hr.flush()
+        headers = system.admin_headers
+        body = {"title": "Secret plan", "level": "company", "year": 2026, "quarter": "Q1"}
+        created = await system.client.post("/api/v1/objectives", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        listed = await system.client.get("/api/v1/objectives", headers=headers)
+        assert "Secret plan" in listed.text
+        await asyncio.sleep(0.3)
+        assert overheard.pending_msgs == 0, "an HR credential received a service's reply"
+
+        # Nor can it answer in a service's place: the private inbox refuses its publishes.
+        await hr.publish(f"{subjects.SERVICE_INBOX_PREFIX}.spoofed", b'{"ok": true}')
+        await hr.subscribe(f"{subjects.SERVICE_INBOX_PREFIX}.>")
+        await hr.flush()
+        await asyncio.sleep(0.2)
+        assert any("permissions violation for publish" in e.lower() for e in refused), refused
+        assert any("permissions violation for subscription" in e.lower() for e in refused), refused
+    finally:
+        await hr.close()
+
+
+async def test_an_hr_credential_may_not_listen_or_manage_streams(
+    guarded: tuple[RunningSystem, EmbeddedNats],
+) -> None:
+    _, server = guarded
+    refused: list[str] = []
+
+    async def note(err: Exception) -> None:
+        refused.append(str(err).lower())
+
+    hr = await nats.connect(server.url_for("hr"), error_cb=note)
+    try:
+        for subject in (">", "rpc.>", "objective.>", "progress.>", "kpi.>", "$JS.API.>"):
+            await hr.subscribe(subject)
+        for api in ("STREAM.DELETE", "STREAM.PURGE", "CONSUMER.CREATE"):
+            await hr.publish(f"$JS.API.{api}.KPI_VALUES", b"{}")
+        await hr.flush()
+        await asyncio.sleep(0.3)
+    finally:
+        await hr.close()
+    for subject in (">", "rpc.>", "objective.>", "progress.>", "kpi.>", "$js.api.>"):
+        assert f'subscription to "{subject}"' in " ".join(refused), subject
+    for api in ("stream.delete", "stream.purge", "consumer.create"):
+        assert f'publish to "$js.api.{api}.kpi_values"' in " ".join(refused), api
+    service = await nats.connect(server.url_for("okr"))
+    try:
+        info = await service.jetstream().stream_info("KPI_VALUES")
+        assert info.config.name == "KPI_VALUES"
+    finally:
+        await service.close()
