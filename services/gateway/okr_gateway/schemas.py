@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -32,7 +33,21 @@ Username = Annotated[
     ),
     Field(description="3-50 characters: letters, digits, '.', '_' or '-'; stored in lower case"),
 ]
-Password = Annotated[SecretStr, Field(min_length=8, max_length=256, description="write-only")]
+
+
+def _unicode_text(value: SecretStr) -> SecretStr:
+    """JSON may carry a lone surrogate (`"\\ud800"`): valid JSON, but no text a hash can take."""
+    try:
+        value.get_secret_value().encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be Unicode text (it holds an unpaired surrogate)") from None
+    return value
+
+
+UnicodeSecret = AfterValidator(_unicode_text)
+Password = Annotated[
+    SecretStr, Field(min_length=8, max_length=256, description="write-only"), UnicodeSecret
+]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), NoNul]
 
 
@@ -44,7 +59,7 @@ class LoginRequest(Request):
     username: Annotated[
         str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=50), NoNul
     ]
-    password: Annotated[SecretStr, Field(max_length=256)]
+    password: Annotated[SecretStr, Field(max_length=256), UnicodeSecret]
 
 
 class Token(BaseModel):

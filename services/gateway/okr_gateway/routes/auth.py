@@ -61,6 +61,8 @@ async def _credentials(request: Request) -> LoginRequest:
             raw = json.loads(await request.body() or b"null")
         except ValueError:
             raise Invalid("the body is not valid JSON") from None
+        except RecursionError:  # json raises it, not a ValueError, for deep nesting
+            raise Invalid("the body's JSON is nested too deep") from None
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         raw = {k: v for k, v in form.items() if k in ("username", "password")}
