@@ -23,12 +23,14 @@ from typing import IO, Any
 from okr_cli.config import CliSettings
 from okr_cli.migrate import MigrationFailed, kept_role_passwords, migrate_all, service_urls
 from okr_cli.services import SERVICES
-from okr_shared import subjects
 from okr_shared.embedded import (
+    HR_USER,
+    SERVICE_USER,
     EmbeddedNats,
     EmbeddedPostgres,
     EmbeddedServerError,
     NatsUser,
+    okr_users,
     port_is_free,
 )
 from okr_shared.embedded.base import log_tail
@@ -43,10 +45,6 @@ class AlreadyRunning(RuntimeError):
 
 class StartFailed(RuntimeError):
     """A service could not start: the message ends with the end of its log."""
-
-
-SERVICE_USER = "okr"
-HR_USER = "hr"
 
 
 @dataclass(frozen=True)
@@ -209,16 +207,10 @@ class System:
         return Endpoints(nats_url, hr_url or nats_url, database_url)
 
     def _nats_users(self) -> list[NatsUser]:
-        """The services may do anything; an HR system may only publish KPI values."""
-        return [
-            NatsUser(SERVICE_USER, secret_file(self.data / "nats-okr-password")),
-            NatsUser(
-                HR_USER,
-                secret_file(self.data / "nats-hr-password"),
-                publish=subjects.HR_PUBLISH,
-                subscribe=subjects.HR_SUBSCRIBE,
-            ),
-        ]
+        return okr_users(
+            secret_file(self.data / "nats-okr-password"),
+            secret_file(self.data / "nats-hr-password"),
+        )
 
     def copies(self, service: str) -> int:
         return self.replicas.get(service, 1)

@@ -12,8 +12,7 @@ from pathlib import Path
 import nats
 import pytest
 
-from okr_shared import subjects
-from okr_shared.embedded import EmbeddedNats, NatsUser, free_port
+from okr_shared.embedded import EmbeddedNats, NatsUser, free_port, okr_users
 from okr_shared.runtime import make_broker
 from okr_shared.streams import ensure_streams
 from okr_shared.subjects import Stream
@@ -37,15 +36,7 @@ async def test_an_hr_user_may_publish_kpi_values_and_nothing_else(tmp_path: Path
     server = EmbeddedNats(
         tmp_path / "nats",
         port=free_port(),
-        users=[
-            NatsUser("okr", "service-password-0123456789"),
-            NatsUser(
-                "hr",
-                "hr-password-0123456789",
-                publish=subjects.HR_PUBLISH,
-                subscribe=subjects.HR_SUBSCRIBE,
-            ),
-        ],
+        users=okr_users("service-password-0123456789", "hr-password-0123456789"),
     )
     server.start()
     errors: list[Exception] = []

@@ -15,7 +15,7 @@ import pytest
 from okr_cli.migrate import migrate_all, new_role_passwords, service_urls
 from okr_shared import subjects
 from okr_shared.db import libpq_url
-from okr_shared.embedded import EmbeddedNats, NatsUser, free_port
+from okr_shared.embedded import EmbeddedNats, free_port, okr_users
 from tests.support import infra
 from tests.support.system import RunningSystem, running_system
 
@@ -28,15 +28,7 @@ async def guarded(
     server = EmbeddedNats(
         tmp_path / "nats",
         port=free_port(),
-        users=[
-            NatsUser("okr", "service-password-0123456789"),
-            NatsUser(
-                "hr",
-                "hr-password-0123456789",
-                publish=subjects.HR_PUBLISH,
-                subscribe=subjects.HR_SUBSCRIBE,
-            ),
-        ],
+        users=okr_users("service-password-0123456789", "hr-password-0123456789"),
     )
     server.start()
     admin = await asyncpg.connect(libpq_url(servers.postgres_url))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from okr_shared import subjects
 from okr_shared.embedded.base import EmbeddedServerError, log_tail, port_is_free, stop_process
 from okr_shared.private_files import write_private
 
@@ -47,6 +48,24 @@ class NatsUser:
         if permissions:
             entry["permissions"] = permissions
         return json.dumps(entry)  # NATS configuration accepts JSON objects
+
+
+SERVICE_USER = "okr"
+HR_USER = "hr"
+
+
+def okr_users(service_password: str, hr_password: str) -> list[NatsUser]:
+    """okr's two users: the services may do anything; an HR system may only publish KPI values
+    and read its own acknowledgements (compose's deploy/nats.conf says the same)."""
+    return [
+        NatsUser(SERVICE_USER, service_password),
+        NatsUser(
+            HR_USER,
+            hr_password,
+            publish=subjects.HR_PUBLISH,
+            subscribe=subjects.HR_SUBSCRIBE,
+        ),
+    ]
 
 
 class EmbeddedNats:
