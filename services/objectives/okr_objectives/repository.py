@@ -151,6 +151,16 @@ def _subtree_ids(root_id: int, *, deleted_at: datetime | None = None) -> Any:
     return select(down.c.id)
 
 
+async def live_subtree(session: AsyncSession, root_id: int) -> list[Objective]:
+    """The live objectives below `root_id` (not itself): what a delete of it would take."""
+    statement = (
+        select(Objective)
+        .where(Objective.id.in_(_subtree_ids(root_id)), Objective.id != root_id, LIVE)
+        .order_by(Objective.id)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
 async def is_in_subtree(session: AsyncSession, candidate_id: int, root_id: int) -> bool:
     """Whether `candidate_id` is `root_id` or below it: walking up from the candidate."""
     up = select(Objective.id, Objective.parent_id).where(Objective.id == candidate_id)
