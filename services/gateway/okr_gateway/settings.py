@@ -31,6 +31,11 @@ class GatewaySettings(ServiceSettings):
     # Writes (POST, PUT, DELETE) per user per minute; 0 turns the limit off.
     writes_per_minute: Annotated[int, Field(ge=0)] = 60
     db_pool_size: int = 10
+    # How far ahead a KPI value's observed_at may be: the KPIs service's own setting, read here
+    # too so that REST refuses such a value with 422 instead of accepting it for a dead letter.
+    values_max_clock_skew_s: Annotated[
+        float, Field(ge=0, le=86_400, validation_alias=env("OKR_KPIS_MAX_CLOCK_SKEW_S"))
+    ] = 300.0
 
     @field_validator("jwt_secret")
     @classmethod

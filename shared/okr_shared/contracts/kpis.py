@@ -20,8 +20,8 @@ from okr_shared.contracts.fields import (
     Department,
     Description,
     Id,
-    IsoDateTime,
     NoNul,
+    ObservedAt,
     Title,
 )
 from okr_shared.contracts.objectives import Quarter
@@ -158,7 +158,11 @@ class KpiValueIn(BaseModel):
     )
 
     value: Number
-    observed_at: IsoDateTime | None = Field(default=None, description="ISO-8601; default: now")
+    observed_at: ObservedAt | None = Field(
+        default=None,
+        description="ISO-8601, UTC unless it has an offset; from 1900 to at most "
+        "OKR_KPIS_MAX_CLOCK_SKEW_S (300 s) from now; default: now",
+    )
     source: Source | None = None
 
 

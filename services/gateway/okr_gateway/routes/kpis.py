@@ -3,7 +3,8 @@ which the gateway publishes to JetStream exactly as an HR system would."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import uuid4
 
@@ -11,13 +12,21 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from okr_gateway import service
-from okr_gateway.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, Writer, actor
+from okr_gateway.deps import (
+    AdminUser,
+    CurrentUser,
+    ServicesDep,
+    SessionDep,
+    StateDep,
+    Writer,
+    actor,
+)
 from okr_gateway.routes.objectives import IfMatch, etag, expected_version
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
-from okr_shared.contracts.fields import Department, Id, Offset
+from okr_shared.contracts.fields import Department, Id, Offset, too_far_ahead
 from okr_shared.contracts.kpis import (
     BatchItemResult,
     IdempotencyKey,
@@ -35,7 +44,7 @@ from okr_shared.contracts.kpis import (
 )
 from okr_shared.contracts.objective_rpc import ObjectivesByKpi
 from okr_shared.contracts.objectives import ObjectiveResponse, Quarter
-from okr_shared.errors import Conflict, Forbidden, NotFound
+from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from okr_shared.event_channels import Channel
 from okr_shared.rpc import validation_details
 
@@ -111,14 +120,22 @@ class BatchResponse(BaseModel):
     response_model=BatchResponse,
     summary="Record up to 1,000 KPI values at once",
 )
-async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) -> BatchResponse:
+async def record_values(
+    batch: BatchRequest, user: Writer, rpc_: ServicesDep, gateway: StateDep
+) -> BatchResponse:
     results: dict[int, BatchItemResult] = {}
     items: list[tuple[int, KpiBatchItem]] = []
+    ahead = _future_check(gateway.settings.values_max_clock_skew_s)
     for index, raw in enumerate(batch.values):
         try:
-            items.append((index, KpiBatchItem.model_validate(raw)))
+            item = KpiBatchItem.model_validate(raw)
         except ValidationError as err:
             results[index] = _rejected(index, raw.get("kpi_id"), _summary(err))
+            continue
+        if problem := ahead(item):
+            results[index] = _rejected(index, item.kpi_id, problem)
+            continue
+        items.append((index, item))
     allowed = await _writable(rpc_, user, [item.kpi_id for _, item in items])
     keyed: list[KpiBatchItem] = []
     for index, item in items:
@@ -137,6 +154,19 @@ async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) ->
     ordered = [results[i] for i in sorted(results)]
     accepted = sum(1 for r in ordered if r.status == "accepted")
     return BatchResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
+
+
+def _future_check(max_skew_s: float) -> Callable[[KpiValueIn], str | None]:
+    """Refuses, as the KPIs service would once it had taken the value, one observed too far
+    ahead: at once, with a reason, rather than a 202 and a dead letter."""
+    now, skew = datetime.now(UTC), timedelta(seconds=max_skew_s)
+
+    def check(value: KpiValueIn) -> str | None:
+        if value.observed_at is None:
+            return None
+        return too_far_ahead(value.observed_at, now, skew)
+
+    return check
 
 
 def _rejected(index: int, kpi_id: object, reason: str) -> BatchItemResult:
@@ -208,10 +238,13 @@ async def record_value(
     value: KpiValueIn,
     user: Writer,
     rpc_: ServicesDep,
+    gateway: StateDep,
     idempotency_key: Annotated[
         IdempotencyKey | None, Header(description="repeat it to make a retry harmless")
     ] = None,
 ) -> ValueAccepted:
+    if problem := _future_check(gateway.settings.values_max_clock_skew_s)(value):
+        raise Invalid(problem)
     reason = _refusal(await _writable(rpc_, user, [kpi_id]), kpi_id)
     if reason:
         raise {"missing": NotFound, "archived": Conflict}.get(reason.split(":")[0], Forbidden)(
