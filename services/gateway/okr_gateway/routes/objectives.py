@@ -13,7 +13,7 @@ from okr_gateway.deps import CurrentUser, ReaderDep, ServicesDep, SessionDep, Wr
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
-from okr_shared.contracts.common import Page
+from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.objectives import (
     AuditEntry,
@@ -356,16 +356,22 @@ async def history(
 async def progress(
     objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
 ) -> ProgressCalculation:
-    await rpc_.call(
-        s.RPC_OBJECTIVES_GET,
+    """The progress counts every child (it is one number for everyone who may see the
+    objective); `child_count` counts only those the caller may see, as the detail does."""
+    visible_children: list[ObjectiveResponse] = await rpc_.call(
+        s.RPC_OBJECTIVES_CHILDREN,
         rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id),
-        ObjectiveDetail,
+        list[ObjectiveResponse],
     )  # 404 unless the caller may see it
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
     found: ProgressCalculation = await rpc_.call(
         s.RPC_PROGRESS_CALCULATE, request, ProgressCalculation
     )
-    return found
+    if user.role == Role.ADMIN.value:
+        return found
+    # The rollup's rule for a counted child: live (these are) and not abandoned.
+    counted = sum(1 for c in visible_children if c.status is not ObjectiveStatus.ABANDONED)
+    return found.model_copy(update={"child_count": min(counted, found.child_count)})
 
 
 @router.post(
