@@ -209,26 +209,6 @@ async def test_users_api_is_admin_only(system: RunningSystem) -> None:
         assert created.status_code == 403
 
 
-async def test_anyone_signed_in_gets_names_by_id_and_nothing_else(system: RunningSystem) -> None:
-    owner, _ = await system.user("manager", full_name="Ada Owner")
-    plain, _ = await system.user("employee")
-    _, headers = await system.user("employee")
-    response = await system.client.get(
-        "/api/v1/users/names",
-        params=[("id", owner["id"]), ("id", plain["id"]), ("id", 987654321)],
-        headers=headers,
-    )
-    assert response.status_code == 200, response.text
-    assert response.json() == {
-        "names": {str(owner["id"]): "Ada Owner", str(plain["id"]): plain["username"]}
-    }
-    too_many = [("id", n) for n in range(1, 502)]
-    refused = await system.client.get("/api/v1/users/names", params=too_many, headers=headers)
-    assert refused.status_code == 422
-    none = await system.client.get("/api/v1/users/names", headers=headers)
-    assert none.status_code == 422 and "id" in none.json()["detail"]
-
-
 async def test_no_mass_assignment_and_clear_errors_on_users(system: RunningSystem) -> None:
     user, _ = await system.user("employee")
     sneaky = await system.client.put(

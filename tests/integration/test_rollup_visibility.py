@@ -17,9 +17,7 @@ async def test_progress_counts_only_the_children_the_caller_may_see(
     _, manager = await system.user("manager", department=sales)
     team = await make(system, title="Team", level="team", department=sales)
     await make(system, title="Ours", level="individual", parent_id=team["id"], department=sales)
-    await make(
-        system, title="Theirs", level="individual", parent_id=team["id"], department=finance
-    )
+    await make(system, title="Theirs", level="individual", parent_id=team["id"], department=finance)
     await make(
         system,
         title="Dropped",

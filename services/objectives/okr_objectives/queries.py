@@ -25,6 +25,7 @@ from okr_shared.contracts.objective_rpc import (
     ObjectivesByKpi,
     StatsSummary,
     TreeView,
+    VisibleOwners,
 )
 from okr_shared.contracts.objectives import (
     AuditEntry,
@@ -76,6 +77,13 @@ async def list_objectives(
     return Page(
         items=[response(o) for o in rows], total=total, skip=request.skip, limit=request.limit
     )
+
+
+async def visible_owners(session: AsyncSession, request: VisibleOwners) -> list[int]:
+    ensure_objectives_role(request.actor)
+    if not request.user_ids:
+        return []
+    return await repository.visible_owners(session, request.actor, request.user_ids)
 
 
 async def children(session: AsyncSession, request: ObjectiveRequest) -> list[ObjectiveResponse]:

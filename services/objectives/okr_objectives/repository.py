@@ -111,6 +111,17 @@ async def list_objectives(
     return list(rows), int(total or 0)
 
 
+async def visible_owners(session: AsyncSession, actor: Actor, user_ids: list[int]) -> list[int]:
+    """Those of `user_ids` who own a live objective the caller may see."""
+    statement = (
+        select(Objective.owner_id)
+        .where(Objective.owner_id.in_(user_ids), LIVE, visible_to(actor))
+        .distinct()
+        .order_by(Objective.owner_id)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
 async def children(session: AsyncSession, actor: Actor, parent_id: int) -> list[Objective]:
     statement = (
         select(Objective)

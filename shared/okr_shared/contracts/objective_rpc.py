@@ -103,3 +103,11 @@ class ObjectivesByKpi(Contract):
 
 class CreatableLevelsRequest(Contract):
     actor: Actor
+
+
+class VisibleOwners(Contract):
+    """Which of `user_ids` own a live objective the caller may see (the gateway names only
+    those)."""
+
+    actor: Actor
+    user_ids: Annotated[list[Id], Field(max_length=500)]
