@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from okr_gateway import __version__, errors
 from okr_gateway.asyncapi import SystemDocument
+from okr_gateway.body_limit import BodyLimit
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
 from okr_gateway.routes import (
@@ -99,6 +100,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )
     errors.install(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        per_path={kpis.BATCH_PATH: settings.max_batch_body_bytes},
+    )
     for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
         app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")

@@ -31,6 +31,12 @@ class GatewaySettings(ServiceSettings):
     # Writes (POST, PUT, DELETE) per user per minute; 0 turns the limit off.
     writes_per_minute: Annotated[int, Field(ge=0)] = 60
     db_pool_size: int = 10
+    # The largest request body, in bytes (413 beyond it, before the body is read or the caller
+    # authenticated): an objective's longest description fits many times over.
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
+    # The same for the bulk route (POST /api/v1/kpis/values/batch): 1,000 items of the longest
+    # source and idempotency key allowed fit.
+    max_batch_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
     # How far ahead a KPI value's observed_at may be: the KPIs service's own setting, read here
     # too so that REST refuses such a value with 422 instead of accepting it for a dead letter.
     values_max_clock_skew_s: Annotated[

@@ -64,6 +64,7 @@ PUBLISHES = tuple(
     )
 )
 BATCH_LIMIT = 1000
+BATCH_PATH = "/api/v1/kpis/values/batch"  # takes larger bodies (OKR_GATEWAY_MAX_BATCH_BODY_BYTES)
 
 
 @router.post("/api/v1/kpis", status_code=201, response_model=KpiResponse, summary="Create a KPI")
@@ -115,7 +116,7 @@ class BatchResponse(BaseModel):
 
 
 @router.post(
-    "/api/v1/kpis/values/batch",
+    BATCH_PATH,
     status_code=202,
     response_model=BatchResponse,
     summary="Record up to 1,000 KPI values at once",
