@@ -113,6 +113,7 @@ RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
 RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"
 RPC_OBJECTIVES_CREATABLE_LEVELS = "rpc.objectives.creatable_levels"
 RPC_OBJECTIVES_OWNERS = "rpc.objectives.owners"  # which users own objectives the caller sees
+RPC_OBJECTIVES_VISIBLE_IDS = "rpc.objectives.visible_ids"  # what a live stream may show
 RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
 RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_PROGRESS_REBUILD = "rpc.progress.rebuild"

@@ -15,7 +15,8 @@ Integration users (HR systems) have no access to objectives. An objective outsid
 view is reported as missing (404); an action the role may not take on a visible one is 403.
 Every objective an operation touches is checked: a delete takes the subtree with it, so each
 objective in it must be one the caller may delete.
-The view rule exists twice: here for a loaded objective, and as SQL in repository.visible_to.
+The view rule exists twice: okr_shared.objective_view for a loaded objective (the gateway's live
+stream applies it to the objective events), and as SQL in repository.visible_to.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from okr_objectives.errors import NotAllowed, ObjectiveNotFound
 from okr_objectives.models import Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objectives import ObjectiveAction, ObjectiveLevel
+from okr_shared.objective_view import sees_objective
 
 
 def ensure_objectives_role(actor: Actor) -> None:
@@ -35,11 +37,7 @@ def ensure_objectives_role(actor: Actor) -> None:
 
 
 def can_view(actor: Actor, objective: Objective) -> bool:
-    if actor.role is Role.ADMIN:
-        return True
-    if objective.owner_id == actor.user_id:
-        return actor.role in (Role.MANAGER, Role.EMPLOYEE)
-    return actor.role is Role.MANAGER and _same_department(actor, objective.department)
+    return sees_objective(actor, objective.owner_id, objective.department)
 
 
 def visible(actor: Actor, objective: Objective | None, objective_id: int) -> Objective:

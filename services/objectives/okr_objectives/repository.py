@@ -122,6 +122,18 @@ async def visible_owners(session: AsyncSession, actor: Actor, user_ids: list[int
     return list((await session.execute(statement)).scalars().all())
 
 
+async def visible_ids(
+    session: AsyncSession, actor: Actor, root_id: int | None, among: list[int] | None
+) -> list[int]:
+    """The live objectives the caller may see: under `root_id` and among `among`, if given."""
+    statement = select(Objective.id).where(LIVE, visible_to(actor))
+    if root_id is not None:
+        statement = statement.where(Objective.id.in_(_subtree_ids(root_id)))
+    if among is not None:
+        statement = statement.where(Objective.id.in_(among))
+    return list((await session.execute(statement.order_by(Objective.id))).scalars().all())
+
+
 async def children(session: AsyncSession, actor: Actor, parent_id: int) -> list[Objective]:
     statement = (
         select(Objective)

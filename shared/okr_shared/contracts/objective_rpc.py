@@ -111,3 +111,12 @@ class VisibleOwners(Contract):
 
     actor: Actor
     user_ids: Annotated[list[Id], Field(max_length=500)]
+
+
+class VisibleIds(Contract):
+    """The ids of the live objectives the caller may see: every one, those under `root_id`
+    (itself included; 404 if the caller may not see it), or those among `objective_ids`."""
+
+    actor: Actor
+    root_id: Id | None = None
+    objective_ids: Annotated[list[Id], Field(max_length=500)] | None = None
