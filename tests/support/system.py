@@ -108,6 +108,7 @@ async def running_system(
         admin_password=ADMIN_PASSWORD,
         instance="gateway-test",
         writes_per_minute=0,  # the tests write far faster than a person; one test checks the limit
+        stream_recheck_s=1,  # a live stream notices a deactivated user within a second
     )
     app = create_app(gateway_settings)
     engine = make_engine(database_url, pool_size=2, application_name="tests")

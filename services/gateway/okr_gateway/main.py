@@ -18,6 +18,7 @@ from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.body_limit import BodyLimit
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
+from okr_gateway.live import LiveHub
 from okr_gateway.routes import (
     asyncapi,
     auth,
@@ -32,6 +33,7 @@ from okr_gateway.routes import (
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.telemetry import TracedFastAPI
+from okr_shared import subjects as s
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.metrics import MetricsServer
 from okr_shared.private_files import secret_file
@@ -63,6 +65,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
 
     metrics = MetricsServer(settings.metrics_host, settings.metrics_port)
+    services = state.services
+    live = LiveHub(
+        lambda: services.broker.connection,
+        lambda request: services.call(s.RPC_OBJECTIVES_VISIBLE_IDS, request, list[int]),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +80,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             yield
         finally:
             await asyncio.to_thread(metrics.stop)
+            await live.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
@@ -96,6 +104,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ping_router(service_info("gateway", __version__, settings), metrics_server=metrics).router
     )
     app.state.gateway = state
+    app.state.live = live
     app.state.asyncapi = SystemDocument(
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )

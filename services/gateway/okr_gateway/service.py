@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_gateway import repository
@@ -92,6 +93,19 @@ async def resolve_owner(session: AsyncSession, caller: User, owner_id: int | Non
     if owner is None or not owner.is_active:
         raise Invalid(f"owner_id {owner_id}: no such active user")
     return owner
+
+
+async def users_by_id(session: AsyncSession, user_ids: list[int]) -> dict[int, User]:
+    return await repository.users_by_id(session, sorted(set(user_ids)))
+
+
+USER_FIELDS = tuple(column.key for column in inspect(User).column_attrs)
+
+
+def fingerprint(user: User) -> int:
+    """A digest of everything stored about the user (whatever columns come to be added): when
+    it changes, whatever depends on the user, such as a live stream, checks it again."""
+    return hash(tuple(getattr(user, name) for name in USER_FIELDS))
 
 
 async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:

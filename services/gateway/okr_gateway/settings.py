@@ -31,6 +31,12 @@ class GatewaySettings(ServiceSettings):
     # Writes (POST, PUT, DELETE) per user per minute; 0 turns the limit off.
     writes_per_minute: Annotated[int, Field(ge=0)] = 60
     db_pool_size: int = 10
+    # How often the open progress streams' users are looked at (deactivated, changed): one
+    # query for all of them.
+    stream_recheck_s: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    # How often each stream checks its token as a request would (expired, revoked) and asks for
+    # its whole view again, in case it missed an objective event (NATS reconnecting).
+    stream_resync_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     # The largest request body, in bytes (413 beyond it, before the body is read or the caller
     # authenticated): an objective's longest description fits many times over.
     max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
