@@ -34,6 +34,7 @@ from nats.aio.subscription import Subscription
 from okr_shared import subjects as s
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Actor
+from okr_shared.faults import is_transient
 from okr_shared.objective_view import sees_objective
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,11 @@ class LiveHub:
                 if self._viewers:
                     try:
                         await look(self.viewers())
-                    except Exception:
-                        log.exception("looking at the live streams' callers failed")
+                    except Exception as err:
+                        if not is_transient(err):
+                            log.exception("looking at the live streams' callers failed")
+                        else:  # the database is away: look again next time
+                            log.warning("could not look at the live streams' callers: %s", err)
 
         self._watching = asyncio.create_task(watching())
 
@@ -198,6 +202,8 @@ class LiveHub:
 
     def _settle(self, viewer: Viewer, allowed: set[int] | None) -> None:
         """Take `allowed` as the view, then apply the events held while it was asked for."""
+        if viewer not in self._viewers:  # closed while its view was asked for
+            return
         self._index(viewer, allowed)
         held, viewer.held = viewer.held or [], None
         for subject, event in held:
