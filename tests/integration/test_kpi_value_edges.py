@@ -121,3 +121,21 @@ async def test_nats_dead_letters_bad_times_at_once_with_a_reason(
         assert "failed" not in rejection["reason"], rejection
         assert "observed_at" in rejection["reason"], rejection
     assert [v["value"] for v in await history(system, target["id"])] == [7]
+
+
+# Out of the years a moment may have at all (a window may well end tomorrow).
+OUT_OF_BOUNDS = {k: v for k, v in BAD_TIMES.items() if k not in ("next year", "tomorrow")}
+
+
+@pytest.mark.parametrize("moment", OUT_OF_BOUNDS.values(), ids=OUT_OF_BOUNDS.keys())
+async def test_a_history_window_out_of_those_years_is_refused(
+    system: RunningSystem, moment: str
+) -> None:
+    target = await make_kpi(system)
+    for bound in ("from", "to"):
+        response = await system.client.get(
+            f"/api/v1/kpis/{target['id']}/values",
+            params={bound: moment},
+            headers=system.admin_headers,
+        )
+        assert response.status_code == 422, (bound, response.text)

@@ -66,7 +66,9 @@ def _plausible_moment(value: datetime) -> datetime:
     return moment
 
 
-# ISO-8601 text, in UTC, within the years any KPI value can have been observed in.
+# A moment in UTC within the years any KPI value can have been observed in (a history window).
+Moment = Annotated[datetime, AfterValidator(_plausible_moment)]
+# The same, from ISO-8601 text only (a value's observed_at).
 ObservedAt = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_plausible_moment)]
 
 

@@ -26,7 +26,7 @@ from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
-from okr_shared.contracts.fields import Department, Id, Offset, too_far_ahead
+from okr_shared.contracts.fields import Department, Id, Moment, Offset, too_far_ahead
 from okr_shared.contracts.kpis import (
     BatchItemResult,
     IdempotencyKey,
@@ -263,8 +263,8 @@ async def value_history(
     kpi_id: KpiId,
     user: CurrentUser,
     rpc_: ServicesDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Moment | None, Query(alias="from")] = None,
+    until: Annotated[Moment | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[KpiValue]:
     request = rpc.ValueHistory(
