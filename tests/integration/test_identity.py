@@ -73,6 +73,7 @@ async def test_every_api_route_but_login_answers_401_without_a_token(system: Run
 def good_claims(now: datetime) -> dict[str, object]:
     return {
         "sub": "1",
+        "gen": 0,
         "iss": "okr",
         "aud": "okr-api",
         "iat": now,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from nats.aio.subscription import Subscription
 
-from okr_gateway.deps import CurrentUser, Services, ServicesDep, actor
+from okr_gateway.deps import ObjectivesRead, Services, ServicesDep, actor
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import objective_rpc as rpc
@@ -51,7 +51,7 @@ RECEIVES = (
 )
 async def stream(
     request: Request,
-    user: CurrentUser,
+    user: ObjectivesRead,
     rpc_: ServicesDep,
     objective_id: Annotated[list[Id] | None, Query(max_length=500)] = None,
     root_id: Annotated[Id | None, Query()] = None,
