@@ -1,0 +1,13 @@
+"""The lockout schedule of failed sign-ins: free ones, then doubling, then the cap."""
+
+from __future__ import annotations
+
+from okr_gateway.sign_in import SignInPolicy
+
+
+def test_lockouts_double_after_the_free_failures_up_to_the_cap() -> None:
+    policy = SignInPolicy(free_per_account=5, free_per_address=20, max_lockout_s=60)
+    schedule = [policy.lockout_s(n, 5) for n in range(1, 15)]
+    assert schedule == [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert policy.lockout_s(10**9, 5) == 60  # the cap holds however long a flood goes on
+    assert policy.lockout_s(21, 20) == 1
