@@ -64,7 +64,7 @@ async def test_every_api_route_but_login_answers_401_without_a_token(system: Run
     assert len(operations) >= 8
     for method, template in operations:
         path = template.replace("{user_id}", "1").replace("{objective_id}", "1")
-        path = path.replace("{kpi_id}", "1")
+        path = path.replace("{kpi_id}", "1").replace("{key_id}", "1")
         response = await system.client.request(method, path)
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"

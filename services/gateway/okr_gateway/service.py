@@ -102,11 +102,11 @@ def _events_of_change(before: User, changes: dict[str, Any]) -> dict[EventKind, 
 async def deactivate_user(session: AsyncSession, actor: User, user_id: int, origin: Origin) -> None:
     if user_id == actor.id:
         raise Conflict("you cannot deactivate yourself; ask another admin")
-    before = await get_user(session, user_id)
+    was_active = (await get_user(session, user_id)).is_active  # the update refreshes the row
     changes = {"is_active": False, "token_generation": User.token_generation + 1}
     if await repository.update_user(session, user_id, changes) is None:
         raise NotFound(f"user {user_id} not found")
-    if before.is_active:
+    if was_active:
         detail = await _end_keys(session, user_id)
         await record(session, EventKind.USER_DEACTIVATED, origin, user_id=user_id, detail=detail)
 
