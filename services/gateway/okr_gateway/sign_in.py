@@ -17,6 +17,7 @@ the last failure. Counts live in PostgreSQL so that every gateway replica sees t
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 
@@ -135,7 +136,22 @@ class SignIn:
 
 
 def _keys(username: str, address: str) -> list[ThrottleKey]:
-    return [("account", username[:100]), ("address", address[:100])]
+    return [("account", username[:100]), ("address", throttled_address(address))]
+
+
+def throttled_address(address: str) -> str:
+    """What the per-address count is kept by: the address, or for IPv6 its /64, which one
+    subscriber usually holds whole (counting single IPv6 addresses, one machine could make
+    2^64 of them)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _why(user: User | None, password_ok: bool) -> str:
