@@ -97,6 +97,9 @@ async def test_tokens_are_checked_for_signature_audience_issuer_and_expiry(
         jwt.encode({**good, "exp": now - timedelta(seconds=1)}, secret, algorithm="HS256"),
         other_algorithm,  # the algorithm is pinned
         jwt.encode({k: v for k, v in good.items() if k != "exp"}, secret, algorithm="HS256"),
+        jwt.encode({k: v for k, v in good.items() if k != "gen"}, secret, algorithm="HS256"),
+        jwt.encode({**good, "gen": "0"}, secret, algorithm="HS256"),
+        jwt.encode({**good, "gen": 1}, secret, algorithm="HS256"),  # not the user's generation
         "not-a-jwt",
     ]
     for token in forged:
