@@ -64,7 +64,7 @@ async def test_every_api_route_but_login_answers_401_without_a_token(system: Run
     assert len(operations) >= 8
     for method, template in operations:
         path = template.replace("{user_id}", "1").replace("{objective_id}", "1")
-        path = path.replace("{kpi_id}", "1")
+        path = path.replace("{kpi_id}", "1").replace("{key_id}", "1")
         response = await system.client.request(method, path)
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["www-authenticate"] == "Bearer"
@@ -73,6 +73,7 @@ async def test_every_api_route_but_login_answers_401_without_a_token(system: Run
 def good_claims(now: datetime) -> dict[str, object]:
     return {
         "sub": "1",
+        "gen": 0,
         "iss": "okr",
         "aud": "okr-api",
         "iat": now,
@@ -96,6 +97,9 @@ async def test_tokens_are_checked_for_signature_audience_issuer_and_expiry(
         jwt.encode({**good, "exp": now - timedelta(seconds=1)}, secret, algorithm="HS256"),
         other_algorithm,  # the algorithm is pinned
         jwt.encode({k: v for k, v in good.items() if k != "exp"}, secret, algorithm="HS256"),
+        jwt.encode({k: v for k, v in good.items() if k != "gen"}, secret, algorithm="HS256"),
+        jwt.encode({**good, "gen": "0"}, secret, algorithm="HS256"),
+        jwt.encode({**good, "gen": 1}, secret, algorithm="HS256"),  # not the user's generation
         "not-a-jwt",
     ]
     for token in forged:

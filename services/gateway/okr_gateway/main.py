@@ -20,7 +20,9 @@ from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
 from okr_gateway.live import LiveHub
 from okr_gateway.routes import (
+    api_keys,
     asyncapi,
+    audit,
     auth,
     dashboard,
     docs,
@@ -30,8 +32,9 @@ from okr_gateway.routes import (
     progress,
     users,
 )
-from okr_gateway.security import Tokens
+from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
+from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
 from okr_shared import subjects as s
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
@@ -49,10 +52,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         settings.database_url, pool_size=settings.db_pool_size, application_name="gateway"
     )
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    sessions, readers = make_sessionmaker(engine), make_reader(engine)
     state = GatewayState(
         settings=settings,
-        sessions=make_sessionmaker(engine),
-        readers=make_reader(engine),
+        sessions=sessions,
+        readers=readers,
         services=Services(
             make_broker(settings.nats_url, "okr-gateway"),
             settings.rpc_timeout_s,
@@ -61,6 +65,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         tokens=Tokens(
             secret or secret_file(settings.data_dir / "jwt-secret"),
             timedelta(minutes=settings.jwt_ttl_minutes),
+        ),
+        sign_in=SignIn(
+            readers,
+            sessions,
+            PasswordHashing(settings.password_hashing_concurrency),
+            SignInPolicy(
+                settings.sign_in_free_failures,
+                settings.sign_in_free_failures_per_address,
+                settings.sign_in_max_lockout_s,
+            ),
         ),
     )
 
@@ -116,6 +130,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
         app.include_router(module.router)
+    for module in (api_keys, audit):
+        app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     return app
 
@@ -127,7 +143,11 @@ async def _connect(state: GatewayState) -> None:
 
     async def admin() -> None:
         login = await bootstrap_admin(
-            state.sessions, settings.admin_username, password, settings.data_dir
+            state.sessions,
+            settings.admin_username,
+            password,
+            settings.data_dir,
+            state.sign_in.passwords,
         )
         if login.generated_password:
             # Printed once, on the console only (never into the logs), and kept in a 0600 file.
@@ -168,6 +188,10 @@ def run() -> None:
             log_level=settings.log_level.lower(),
             access_log=False,
             log_config=None,
+            # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise: anyone on
+            # the machine could then choose the address the sign-in throttle counts by.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
         )
     )
     sockets = None

@@ -30,6 +30,21 @@ class GatewaySettings(ServiceSettings):
     rpc_large_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
     # Writes (POST, PUT, DELETE) per user per minute; 0 turns the limit off.
     writes_per_minute: Annotated[int, Field(ge=0)] = 60
+    # The same for each API key, apart from people's: 100 a second, enough for a bulk job
+    # (each batch request carries up to 1,000 values), not for a runaway loop.
+    key_writes_per_minute: Annotated[int, Field(ge=0)] = 6000
+    # argon2 checks at once per gateway process (each uses up to 4 threads and 64 MiB).
+    password_hashing_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    # Failed sign-ins before each further one locks the account (or the client address) for
+    # 1 s, 2 s, 4 s ... up to sign_in_max_lockout_s. Capped, so that nobody can lock a user out
+    # for longer than that after the last failure.
+    sign_in_free_failures: Annotated[int, Field(ge=1, le=1000)] = 5
+    sign_in_free_failures_per_address: Annotated[int, Field(ge=1, le=100_000)] = 20
+    sign_in_max_lockout_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses, or "*").
+    # Empty: the client is the TCP peer, so nobody can pick the address the sign-in throttle
+    # counts by sending a header.
+    forwarded_allow_ips: str = ""
     db_pool_size: int = 10
     # How often the open progress streams' users are looked at (deactivated, changed): one
     # query for all of them.

@@ -8,20 +8,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response, Security
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from okr_gateway import service
 from okr_gateway.deps import (
-    AdminUser,
-    CurrentUser,
+    KpisRead,
+    KpisWrite,
     ServicesDep,
     SessionDep,
     StateDep,
-    Writer,
+    ValuesWrite,
     actor,
+    scoped,
+    scoped_admin,
 )
+from okr_gateway.models import User
 from okr_gateway.routes.objectives import IfMatch, etag, expected_version
+from okr_gateway.scopes import Scope
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
@@ -65,11 +69,15 @@ PUBLISHES = tuple(
 )
 BATCH_LIMIT = 1000
 BATCH_PATH = "/api/v1/kpis/values/batch"  # takes larger bodies (OKR_GATEWAY_MAX_BATCH_BODY_BYTES)
+KpisAndObjectivesRead = Annotated[
+    User, Security(scoped, scopes=[Scope.KPIS_READ, Scope.OBJECTIVES_READ])
+]
+AdminKpisRead = Annotated[User, Security(scoped_admin, scopes=[Scope.KPIS_READ])]
 
 
 @router.post("/api/v1/kpis", status_code=201, response_model=KpiResponse, summary="Create a KPI")
 async def create_kpi(
-    data: KpiCreate, user: Writer, db: SessionDep, rpc_: ServicesDep, response: Response
+    data: KpiCreate, user: KpisWrite, db: SessionDep, rpc_: ServicesDep, response: Response
 ) -> KpiResponse:
     owner = await service.resolve_owner(db, user, data.owner_id)
     request = rpc.CreateKpi(
@@ -83,7 +91,7 @@ async def create_kpi(
 
 @router.get("/api/v1/kpis", response_model=Page[KpiResponse], summary="List KPIs you may see")
 async def list_kpis(
-    user: CurrentUser,
+    user: KpisRead,
     rpc_: ServicesDep,
     owner_id: Annotated[Id | None, Query()] = None,
     department: Annotated[Department | None, Query()] = None,
@@ -122,7 +130,7 @@ class BatchResponse(BaseModel):
     summary="Record up to 1,000 KPI values at once",
 )
 async def record_values(
-    batch: BatchRequest, user: Writer, rpc_: ServicesDep, gateway: StateDep
+    batch: BatchRequest, user: ValuesWrite, rpc_: ServicesDep, gateway: StateDep
 ) -> BatchResponse:
     results: dict[int, BatchItemResult] = {}
     items: list[tuple[int, KpiBatchItem]] = []
@@ -185,7 +193,7 @@ def _summary(err: ValidationError) -> str:
     "/api/v1/kpis/{kpi_id}", response_model=KpiDetail, summary="One KPI, and what you may do"
 )
 async def get_kpi(
-    kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep, response: Response
+    kpi_id: KpiId, user: KpisRead, rpc_: ServicesDep, response: Response
 ) -> KpiDetail:
     found: KpiDetail = await rpc_.call(
         s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiDetail
@@ -198,7 +206,7 @@ async def get_kpi(
 async def update_kpi(
     kpi_id: KpiId,
     changes: KpiUpdate,
-    user: Writer,
+    user: KpisWrite,
     db: SessionDep,
     rpc_: ServicesDep,
     response: Response,
@@ -219,7 +227,7 @@ async def update_kpi(
 
 @router.delete("/api/v1/kpis/{kpi_id}", status_code=204, summary="Archive a KPI")
 async def archive_kpi(
-    kpi_id: KpiId, user: Writer, rpc_: ServicesDep, if_match: IfMatch = None
+    kpi_id: KpiId, user: KpisWrite, rpc_: ServicesDep, if_match: IfMatch = None
 ) -> Response:
     request = rpc.ArchiveKpi(
         actor=actor(user), kpi_id=kpi_id, expected_version=expected_version(if_match)
@@ -237,7 +245,7 @@ async def archive_kpi(
 async def record_value(
     kpi_id: KpiId,
     value: KpiValueIn,
-    user: Writer,
+    user: ValuesWrite,
     rpc_: ServicesDep,
     gateway: StateDep,
     idempotency_key: Annotated[
@@ -261,7 +269,7 @@ async def record_value(
 @router.get("/api/v1/kpis/{kpi_id}/values", response_model=list[KpiValue], summary="Value history")
 async def value_history(
     kpi_id: KpiId,
-    user: CurrentUser,
+    user: KpisRead,
     rpc_: ServicesDep,
     since: Annotated[Moment | None, Query(alias="from")] = None,
     until: Annotated[Moment | None, Query(alias="to")] = None,
@@ -280,7 +288,7 @@ async def value_history(
     summary="Objectives you may see that link this KPI",
 )
 async def linking_objectives(
-    kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep
+    kpi_id: KpiId, user: KpisAndObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
     await rpc_.call(s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiResponse)
     request = ObjectivesByKpi(actor=actor(user), kpi_id=kpi_id)
@@ -296,16 +304,14 @@ async def linking_objectives(
     summary="Recently refused values, with their reasons (admin)",
 )
 async def rejections(
-    user: AdminUser, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    user: AdminKpisRead, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[Rejection]:
     request = rpc.RecentRejections(actor=actor(user), limit=limit)
     found: list[Rejection] = await rpc_.call(s.RPC_KPIS_REJECTIONS, request, list[Rejection])
     return found
 
 
-async def _writable(
-    rpc_: ServicesDep, user: CurrentUser, kpi_ids: list[int]
-) -> dict[str, set[int]]:
+async def _writable(rpc_: ServicesDep, user: User, kpi_ids: list[int]) -> dict[str, set[int]]:
     if not kpi_ids:
         return {"visible": set(), "writable": set(), "archived": set()}
     request = rpc.WritableKpis(actor=actor(user), kpi_ids=sorted(set(kpi_ids)))

@@ -22,9 +22,10 @@ from fastapi.responses import StreamingResponse
 from faststream.exceptions import IncorrectState
 
 from okr_gateway import service
-from okr_gateway.deps import CurrentUser, GatewayState, StateDep, actor, bearer, current_user
+from okr_gateway.deps import GatewayState, ObjectivesRead, StateDep, actor, bearer, caller
 from okr_gateway.errors import Unauthorized
 from okr_gateway.live import VIEW_EVENTS, LiveHub, Scope, Viewer
+from okr_gateway.scopes import Scope as ApiScope
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts.fields import Id
@@ -74,7 +75,7 @@ async def live_hub(request: Request) -> LiveHub:
 )
 async def stream(
     request: Request,
-    user: CurrentUser,
+    user: ObjectivesRead,
     gateway: StateDep,
     hub: Annotated[LiveHub, Depends(live_hub)],
     token: Annotated[str | None, Depends(bearer)],
@@ -157,7 +158,7 @@ async def _check_again(
     """The caller's token checked as a request's is; their view asked for again if their role
     or department changed (or if `refresh`)."""
     try:
-        user = await current_user(gateway, viewer.token)
+        who = await caller(gateway, viewer.token)
     except Unauthorized as err:
         viewer.end(err.message)
         return
@@ -166,6 +167,10 @@ async def _check_again(
             raise
         log.warning("a progress stream could not look at its user again: %s", err)
         return  # the database is away: the stream goes on, and looks again next time
+    if who.key is not None and ApiScope.OBJECTIVES_READ not in who.scopes:
+        viewer.end("the API key no longer has the scope objectives:read")
+        return
+    user = who.user
     viewer.fingerprint = service.fingerprint(user)
     if refresh or actor(user) != viewer.actor:
         await hub.refresh(viewer, actor(user))
