@@ -5,46 +5,12 @@ to the default one, where its own JetStream acknowledgements arrive."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import asyncpg
 import nats
-import pytest
 
-from okr_cli.migrate import migrate_all, new_role_passwords, service_urls
 from okr_shared import subjects
-from okr_shared.db import libpq_url
-from okr_shared.embedded import EmbeddedNats, free_port, okr_users
-from tests.support import infra
-from tests.support.system import RunningSystem, running_system
-
-
-@pytest.fixture
-async def guarded(
-    servers: infra.Servers, tmp_path: Path
-) -> AsyncIterator[tuple[RunningSystem, EmbeddedNats]]:
-    """A system of its own on a NATS server with okr's two users, as `okr up` runs it."""
-    server = EmbeddedNats(
-        tmp_path / "nats",
-        port=free_port(),
-        users=okr_users("service-password-0123456789", "hr-password-0123456789"),
-    )
-    server.start()
-    admin = await asyncpg.connect(libpq_url(servers.postgres_url))
-    url = infra.database_url(servers.postgres_url, infra.test_database_name())
-    await admin.execute(f'CREATE DATABASE "{url.rpartition("/")[2]}"')
-    passwords = new_role_passwords()
-    try:
-        await asyncio.to_thread(migrate_all, url, passwords)
-        async with running_system(
-            server.url_for("okr"), url, tmp_path / "gateway", service_urls(url, passwords)
-        ) as system:
-            yield system, server
-    finally:
-        server.stop()
-        await infra.drop_database(admin, url)
-        await admin.close()
+from okr_shared.embedded import EmbeddedNats
+from tests.support.system import RunningSystem
 
 
 async def test_an_hr_credential_reads_no_reply_of_the_services(

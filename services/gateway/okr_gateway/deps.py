@@ -15,7 +15,7 @@ from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_gateway import repository, service
+from okr_gateway import integrations, repository, service
 from okr_gateway.errors import RateLimited, Unauthorized
 from okr_gateway.models import User
 from okr_gateway.security import Tokens
@@ -68,6 +68,8 @@ class GatewayState:
     readers: async_sessionmaker[AsyncSession]  # no transaction: for reads
     services: Services
     tokens: Tokens
+    # None when this gateway is not configured for them (OKR_NATS_CALLOUT_SEED unset).
+    integrations: integrations.IntegrationAccess | None = None
 
 
 async def state(request: Request) -> GatewayState:
@@ -136,6 +138,28 @@ async def writer(user: CurrentUser, gateway: StateDep) -> User:
 
 
 Writer = Annotated[User, Depends(writer)]
+
+
+async def value_prefix(user: Writer, gateway: StateDep) -> str:
+    """Where the values this caller records over REST are published: the subject says who sent
+    them, and only the gateway may publish under a user's prefix."""
+    async with gateway.readers() as db:
+        return await integrations.prefix_for(db, user)
+
+
+ValuePrefix = Annotated[str, Depends(value_prefix)]
+
+
+async def integration_access(gateway: StateDep) -> integrations.IntegrationAccess:
+    if gateway.integrations is None:
+        raise Unavailable(
+            "this gateway has no NATS auth callout for integrations: set OKR_NATS_CALLOUT_SEED "
+            "and OKR_NATS_SYSTEM_URL (./okr up sets them for its own NATS server)"
+        )
+    return gateway.integrations
+
+
+IntegrationAccessDep = Annotated[integrations.IntegrationAccess, Depends(integration_access)]
 
 
 async def services(gateway: StateDep) -> Services:

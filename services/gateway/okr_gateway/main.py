@@ -17,12 +17,15 @@ from okr_gateway import __version__, errors
 from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
+from okr_gateway.integrations import IntegrationAccess
+from okr_gateway.nats_access import Callout, SystemAccount
 from okr_gateway.routes import (
     asyncapi,
     auth,
     dashboard,
     docs,
     health,
+    integrations,
     kpis,
     objectives,
     progress,
@@ -33,6 +36,7 @@ from okr_gateway.settings import GatewaySettings
 from okr_gateway.telemetry import TracedFastAPI
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.metrics import MetricsServer
+from okr_shared.nats_callout import Issuer
 from okr_shared.private_files import secret_file
 from okr_shared.runtime import make_broker, ping_router, service_info
 from okr_shared.settings import load_settings
@@ -60,6 +64,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             timedelta(minutes=settings.jwt_ttl_minutes),
         ),
     )
+    if settings.nats_callout_seed and settings.nats_system_url:
+        state.integrations = IntegrationAccess(
+            Callout(Issuer(settings.nats_callout_seed.get_secret_value()), state.sessions),
+            SystemAccount(settings.nats_system_url.get_secret_value()),
+            settings.integrations_nats_url,
+        )
 
     metrics = MetricsServer(settings.metrics_host, settings.metrics_port)
 
@@ -76,6 +86,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
             await state.services.broker.stop()
+            if state.integrations:
+                await state.integrations.system.close()
             await engine.dispose()
 
     app = TracedFastAPI(
@@ -99,7 +111,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )
     errors.install(app)
-    for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
+    for module in (
+        health,
+        auth,
+        users,
+        integrations,
+        objectives,
+        kpis,
+        progress,
+        docs,
+        asyncapi,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     return app
@@ -107,6 +130,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 async def _connect(state: GatewayState) -> None:
     await _retry("NATS", state.services.broker.start)
+    access = state.integrations
+    if access:
+        # Integrations connect through the callout this gateway answers.
+        await access.callout.start(state.services.broker.connection)
+        await _retry("NATS's system account", access.system.connect)
     settings = state.settings
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
 

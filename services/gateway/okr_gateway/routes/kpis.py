@@ -11,7 +11,15 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from okr_gateway import service
-from okr_gateway.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, Writer, actor
+from okr_gateway.deps import (
+    AdminUser,
+    CurrentUser,
+    ServicesDep,
+    SessionDep,
+    ValuePrefix,
+    Writer,
+    actor,
+)
 from okr_gateway.routes.objectives import IfMatch, etag, expected_version
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
@@ -45,13 +53,25 @@ router = APIRouter(tags=["kpis"])
 # For the AsyncAPI document: what the value routes below publish.
 PUBLISHES = tuple(
     Documented(
-        Channel(address, model, f"Values recorded through POST {route}."),
+        Channel(address, model, f"Values recorded through POST {route} {who}."),
         receives=False,
         how="directly to JetStream, answering only once the stream has stored it",
     )
-    for address, model, route in (
-        (s.KPI_VALUE_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values"),
-        (s.KPI_VALUE_BATCH, KpiBatchIn, "/api/v1/kpis/values/batch"),
+    for address, model, route, who in (
+        (s.KPI_VALUE_USER_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values", "by a user"),
+        (s.KPI_VALUE_USER_BATCH_ADDRESS, KpiBatchIn, "/api/v1/kpis/values/batch", "by a user"),
+        (
+            s.KPI_VALUE_INTEGRATION_ADDRESS,
+            KpiValueIn,
+            "/api/v1/kpis/{id}/values",
+            "with an integration's key",
+        ),
+        (
+            s.KPI_VALUE_INTEGRATION_BATCH_ADDRESS,
+            KpiBatchIn,
+            "/api/v1/kpis/values/batch",
+            "with an integration's key",
+        ),
     )
 )
 BATCH_LIMIT = 1000
@@ -111,7 +131,9 @@ class BatchResponse(BaseModel):
     response_model=BatchResponse,
     summary="Record up to 1,000 KPI values at once",
 )
-async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) -> BatchResponse:
+async def record_values(
+    batch: BatchRequest, user: Writer, prefix: ValuePrefix, rpc_: ServicesDep
+) -> BatchResponse:
     results: dict[int, BatchItemResult] = {}
     items: list[tuple[int, KpiBatchItem]] = []
     for index, raw in enumerate(batch.values):
@@ -133,7 +155,7 @@ async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) ->
         )
     if keyed:
         body = KpiBatchIn(values=keyed).model_dump_json(exclude_none=True).encode()
-        await rpc_.publish(s.KPI_VALUE_BATCH, body, str(uuid4()))
+        await rpc_.publish(f"{prefix}.batch", body, str(uuid4()))
     ordered = [results[i] for i in sorted(results)]
     accepted = sum(1 for r in ordered if r.status == "accepted")
     return BatchResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
@@ -207,6 +229,7 @@ async def record_value(
     kpi_id: KpiId,
     value: KpiValueIn,
     user: Writer,
+    prefix: ValuePrefix,
     rpc_: ServicesDep,
     idempotency_key: Annotated[
         IdempotencyKey | None, Header(description="repeat it to make a retry harmless")
@@ -219,7 +242,7 @@ async def record_value(
         )
     key = idempotency_key or str(uuid4())
     duplicate = await rpc_.publish(
-        s.kpi_value_subject(kpi_id), value.model_dump_json(exclude_none=True).encode(), key
+        f"{prefix}.{kpi_id}", value.model_dump_json(exclude_none=True).encode(), key
     )
     return ValueAccepted(event_id=key, status="duplicate" if duplicate else "accepted")
 
