@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,7 +157,8 @@ class SystemAccount:
         client = self._connected()
         closed = 0
         query = json.dumps({"user": username, "limit": 1024}).encode()
-        for answer in await _gather(client, "$SYS.REQ.SERVER.PING.CONNZ", query):
+        # Each server's connections are closed as soon as it answers, not after the last.
+        async for answer in _answers(client, "$SYS.REQ.SERVER.PING.CONNZ", query):
             server = answer.get("data", {}).get("server_id", "")
             for connection in answer.get("data", {}).get("connections") or []:
                 kick = json.dumps({"cid": connection["cid"]}).encode()
@@ -173,10 +175,9 @@ class SystemAccount:
         return self.client
 
 
-async def _gather(client: Client, subject: str, payload: bytes) -> list[dict[str, Any]]:
-    """Every server's answer to a `$SYS.REQ.SERVER.PING.*` request."""
+async def _answers(client: Client, subject: str, payload: bytes) -> AsyncIterator[dict[str, Any]]:
+    """Every server's answer to a `$SYS.REQ.SERVER.PING.*` request, as each arrives."""
     inbox = client.new_inbox()
-    answers: list[dict[str, Any]] = []
     subscription = await client.subscribe(inbox)
     try:
         await client.publish(subject, payload, reply=inbox)
@@ -186,9 +187,8 @@ async def _gather(client: Client, subject: str, payload: bytes) -> list[dict[str
             try:
                 msg = await subscription.next_msg(timeout=wait)
             except nats.errors.TimeoutError:
-                break
-            answers.append(json.loads(msg.data))
+                return
+            yield json.loads(msg.data)
             wait = QUIET_S
     finally:
         await subscription.unsubscribe()
-    return answers
