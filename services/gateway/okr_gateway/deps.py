@@ -19,7 +19,7 @@ from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_gateway import api_keys, repository, service
+from okr_gateway import api_keys, integrations, repository, service
 from okr_gateway.errors import RateLimited, Unauthorized
 from okr_gateway.models import ApiKey, User
 from okr_gateway.scopes import DESCRIPTIONS, Scope
@@ -76,6 +76,8 @@ class GatewayState:
     services: Services
     tokens: Tokens
     sign_in: SignIn  # the password checks and the throttle
+    # None when this gateway is not configured for them (OKR_NATS_CALLOUT_SEED unset).
+    integrations: integrations.IntegrationAccess | None = None
 
 
 async def state(request: Request) -> GatewayState:
@@ -265,6 +267,28 @@ async def origin(user: CurrentUser, address: ClientAddress) -> Origin:
 
 
 OriginDep = Annotated[Origin, Depends(origin)]
+
+
+async def value_prefix(user: ValuesWrite, gateway: StateDep) -> str:
+    """Where the values this caller records over REST are published: the subject says who sent
+    them, and only the gateway may publish under a user's prefix."""
+    async with gateway.readers() as db:
+        return await integrations.prefix_for(db, user)
+
+
+ValuePrefix = Annotated[str, Depends(value_prefix)]
+
+
+async def integration_access(gateway: StateDep) -> integrations.IntegrationAccess:
+    if gateway.integrations is None:
+        raise Unavailable(
+            "this gateway has no NATS auth callout for integrations: set OKR_NATS_CALLOUT_SEED "
+            "and OKR_NATS_SYSTEM_URL (./okr up sets them for its own NATS server)"
+        )
+    return gateway.integrations
+
+
+IntegrationAccessDep = Annotated[integrations.IntegrationAccess, Depends(integration_access)]
 
 
 async def services(gateway: StateDep) -> Services:

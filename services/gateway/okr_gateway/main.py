@@ -18,7 +18,9 @@ from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.body_limit import BodyLimit
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
+from okr_gateway.integrations import IntegrationAccess
 from okr_gateway.live import LiveHub
+from okr_gateway.nats_access import Callout, SystemAccount
 from okr_gateway.routes import (
     api_keys,
     asyncapi,
@@ -27,6 +29,7 @@ from okr_gateway.routes import (
     dashboard,
     docs,
     health,
+    integrations,
     kpis,
     objectives,
     progress,
@@ -39,6 +42,7 @@ from okr_gateway.telemetry import TracedFastAPI
 from okr_shared import subjects as s
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.metrics import MetricsServer
+from okr_shared.nats_callout import Issuer
 from okr_shared.private_files import secret_file
 from okr_shared.runtime import make_broker, ping_router, service_info
 from okr_shared.settings import load_settings
@@ -77,6 +81,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             ),
         ),
     )
+    if settings.nats_callout_seed and settings.nats_system_url:
+        state.integrations = IntegrationAccess(
+            Callout(Issuer(settings.nats_callout_seed.get_secret_value()), state.sessions),
+            SystemAccount(settings.nats_system_url.get_secret_value()),
+            settings.integrations_nats_url,
+        )
 
     metrics = MetricsServer(settings.metrics_host, settings.metrics_port)
     services = state.services
@@ -99,6 +109,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
             await state.services.broker.stop()
+            if state.integrations:
+                await state.integrations.system.close()
             await engine.dispose()
 
     app = TracedFastAPI(
@@ -128,7 +140,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         default=settings.max_body_bytes,
         per_path={kpis.BATCH_PATH: settings.max_batch_body_bytes},
     )
-    for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
+    for module in (
+        health,
+        auth,
+        users,
+        integrations,
+        objectives,
+        kpis,
+        progress,
+        docs,
+        asyncapi,
+        dashboard,
+    ):
         app.include_router(module.router)
     for module in (api_keys, audit):
         app.include_router(module.router)
@@ -138,6 +161,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 async def _connect(state: GatewayState) -> None:
     await _retry("NATS", state.services.broker.start)
+    access = state.integrations
+    if access:
+        # Integrations connect through the callout this gateway answers.
+        await access.callout.start(state.services.broker.connection)
+        await _retry("NATS's system account", access.system.connect)
     settings = state.settings
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
 

@@ -134,3 +134,24 @@ class SecurityEvent(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
     api_key_id: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Integration(Base):
+    """A system that sends KPI values, with an identity of its own: NATS credentials (checked
+    by the auth callout, okr_gateway/nats_access.py) and a user of role `integration` that
+    cannot sign in with a password. Revoked, never deleted: its values keep naming it."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    # SHA-256 of its NATS password: 32 random bytes need no slow hash, and a connect is checked
+    # on every (re)connection.
+    nats_secret_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    connections: Mapped[int] = mapped_column(BigInteger, default=0)

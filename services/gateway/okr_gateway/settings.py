@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from okr_shared.nats_auth import split_credentials
+from okr_shared.nats_callout import account_public_key
 from okr_shared.settings import ServiceSettings, admin_username, env
 
 
@@ -63,6 +65,19 @@ class GatewaySettings(ServiceSettings):
     values_max_clock_skew_s: Annotated[
         float, Field(ge=0, le=86_400, validation_alias=env("OKR_KPIS_MAX_CLOCK_SKEW_S"))
     ] = 300.0
+    # Integrations (one NATS identity each) need both: the account nkey seed whose public key
+    # the NATS servers name as their auth callout's issuer, and a user of NATS's system account,
+    # which closes a revoked integration's connections.
+    nats_callout_seed: Annotated[
+        SecretStr | None, Field(validation_alias=env("OKR_NATS_CALLOUT_SEED"))
+    ] = None
+    nats_system_url: Annotated[
+        SecretStr | None, Field(validation_alias=env("OKR_NATS_SYSTEM_URL"))
+    ] = None
+    # The NATS URL integrations are told to connect to; default: OKR_NATS_URL's first server.
+    nats_public_url: Annotated[str | None, Field(validation_alias=env("OKR_NATS_PUBLIC_URL"))] = (
+        None
+    )
 
     @field_validator("jwt_secret")
     @classmethod
@@ -70,6 +85,30 @@ class GatewaySettings(ServiceSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (or unset, to generate one)")
         return value
+
+    @field_validator("nats_callout_seed")
+    @classmethod
+    def _callout_seed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        account_public_key(value.get_secret_value())  # a ValueError names what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _integrations_need_both(self) -> Self:
+        if self.nats_callout_seed is not None and not self.nats_system_url:
+            raise ValueError(
+                "OKR_NATS_CALLOUT_SEED needs OKR_NATS_SYSTEM_URL too (a user of NATS's system "
+                "account): revoking an integration closes its connections through it"
+            )
+        return self
+
+    @property
+    def integrations_nats_url(self) -> str:
+        if self.nats_public_url:
+            return self.nats_public_url
+        servers, _ = split_credentials(self.nats_url)
+        return servers[0]
 
     @field_validator("admin_username")
     @classmethod

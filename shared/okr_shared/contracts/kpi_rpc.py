@@ -64,3 +64,10 @@ class WritableKpis(Contract):
 class RecentRejections(Contract):
     actor: Actor
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class SourceStatsRequest(Contract):
+    """Values sent and refused by these senders (admin); a sender never seen is left out."""
+
+    actor: Actor
+    sources: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=500)]

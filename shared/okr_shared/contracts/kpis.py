@@ -219,7 +219,14 @@ class KpiValue(Contract):
     value: float
     observed_at: datetime
     received_at: datetime
-    source: str | None
+    source: str | None = Field(
+        description="who sent it, from the NATS subject its sender alone may publish on: `hr` "
+        "(the shared HR user), `integration:<id>`, or `user:<id>` (recorded over REST); null "
+        "for values stored before senders were recorded"
+    )
+    source_label: str | None = Field(
+        default=None, description="the `source` the sender wrote in the payload: a label only"
+    )
     idempotency_key: str | None
 
 
@@ -232,3 +239,17 @@ class Rejection(Contract):
     payload: str
     idempotency_key: str | None
     rejected_at: datetime
+
+
+class SourceStats(Contract):
+    """What one sender (`hr`, `integration:<id>`, `user:<id>`) has sent, counted at ingest."""
+
+    source: str
+    values_sent: int = Field(description="values that reached ingest, refused ones included")
+    values_refused: int = Field(
+        description="refused at ingest: unknown or archived KPI, invalid value or payload"
+    )
+    last_published_at: datetime | None = Field(
+        description="when the stream stored its newest message"
+    )
+    last_refused_at: datetime | None

@@ -18,6 +18,7 @@ from okr_gateway.deps import (
     ServicesDep,
     SessionDep,
     StateDep,
+    ValuePrefix,
     ValuesWrite,
     actor,
     scoped,
@@ -58,13 +59,25 @@ router = APIRouter(tags=["kpis"])
 # For the AsyncAPI document: what the value routes below publish.
 PUBLISHES = tuple(
     Documented(
-        Channel(address, model, f"Values recorded through POST {route}."),
+        Channel(address, model, f"Values recorded through POST {route} {who}."),
         receives=False,
         how="directly to JetStream, answering only once the stream has stored it",
     )
-    for address, model, route in (
-        (s.KPI_VALUE_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values"),
-        (s.KPI_VALUE_BATCH, KpiBatchIn, "/api/v1/kpis/values/batch"),
+    for address, model, route, who in (
+        (s.KPI_VALUE_USER_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values", "by a user"),
+        (s.KPI_VALUE_USER_BATCH_ADDRESS, KpiBatchIn, "/api/v1/kpis/values/batch", "by a user"),
+        (
+            s.KPI_VALUE_INTEGRATION_ADDRESS,
+            KpiValueIn,
+            "/api/v1/kpis/{id}/values",
+            "with an integration's key",
+        ),
+        (
+            s.KPI_VALUE_INTEGRATION_BATCH_ADDRESS,
+            KpiBatchIn,
+            "/api/v1/kpis/values/batch",
+            "with an integration's key",
+        ),
     )
 )
 BATCH_LIMIT = 1000
@@ -130,7 +143,11 @@ class BatchResponse(BaseModel):
     summary="Record up to 1,000 KPI values at once",
 )
 async def record_values(
-    batch: BatchRequest, user: ValuesWrite, rpc_: ServicesDep, gateway: StateDep
+    batch: BatchRequest,
+    user: ValuesWrite,
+    prefix: ValuePrefix,
+    rpc_: ServicesDep,
+    gateway: StateDep,
 ) -> BatchResponse:
     results: dict[int, BatchItemResult] = {}
     items: list[tuple[int, KpiBatchItem]] = []
@@ -159,7 +176,7 @@ async def record_values(
         )
     if keyed:
         body = KpiBatchIn(values=keyed).model_dump_json(exclude_none=True).encode()
-        await rpc_.publish(s.KPI_VALUE_BATCH, body, str(uuid4()))
+        await rpc_.publish(f"{prefix}.batch", body, str(uuid4()))
     ordered = [results[i] for i in sorted(results)]
     accepted = sum(1 for r in ordered if r.status == "accepted")
     return BatchResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
@@ -246,6 +263,7 @@ async def record_value(
     kpi_id: KpiId,
     value: KpiValueIn,
     user: ValuesWrite,
+    prefix: ValuePrefix,
     rpc_: ServicesDep,
     gateway: StateDep,
     idempotency_key: Annotated[
@@ -261,7 +279,7 @@ async def record_value(
         )
     key = idempotency_key or str(uuid4())
     duplicate = await rpc_.publish(
-        s.kpi_value_subject(kpi_id), value.model_dump_json(exclude_none=True).encode(), key
+        f"{prefix}.{kpi_id}", value.model_dump_json(exclude_none=True).encode(), key
     )
     return ValueAccepted(event_id=key, status="duplicate" if duplicate else "accepted")
 
