@@ -44,9 +44,12 @@ class PasswordHashing:
         password_hash: str | None,
         password: str,
         before: Callable[[], Awaitable[None]] | None = None,
+        after: Callable[[bool], Awaitable[None]] | None = None,
     ) -> bool:
-        """True if the password matches; `before` runs once this check has its turn (and may
-        raise), for what must be decided just before it, not when it began to wait."""
+        """True if the password matches. `before` runs once this check has its turn (and may
+        raise), for what must be decided just before it, not when it began to wait; `after`
+        runs with the outcome before the turn passes on, so that the next check's `before`
+        sees it (a failure counted, a lock taken)."""
 
         def verify() -> bool:
             try:
@@ -60,7 +63,10 @@ class PasswordHashing:
         async with self._turns:
             if before is not None:
                 await before()
-            return await asyncio.to_thread(verify)
+            ok = await asyncio.to_thread(verify)
+            if after is not None:
+                await after(ok)
+            return ok
 
 
 @dataclass(frozen=True)

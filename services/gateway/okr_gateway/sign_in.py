@@ -60,11 +60,23 @@ class SignIn:
         async with self.readers() as db:
             await self._refuse_if_locked(db, keys)
             user = await repository.get_user_by_username(db, username)
+        signs_in = False
+
+        async def settle(password_ok: bool) -> None:
+            # Counted before the next check has its turn, so that its look sees this failure.
+            nonlocal signs_in
+            signs_in = password_ok and user is not None and user.is_active
+            if not signs_in:
+                await self._failed(keys, user, address, _why(user, password_ok))
+
         # Another look once this check has its turn: a burst sent at once all passed the first.
-        ok = await self.passwords.verify(
-            user.password_hash if user else None, password, before=lambda: self._recheck(keys)
+        await self.passwords.verify(
+            user.password_hash if user else None,
+            password,
+            before=lambda: self._recheck(keys),
+            after=settle,
         )
-        if ok and user is not None and user.is_active:
+        if signs_in and user is not None:
             async with self.sessions.begin() as db:
                 await throttle.forget_failures(db, keys[0])
                 await record(
@@ -75,7 +87,6 @@ class SignIn:
                     username=user.username,
                 )
             return user
-        await self._failed(keys, user, address, _why(user, ok))
         raise Unauthorized(WRONG_CREDENTIALS)
 
     async def change_password(self, user: User, current: str, new: str, address: str) -> User:
@@ -84,10 +95,13 @@ class SignIn:
         keys = _keys(user.username, address)
         async with self.readers() as db:
             await self._refuse_if_locked(db, keys)
+        async def settle(password_ok: bool) -> None:
+            if not password_ok:
+                await self._failed(keys, user, address, "wrong current password at a change")
+
         if not await self.passwords.verify(
-            user.password_hash, current, before=lambda: self._recheck(keys)
+            user.password_hash, current, before=lambda: self._recheck(keys), after=settle
         ):
-            await self._failed(keys, user, address, "wrong current password at a change")
             raise Forbidden("the current password is wrong")
         password_hash = await self.passwords.hash(new)
         async with self.sessions.begin() as db:
