@@ -69,6 +69,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         tokens=Tokens(
             secret or secret_file(settings.data_dir / "jwt-secret"),
             timedelta(minutes=settings.jwt_ttl_minutes),
+            settings.jwt_previous_keys,
         ),
         sign_in=SignIn(
             readers,

@@ -77,8 +77,11 @@ class TokenClaims:
 
 @dataclass(frozen=True)
 class Tokens:
-    secret: str
+    secret: str  # signs new tokens
     ttl: timedelta
+    # Keys that signed tokens still in use, accepted but never used to sign: a key rotation
+    # that signs no one out (docs/SECURITY.md).
+    previous: tuple[str, ...] = ()
 
     def issue(self, user_id: int, generation: int) -> tuple[str, int]:
         now = datetime.now(UTC)
@@ -96,21 +99,31 @@ class Tokens:
     def read(self, token: str) -> TokenClaims | None:
         """The token's user and generation, or None for any token that is not ours, intact and
         current. Whether its generation is still the user's is the caller's to check."""
-        try:
-            claims = jwt.decode(
-                token,
-                self.secret,
-                algorithms=[ALGORITHM],
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud", "gen"]},
-            )
-            generation = claims["gen"]
-            if not isinstance(generation, int) or isinstance(generation, bool):
+        for secret in (self.secret, *self.previous):
+            try:
+                claims = jwt.decode(
+                    token,
+                    secret,
+                    algorithms=[ALGORITHM],
+                    audience=AUDIENCE,
+                    issuer=ISSUER,
+                    options={"require": ["exp", "iat", "sub", "iss", "aud", "gen"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue  # perhaps signed with a previous key
+            except (jwt.PyJWTError, ValueError):
                 return None
-            return TokenClaims(int(claims["sub"]), generation)
-        except (jwt.PyJWTError, ValueError):
-            return None
+            return _claims(claims)
+        return None
+
+
+def _claims(claims: dict[str, object]) -> TokenClaims | None:
+    generation, subject = claims["gen"], claims["sub"]
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        return None
+    if not isinstance(subject, str) or not subject.isdecimal():
+        return None
+    return TokenClaims(int(subject), generation)
 
 
 @dataclass(frozen=True)

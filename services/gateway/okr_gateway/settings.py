@@ -20,6 +20,10 @@ class GatewaySettings(ServiceSettings):
     share_port: bool = False
     data_dir: Annotated[Path, Field(validation_alias=env("OKR_DATA_DIR"))] = Path(".okr")
     jwt_secret: Annotated[SecretStr | None, Field(validation_alias=env("OKR_JWT_SECRET"))] = None
+    # Keys that signed tokens still in use (comma-separated): accepted, never used to sign.
+    jwt_previous_secrets: Annotated[
+        SecretStr | None, Field(validation_alias=env("OKR_JWT_PREVIOUS_SECRETS"))
+    ] = None
     jwt_ttl_minutes: Annotated[
         int, Field(ge=1, le=24 * 60, validation_alias=env("OKR_JWT_TTL_MINUTES"))
     ] = 60
@@ -110,6 +114,17 @@ class GatewaySettings(ServiceSettings):
         servers, _ = split_credentials(self.nats_url)
         return servers[0]
 
+    @field_validator("jwt_previous_secrets")
+    @classmethod
+    def _each_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and any(len(key) < 32 for key in previous_keys(value)):
+            raise ValueError("each key must be at least 32 characters (comma-separated)")
+        return value
+
+    @property
+    def jwt_previous_keys(self) -> tuple[str, ...]:
+        return previous_keys(self.jwt_previous_secrets) if self.jwt_previous_secrets else ()
+
     @field_validator("admin_username")
     @classmethod
     def _username(cls, value: str) -> str:
@@ -123,3 +138,7 @@ class GatewaySettings(ServiceSettings):
         if value is not None and len(value.get_secret_value()) < 8:
             raise ValueError("must be at least 8 characters")
         return value
+
+
+def previous_keys(value: SecretStr) -> tuple[str, ...]:
+    return tuple(key.strip() for key in value.get_secret_value().split(",") if key.strip())
