@@ -95,6 +95,7 @@ class SignIn:
         keys = _keys(user.username, address)
         async with self.readers() as db:
             await self._refuse_if_locked(db, keys)
+
         async def settle(password_ok: bool) -> None:
             if not password_ok:
                 await self._failed(keys, user, address, "wrong current password at a change")
