@@ -157,6 +157,37 @@ async def test_the_stream_of_a_deactivated_user_ends(
         assert stream.ends and "sign in" in stream.ends[-1]["reason"], stream.ends
 
 
+async def test_the_stream_of_a_signed_out_user_ends(
+    system: RunningSystem, gateway: Gateway
+) -> None:
+    _, headers = await system.user("employee")
+    async with progress_stream(gateway.url, headers) as stream:
+        out = await system.client.post("/api/v1/auth/logout", headers=headers)
+        assert out.status_code == 204, out.text
+
+        await stream.until(stream.closed.is_set, timeout_s=10)
+        assert stream.ends and "sign in" in stream.ends[-1]["reason"], stream.ends
+
+
+async def test_the_stream_of_a_revoked_api_key_ends(
+    system: RunningSystem, gateway: Gateway
+) -> None:
+    _, headers = await system.user("employee")
+    made = await system.client.post(
+        "/api/v1/api-keys", json={"name": "stream", "scopes": ["objectives:read"]}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    key = {"Authorization": f"Bearer {made.json()['key']}"}
+    async with progress_stream(gateway.url, key) as stream:
+        revoked = await system.client.delete(
+            f"/api/v1/api-keys/{made.json()['id']}", headers=headers
+        )
+        assert revoked.status_code == 204, revoked.text
+
+        await stream.until(stream.closed.is_set, timeout_s=10)
+        assert stream.ends and "revoked" in stream.ends[-1]["reason"], stream.ends
+
+
 async def test_many_open_streams_each_get_their_own_view_and_stay_cheap(
     system: RunningSystem, gateway: Gateway
 ) -> None:

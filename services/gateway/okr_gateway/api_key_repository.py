@@ -30,6 +30,16 @@ async def key_and_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey, Use
     return None if row is None else (row[0], row[1])
 
 
+async def current_prefixes(session: AsyncSession, prefixes: list[str]) -> set[str]:
+    """Those of `prefixes` whose key is neither revoked nor expired: one query for many."""
+    statement = select(ApiKey.prefix).where(
+        ApiKey.prefix.in_(prefixes),
+        ApiKey.revoked_at.is_(None),
+        or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now()),
+    )
+    return set((await session.scalars(statement)).all())
+
+
 async def list_keys(
     session: AsyncSession, user_id: int | None, skip: int, limit: int
 ) -> tuple[list[ApiKey], int]:

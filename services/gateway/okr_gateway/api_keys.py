@@ -89,6 +89,14 @@ async def authenticate(session: AsyncSession, key: str) -> tuple[ApiKey, User]:
     return row, owner
 
 
+async def current_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Those of `keys` (whole keys, as callers hold them) not revoked or expired, by one query:
+    for the open progress streams, which are one long request each."""
+    prefixes = {key: api_key_prefix(key) for key in keys}
+    found = await repository.current_prefixes(session, [p for p in prefixes.values() if p])
+    return {key for key, prefix in prefixes.items() if prefix in found}
+
+
 def effective_scopes(key: ApiKey, owner: User) -> frozenset[Scope]:
     """The key's scopes that its owner's role still allows (a demoted owner's keys shrink)."""
     return frozenset(scope for scope in role_scopes(owner.role) if scope.value in key.scopes)

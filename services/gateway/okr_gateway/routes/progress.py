@@ -21,11 +21,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from faststream.exceptions import IncorrectState
 
-from okr_gateway import service
+from okr_gateway import api_keys, service
 from okr_gateway.deps import GatewayState, ObjectivesRead, StateDep, actor, bearer, caller
 from okr_gateway.errors import Unauthorized
 from okr_gateway.live import VIEW_EVENTS, LiveHub, Scope, Viewer
 from okr_gateway.scopes import Scope as ApiScope
+from okr_gateway.security import looks_like_api_key
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts.fields import Id
@@ -137,8 +138,10 @@ def _callers_looked_at(
     ends their tokens) is checked again as a request would be."""
 
     async def look(viewers: tuple[Viewer, ...]) -> None:
+        keys = [v.token for v in viewers if looks_like_api_key(v.token)]
         async with gateway.readers() as db:
             users = await service.users_by_id(db, [v.actor.user_id for v in viewers])
+            current = await api_keys.current_keys(db, keys) if keys else set()
         now = {user_id: service.fingerprint(user) for user_id, user in users.items()}
         for viewer in viewers:
             user = users.get(viewer.actor.user_id)
@@ -146,6 +149,8 @@ def _callers_looked_at(
                 continue
             if user is None or not user.is_active:
                 viewer.end("the token's user no longer exists or is deactivated; sign in again")
+            elif looks_like_api_key(viewer.token) and viewer.token not in current:
+                viewer.end("the API key was revoked or has expired")
             elif now[user.id] != viewer.fingerprint:
                 await _check_again(gateway, hub, viewer, refresh=False)
 
