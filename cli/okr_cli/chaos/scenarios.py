@@ -165,7 +165,7 @@ async def no_fault(chaos: Chaos, probe: Probe) -> None:
     return None
 
 
-REPLICATED = {"objectives": 2, "kpis": 2, "progress": 2, "gateway": 2}
+REPLICATED = {"objectives": 2, "kpis": 2, "progress": 2, "webhooks": 2, "gateway": 2}
 
 SCENARIOS = {
     s.name: s

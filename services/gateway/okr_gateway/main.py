@@ -27,6 +27,7 @@ from okr_gateway.routes import (
     objectives,
     progress,
     users,
+    webhooks,
 )
 from okr_gateway.security import Tokens
 from okr_gateway.settings import GatewaySettings
@@ -101,6 +102,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     errors.install(app)
     for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
         app.include_router(module.router)
+    app.include_router(webhooks.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     return app
 

@@ -1,0 +1,373 @@
+"""Every SQL statement of the webhooks service. Repositories never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_webhooks.models import Attempt, Delivery, Endpoint
+
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]
+ENDPOINTS: Table = Endpoint.__table__  # type: ignore[assignment]
+ROWS_PER_STATEMENT = 4000  # PostgreSQL takes at most 32,767 parameters; 7 a row
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An enabled endpoint as fan-out matches events to it and a sender signs for it."""
+
+    id: int
+    url: str
+    events: frozenset[str]
+    secrets: tuple[str, ...]  # the current one, and the previous one during a rotation
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A leased delivery: all a sender needs, and the lease that lets it record the outcome."""
+
+    delivery_id: int
+    lease: UUID
+    lease_until: datetime
+    endpoint_id: int
+    url: str
+    secrets: tuple[str, ...]
+    webhook_id: str
+    event_type: str
+    payload: bytes
+    attempts: int
+    first_failed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """An attempt and what it changes: `status` pending (retried at `next_attempt_at`),
+    delivered, or failed (given up)."""
+
+    job: Job
+    at: datetime
+    response_code: int | None
+    latency_ms: float
+    error: str | None
+    status: str
+    next_attempt_at: datetime | None
+
+
+TARGET_COLUMNS = (
+    Endpoint.id,
+    Endpoint.url,
+    Endpoint.events,
+    Endpoint.secret,
+    Endpoint.previous_secret,
+    Endpoint.previous_secret_until,
+)
+
+
+def _target(row: Any, now: datetime) -> Target:
+    secrets = [row.secret]
+    if row.previous_secret and row.previous_secret_until and row.previous_secret_until > now:
+        secrets.append(row.previous_secret)
+    return Target(row.id, row.url, frozenset(row.events), tuple(secrets))
+
+
+# --- endpoints --------------------------------------------------------------------------------
+
+
+async def add_endpoint(session: AsyncSession, endpoint: Endpoint) -> Endpoint:
+    session.add(endpoint)
+    await session.flush()
+    await session.refresh(endpoint)
+    return endpoint
+
+
+async def get_endpoint(
+    session: AsyncSession, endpoint_id: int, *, lock: bool = False
+) -> Endpoint | None:
+    statement = select(Endpoint).where(Endpoint.id == endpoint_id)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_endpoints(
+    session: AsyncSession, skip: int, limit: int
+) -> tuple[Sequence[Endpoint], int]:
+    rows = (
+        await session.execute(select(Endpoint).order_by(Endpoint.id).offset(skip).limit(limit))
+    ).scalars()
+    total = await session.scalar(select(func.count()).select_from(Endpoint))
+    return list(rows), int(total or 0)
+
+
+async def delete_endpoint(session: AsyncSession, endpoint_id: int) -> bool:
+    deleted = await session.execute(
+        delete(Endpoint).where(Endpoint.id == endpoint_id).returning(Endpoint.id)
+    )
+    return deleted.first() is not None
+
+
+async def targets(session: AsyncSession, now: datetime) -> list[Target]:
+    """Every enabled endpoint: fan-out matches each batch of events against them."""
+    rows = await session.execute(select(*TARGET_COLUMNS).where(Endpoint.enabled))
+    return [_target(r, now) for r in rows]
+
+
+async def target(session: AsyncSession, endpoint_id: int, now: datetime) -> Target | None:
+    row = (await session.execute(select(*TARGET_COLUMNS).where(Endpoint.id == endpoint_id))).first()
+    return None if row is None else _target(row, now)
+
+
+async def resume_deliveries(session: AsyncSession, endpoint_id: int) -> None:
+    """An endpoint enabled again: its pending deliveries are due now, with a fresh 24 h."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.endpoint_id == endpoint_id, Delivery.status == "pending")
+        .values(next_attempt_at=func.now(), first_failed_at=None, lease=None)
+    )
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+
+def endpoint_gone(err: IntegrityError) -> bool:
+    """A delivery inserted for an endpoint that was deleted meanwhile."""
+    return getattr(err.orig, "sqlstate", None) == "23503"  # foreign_key_violation
+
+
+async def insert_deliveries(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    lease: UUID | None,
+    due_at: datetime,
+) -> list[tuple[int, int, str]]:
+    """(id, endpoint id, webhook id) of the rows that were new: an event consumed again
+    (redelivered by JetStream) finds its deliveries there and adds none. With a `lease`, the
+    rows are this process's to send until `due_at`; without, they are due at `due_at`."""
+    inserted: list[tuple[int, int, str]] = []
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = [
+            {**r, "lease": lease, "next_attempt_at": due_at}
+            for r in rows[start : start + ROWS_PER_STATEMENT]
+        ]
+        statement = (
+            insert(Delivery)
+            .values(chunk)
+            .on_conflict_do_nothing(constraint="deliveries_once_per_endpoint")
+            .returning(Delivery.id, Delivery.endpoint_id, Delivery.webhook_id)
+        )
+        inserted += [(r.id, r.endpoint_id, r.webhook_id) for r in await session.execute(statement)]
+    return inserted
+
+
+async def claim_due(
+    session: AsyncSession, limit: int, lease: UUID, lease_until: datetime, now: datetime
+) -> list[Job]:
+    """Lease up to `limit` due deliveries of enabled endpoints, oldest due first. Rows another
+    process is claiming at this moment are skipped, not waited for."""
+    due = (
+        select(Delivery.id)
+        .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, Endpoint.enabled)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(of=Delivery, skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = (
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(due))
+            .values(lease=lease, next_attempt_at=lease_until)
+            .returning(
+                Delivery.id,
+                Delivery.endpoint_id,
+                Delivery.webhook_id,
+                Delivery.event_type,
+                Delivery.payload,
+                Delivery.attempts,
+                Delivery.first_failed_at,
+            )
+        )
+    ).all()
+    if not claimed:
+        return []
+    ids = {r.endpoint_id for r in claimed}
+    rows = await session.execute(select(*TARGET_COLUMNS).where(Endpoint.id.in_(ids)))
+    found = {t.id: t for t in (_target(r, now) for r in rows)}
+    return [
+        Job(
+            r.id,
+            lease,
+            lease_until,
+            r.endpoint_id,
+            found[r.endpoint_id].url,
+            found[r.endpoint_id].secrets,
+            r.webhook_id,
+            r.event_type,
+            r.payload,
+            r.attempts,
+            r.first_failed_at,
+        )
+        for r in claimed
+    ]
+
+
+async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Each attempt, and its delivery's new state: only while the lease is still the one it
+    was sent under (a lease that ran out belongs to whoever claimed the delivery since)."""
+    if not outcomes:
+        return
+    for start in range(0, len(outcomes), ROWS_PER_STATEMENT):
+        await session.execute(
+            insert(Attempt).values(
+                [
+                    {
+                        "delivery_id": o.job.delivery_id,
+                        "attempt": o.job.attempts + 1,
+                        "at": o.at,
+                        "outcome": "delivered" if o.status == "delivered" else "failed",
+                        "response_code": o.response_code,
+                        "latency_ms": o.latency_ms,
+                        "error": o.error,
+                    }
+                    for o in outcomes[start : start + ROWS_PER_STATEMENT]
+                ]
+            )
+        )
+    statement = (
+        update(DELIVERIES)
+        .where(DELIVERIES.c.id == bindparam("did"), DELIVERIES.c.lease == bindparam("held"))
+        .values(
+            status=bindparam("st"),
+            attempts=DELIVERIES.c.attempts + 1,
+            next_attempt_at=bindparam("nxt"),
+            first_failed_at=bindparam("ff"),
+            finished_at=bindparam("fin"),
+            lease=None,
+        )
+    )
+    await (await session.connection()).execute(
+        statement,
+        [
+            {
+                "did": o.job.delivery_id,
+                "held": o.job.lease,
+                "st": o.status,
+                "nxt": o.next_attempt_at,
+                "ff": o.job.first_failed_at if o.error is None else o.job.first_failed_at or o.at,
+                "fin": None if o.status == "pending" else o.at,
+            }
+            for o in outcomes
+        ],
+    )
+
+
+async def mark_endpoints(
+    session: AsyncSession,
+    recovered: Sequence[int],
+    failing: dict[int, datetime],
+    restarted: dict[int, datetime],
+) -> None:
+    """`recovered` endpoints answered last with a success; `failing` ones failed (since the
+    time given, unless they were failing already); `restarted` ones succeeded and then failed
+    in one batch, so their failing starts again at the time given."""
+    if recovered:
+        await session.execute(
+            update(Endpoint)
+            .where(Endpoint.id.in_(recovered), Endpoint.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+    connection = await session.connection()
+    if failing:
+        await connection.execute(
+            update(ENDPOINTS)
+            .where(ENDPOINTS.c.id == bindparam("eid"), ENDPOINTS.c.failing_since.is_(None))
+            .values(failing_since=bindparam("since")),
+            [{"eid": k, "since": v} for k, v in failing.items()],
+        )
+    if restarted:
+        await connection.execute(
+            update(ENDPOINTS)
+            .where(ENDPOINTS.c.id == bindparam("eid"))
+            .values(failing_since=bindparam("since")),
+            [{"eid": k, "since": v} for k, v in restarted.items()],
+        )
+
+
+async def disable_failing(
+    session: AsyncSession, reasons: dict[int, str], failing_before: datetime
+) -> list[int]:
+    """Disable those of these endpoints that have failed since before `failing_before`."""
+    disabled = []
+    for endpoint_id, reason in reasons.items():  # a few endpoints at most, in one batch
+        found = await session.execute(
+            update(Endpoint)
+            .where(
+                Endpoint.id == endpoint_id,
+                Endpoint.enabled,
+                Endpoint.failing_since <= failing_before,
+            )
+            .values(
+                enabled=False, disabled_reason=reason, disabled_at=func.now(), updated_at=func.now()
+            )
+            .returning(Endpoint.id)
+        )
+        disabled += [r.id for r in found]
+    return disabled
+
+
+async def deliveries_of(
+    session: AsyncSession, endpoint_id: int, status: str | None, skip: int, limit: int
+) -> tuple[Sequence[Delivery], dict[int, list[Attempt]]]:
+    """A page of an endpoint's deliveries, newest first, with their attempts."""
+    statement = select(Delivery).where(Delivery.endpoint_id == endpoint_id)
+    if status is not None:
+        statement = statement.where(Delivery.status == status)
+    found = list(
+        (
+            await session.execute(statement.order_by(Delivery.id.desc()).offset(skip).limit(limit))
+        ).scalars()
+    )
+    attempts: dict[int, list[Attempt]] = {d.id: [] for d in found}
+    if found:
+        rows = await session.execute(
+            select(Attempt)
+            .where(Attempt.delivery_id.in_(attempts))
+            .order_by(Attempt.delivery_id, Attempt.attempt.desc())
+        )
+        for attempt in rows.scalars():
+            attempts[attempt.delivery_id].append(attempt)
+    return found, attempts
+
+
+async def delivery_with_attempts(
+    session: AsyncSession, delivery_id: int
+) -> tuple[Delivery, list[Attempt]]:
+    found = (await session.execute(select(Delivery).where(Delivery.id == delivery_id))).scalar_one()
+    attempts = await session.execute(
+        select(Attempt).where(Attempt.delivery_id == delivery_id).order_by(Attempt.attempt.desc())
+    )
+    return found, list(attempts.scalars())
+
+
+async def pending(session: AsyncSession) -> int:
+    """Deliveries not yet delivered nor given up: the service's backlog."""
+    found = await session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+    )
+    return int(found or 0)
+
+
+async def prune(session: AsyncSession, finished_before: datetime) -> None:
+    await session.execute(
+        delete(Delivery).where(Delivery.status != "pending", Delivery.finished_at < finished_before)
+    )
