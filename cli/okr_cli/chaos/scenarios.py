@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import nats
 
-from okr_cli.chaos import compose_topology, fuzz, harness, openapi, verdict, workload
+from okr_cli.chaos import compose_topology, fuzz, harness, openapi, verdict, webhooks, workload
 from okr_cli.chaos.harness import Chaos, Probe
 from okr_cli.probe import quiet
 from okr_cli.supervisor import Child
@@ -227,6 +227,13 @@ SCENARIOS = {
             "then the KPI_VALUES leader node and a progress replica SIGKILLed",
             no_fault,
             runs_itself=compose_topology.run,
+        ),
+        Scenario(
+            webhooks.NAME,
+            "webhooks to a receiver that is down for a while and answers 500 to a fifth of the "
+            "requests; a delivery worker SIGKILLed twice at its worst moments",
+            no_fault,
+            runs_itself=webhooks.run,
         ),
     )
 }
