@@ -26,6 +26,7 @@ class Received:
     at: float  # time.perf_counter() on arrival
     headers: dict[str, str]
     body: bytes
+    wall: float = 0.0  # time.time() on arrival: against the event's own timestamp
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Receiver:
                 time.perf_counter(),
                 headers,
                 body,
+                time.time(),
             )
         )
         return web.Response(status=status)

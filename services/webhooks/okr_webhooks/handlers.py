@@ -117,7 +117,7 @@ def fan_out(
             token, length = deliverer.lease()
             try:
                 async with sessions.begin() as session:
-                    jobs = await service.fan_out(
+                    jobs, left = await service.fan_out(
                         session, found, (token, utcnow() + length), deliverer.room()
                     )
             except IntegrityError as err:
@@ -126,8 +126,8 @@ def fan_out(
                     raise
                 continue
             deliverer.take(jobs)
-            if not jobs:
-                deliverer.nudge()  # left unleased for want of room, or nothing new
+            if left:
+                deliverer.nudge()  # left unleased for want of room: claim them
             return
 
     return handle

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ ROWS_PER_STATEMENT = 4000  # PostgreSQL takes at most 32,767 parameters; 7 a row
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """An enabled endpoint as fan-out matches events to it and a sender signs for it."""
+    """An endpoint as a sender signs for it."""
 
     id: int
     url: str
@@ -73,10 +73,14 @@ TARGET_COLUMNS = (
 
 
 def _target(row: Any, now: datetime) -> Target:
-    secrets = [row.secret]
+    return Target(row.id, row.url, frozenset(row.events), _signing_secrets(row, now))
+
+
+def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:
+    """The current secret, and the previous one while a rotation's grace lasts."""
     if row.previous_secret and row.previous_secret_until and row.previous_secret_until > now:
-        secrets.append(row.previous_secret)
-    return Target(row.id, row.url, frozenset(row.events), tuple(secrets))
+        return (row.secret, row.previous_secret)
+    return (row.secret,)
 
 
 # --- endpoints --------------------------------------------------------------------------------
@@ -115,12 +119,6 @@ async def delete_endpoint(session: AsyncSession, endpoint_id: int) -> bool:
     return deleted.first() is not None
 
 
-async def targets(session: AsyncSession, now: datetime) -> list[Target]:
-    """Every enabled endpoint: fan-out matches each batch of events against them."""
-    rows = await session.execute(select(*TARGET_COLUMNS).where(Endpoint.enabled))
-    return [_target(r, now) for r in rows]
-
-
 async def target(session: AsyncSession, endpoint_id: int, now: datetime) -> Target | None:
     row = (await session.execute(select(*TARGET_COLUMNS).where(Endpoint.id == endpoint_id))).first()
     return None if row is None else _target(row, now)
@@ -141,6 +139,81 @@ async def resume_deliveries(session: AsyncSession, endpoint_id: int) -> None:
 def endpoint_gone(err: IntegrityError) -> bool:
     """A delivery inserted for an endpoint that was deleted meanwhile."""
     return getattr(err.orig, "sqlstate", None) == "23503"  # foreign_key_violation
+
+
+# One statement per batch of events: each message for every enabled endpoint subscribed to its
+# type, the first `room` of them leased to the caller (the rest due now, for any process), and
+# for the new ones what a sender needs. A message already there for an endpoint (an event
+# consumed again) adds nothing.
+FAN_OUT = text(
+    """
+    WITH messages AS (
+        SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]),
+                             CAST(:bodies AS bytea[])) AS m(event_type, webhook_id, payload)
+    ), matched AS (
+        SELECT e.id AS endpoint_id, m.webhook_id, m.event_type, m.payload,
+               row_number() OVER () <= :room AS ours
+        FROM webhooks.endpoints e JOIN messages m ON m.event_type = ANY(e.events)
+        WHERE e.enabled
+    ), inserted AS (
+        INSERT INTO webhooks.deliveries
+            (endpoint_id, webhook_id, event_type, payload, lease, next_attempt_at)
+        SELECT endpoint_id, webhook_id, event_type, payload,
+               CASE WHEN ours THEN CAST(:lease AS uuid) END,
+               CASE WHEN ours THEN CAST(:lease_until AS timestamptz) ELSE now() END
+        FROM matched
+        ON CONFLICT ON CONSTRAINT deliveries_once_per_endpoint DO NOTHING
+        RETURNING id, endpoint_id, webhook_id, event_type, payload, lease
+    )
+    SELECT i.id, i.endpoint_id, i.webhook_id, i.event_type, i.payload, i.lease IS NOT NULL
+           AS ours, e.url, e.secret, e.previous_secret, e.previous_secret_until
+    FROM inserted i JOIN webhooks.endpoints e ON e.id = i.endpoint_id
+    """
+)
+
+
+async def fan_out(
+    session: AsyncSession,
+    messages: Sequence[tuple[str, str, bytes]],
+    room: int,
+    lease: UUID,
+    lease_until: datetime,
+    now: datetime,
+) -> tuple[list[Job], int]:
+    """(type, webhook id, body) messages as deliveries: the jobs leased to the caller, and how
+    many more were left due for any process."""
+    rows = await session.execute(
+        FAN_OUT,
+        {
+            "types": [m[0] for m in messages],
+            "ids": [m[1] for m in messages],
+            "bodies": [m[2] for m in messages],
+            "room": room,
+            "lease": lease,
+            "lease_until": lease_until,
+        },
+    )
+    jobs, left = [], 0
+    for r in rows:
+        if not r.ours:
+            left += 1
+            continue
+        jobs.append(
+            Job(
+                r.id,
+                lease,
+                lease_until,
+                r.endpoint_id,
+                r.url,
+                _signing_secrets(r, now),
+                r.webhook_id,
+                r.event_type,
+                r.payload,
+                0,
+                None,
+            )
+        )
+    return jobs, left
 
 
 async def insert_deliveries(
@@ -226,23 +299,24 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
     was sent under (a lease that ran out belongs to whoever claimed the delivery since)."""
     if not outcomes:
         return
-    for start in range(0, len(outcomes), ROWS_PER_STATEMENT):
-        await session.execute(
-            insert(Attempt).values(
-                [
-                    {
-                        "delivery_id": o.job.delivery_id,
-                        "attempt": o.job.attempts + 1,
-                        "at": o.at,
-                        "outcome": "delivered" if o.status == "delivered" else "failed",
-                        "response_code": o.response_code,
-                        "latency_ms": o.latency_ms,
-                        "error": o.error,
-                    }
-                    for o in outcomes[start : start + ROWS_PER_STATEMENT]
-                ]
-            )
-        )
+    connection = await session.connection()
+    # Many parameter sets for one statement (compiled once), not one statement of many rows:
+    # compiling a new multi-row INSERT for each batch cost more than sending it.
+    await connection.execute(
+        ATTEMPTS.insert(),
+        [
+            {
+                "delivery_id": o.job.delivery_id,
+                "attempt": o.job.attempts + 1,
+                "at": o.at,
+                "outcome": "delivered" if o.status == "delivered" else "failed",
+                "response_code": o.response_code,
+                "latency_ms": o.latency_ms,
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+    )
     statement = (
         update(DELIVERIES)
         .where(DELIVERIES.c.id == bindparam("did"), DELIVERIES.c.lease == bindparam("held"))
@@ -255,7 +329,7 @@ async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
             lease=None,
         )
     )
-    await (await session.connection()).execute(
+    await connection.execute(
         statement,
         [
             {

@@ -165,50 +165,13 @@ async def fan_out(
     messages: Sequence[Outgoing],
     lease: tuple[UUID, datetime],
     room: int,
-) -> list[Job]:
+) -> tuple[list[Job], int]:
     """One delivery per message and subscribed endpoint, in one statement. Those that fit in
-    `room` are leased to the caller and returned as jobs, to be sent once this commits; more
-    than fit are left due for any process to claim."""
-    now = utcnow()
-    rows, wanted = [], {}
-    for target in await repository.targets(session, now):
-        for message in messages:
-            if message.event_type in target.events:
-                rows.append(
-                    {
-                        "endpoint_id": target.id,
-                        "webhook_id": message.webhook_id,
-                        "event_type": message.event_type,
-                        "payload": message.body,
-                    }
-                )
-                wanted[(target.id, message.webhook_id)] = (target, message)
-    if not rows:
-        return []
-    if len(rows) > room:
-        await repository.insert_deliveries(session, rows, None, now)
-        return []
+    `room` are leased to the caller and returned as jobs, to be sent once this commits; the
+    rest are left due for any process to claim (how many is the second value)."""
     token, lease_until = lease
-    inserted = await repository.insert_deliveries(session, rows, token, lease_until)
-    jobs = []
-    for delivery_id, endpoint_id, message_id in inserted:
-        target, message = wanted[(endpoint_id, message_id)]
-        jobs.append(
-            Job(
-                delivery_id,
-                token,
-                lease_until,
-                target.id,
-                target.url,
-                target.secrets,
-                message_id,
-                message.event_type,
-                message.body,
-                0,
-                None,
-            )
-        )
-    return jobs
+    rows = [(m.event_type, m.webhook_id, m.body) for m in messages]
+    return await repository.fan_out(session, rows, room, token, lease_until, utcnow())
 
 
 async def ping(
