@@ -55,6 +55,7 @@ async def run(quick: bool, seed: int = 1) -> verdict.Verdict:
         async with harness.started(replicas={"progress": 2, "webhooks": 2}, env=ENV) as chaos:
             await _subscribe(chaos, receiver)
             world = await chaos.build_world()
+            await _change_the_tree(chaos)
             _kill_twice(chaos)
             await chaos.arm("webhooks-1", KILLS[0])
             stream = workload.value_stream(world.kpi_ids, values, seed)
@@ -119,6 +120,17 @@ async def _subscribe(chaos: Chaos, receiver: Receiver) -> None:
         {"url": receiver.url(PATH), "events": [t.value for t in WebhookEventType]},
     )
     receiver.secrets[PATH] = str(endpoint["secret"])
+
+
+async def _change_the_tree(chaos: Chaos) -> None:
+    """Every kind of objective event owed: a rename, a move, a delete."""
+    world = chaos.world
+    renamed = await chaos.objective("Renamed soon", "individual", world.teams[1])
+    response = await chaos.http.put(f"/api/v1/objectives/{renamed}", json={"title": "Renamed"})
+    response.raise_for_status()
+    await chaos.post(f"/api/v1/objectives/{renamed}/move", {"new_parent_id": world.teams[2]})
+    gone = await chaos.objective("Deleted soon", "individual", world.teams[1])
+    (await chaos.http.delete(f"/api/v1/objectives/{gone}")).raise_for_status()
 
 
 def _refused_values(seed: int) -> list[workload.Message]:
