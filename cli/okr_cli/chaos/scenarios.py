@@ -233,6 +233,7 @@ SCENARIOS = {
             "webhooks to a receiver that is down for a while and answers 500 to a fifth of the "
             "requests; a delivery worker SIGKILLed twice at its worst moments",
             no_fault,
+            long=True,  # a minute even quick: the default suite keeps to its ten minutes
             runs_itself=webhooks.run,
         ),
     )
