@@ -4,14 +4,17 @@ recognisable."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from nats.aio.msg import Msg
 from standardwebhooks import Webhook
 
 from okr_shared.contracts.webhooks import webhook_id
 from okr_webhooks.addresses import refusal
+from okr_webhooks.messages import from_dead_letter
 from okr_webhooks.retries import RetryPolicy
 from okr_webhooks.sender import headers
 
@@ -91,3 +94,49 @@ def test_the_webhook_id_is_the_events_own() -> None:
         "msg_5c8e2a9d-1b7f-4c3e-a2d6-8f0e4b1c7a95"
     )
     assert webhook_id("dlq:KPI_VALUES:12:3") == "msg_dlq_KPI_VALUES_12_3"
+
+
+def _letter(subject: str, data: bytes, **headers: str) -> Msg:
+    reply = "$JS.ACK.KPI_VALUES_DLQ.webhooks-kpi-rejections.1.42.7.1764600000000000000.0"
+    return Msg(_client=None, subject=f"dlq.{subject}", reply=reply, data=data, headers=headers)  # type: ignore[arg-type]
+
+
+def test_a_dead_letter_becomes_kpi_value_rejected_whatever_it_holds() -> None:
+    single = from_dead_letter(
+        _letter(
+            "kpi.values.12",
+            b'{"value": 3.5}',
+            **{
+                "Nats-Msg-Id": "dlq:KPI_VALUES:9",
+                "Okr-Dlq-Reason": "KPI 12 is archived",
+                "Okr-Original-Subject": "kpi.values.12",
+                "Okr-Original-Msg-Id": "hr-key-1",
+            },
+        )
+    )
+    assert single.event_type == "kpi.value_rejected"
+    assert single.webhook_id == "msg_dlq_KPI_VALUES_9"
+    body = json.loads(single.body)
+    assert body["type"] == "kpi.value_rejected"
+    assert body["data"] == {
+        "kpi_id": 12,
+        "reason": "KPI 12 is archived",
+        "idempotency_key": "hr-key-1",
+        "subject": "kpi.values.12",
+        "value": 3.5,
+        "rejected_at": "2025-12-01T14:40:00Z",
+    }
+    item = from_dead_letter(
+        _letter(
+            "kpi.values.batch",
+            b'{"kpi_id": 7, "value": 1e400, "idempotency_key": "item-key"}',
+            **{"Nats-Msg-Id": "dlq:KPI_VALUES:10:3", "Okr-Original-Subject": "kpi.values.batch"},
+        )
+    )
+    data = json.loads(item.body)["data"]
+    assert (data["kpi_id"], data["value"], data["idempotency_key"]) == (7, None, "item-key")
+    assert item.webhook_id == "msg_dlq_KPI_VALUES_10_3"
+    unreadable = from_dead_letter(_letter("kpi.values.x", b"\xff{[", **{"Okr-Dlq-Reason": "bad"}))
+    data = json.loads(unreadable.body)["data"]
+    assert (data["kpi_id"], data["value"], data["reason"]) == (None, None, "bad")
+    assert unreadable.webhook_id == "msg_dlq_KPI_VALUES_DLQ_42"  # no id: the stream's own
