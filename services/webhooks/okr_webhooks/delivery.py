@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from uuid import UUID, uuid4
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_shared import metrics
@@ -193,7 +194,10 @@ class Deliverer:
             try:
                 await self._record(batch)
             except Exception as err:
-                if is_transient(err):  # the database away: keep them for the next try
+                if _endpoint_deleted(err):  # meanwhile: its attempts are left out next time
+                    self._outcomes = batch + self._outcomes
+                    self._have_outcomes.set()
+                elif is_transient(err):  # the database away: keep them for the next try
                     log.warning("webhook outcomes: cannot record (%s); retrying", err)
                     self._outcomes = batch + self._outcomes
                     self._have_outcomes.set()
@@ -210,3 +214,7 @@ class Deliverer:
             waiter = self._recorded.get(o.job.delivery_id)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+
+
+def _endpoint_deleted(err: Exception) -> bool:
+    return isinstance(err, IntegrityError) and repository.endpoint_gone(err)

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from okr_webhooks.models import Attempt, Delivery, Endpoint
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
-ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]
 ENDPOINTS: Table = Endpoint.__table__  # type: ignore[assignment]
 ROWS_PER_STATEMENT = 4000  # PostgreSQL takes at most 32,767 parameters; 7 a row
 
@@ -294,28 +293,40 @@ async def claim_due(
     ]
 
 
+# The attempts of a batch as arrays, in one statement with a plan prepared once (a multi-row
+# VALUES compiled anew for every batch cost more than sending it). Attempts of deliveries that
+# are gone (their endpoint deleted while they were in flight) are left out.
+RECORD_ATTEMPTS = text(
+    """
+    INSERT INTO webhooks.attempts
+        (delivery_id, attempt, at, outcome, response_code, latency_ms, error)
+    SELECT a.delivery_id, a.attempt, a.at, a.outcome, a.response_code, a.latency_ms, a.error
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]), CAST(:ats AS timestamptz[]),
+                CAST(:outcomes AS text[]), CAST(:codes AS int[]), CAST(:latencies AS float8[]),
+                CAST(:errors AS text[]))
+         AS a(delivery_id, attempt, at, outcome, response_code, latency_ms, error)
+    JOIN webhooks.deliveries d ON d.id = a.delivery_id
+    """
+)
+
+
 async def record(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
     """Each attempt, and its delivery's new state: only while the lease is still the one it
     was sent under (a lease that ran out belongs to whoever claimed the delivery since)."""
     if not outcomes:
         return
     connection = await session.connection()
-    # Many parameter sets for one statement (compiled once), not one statement of many rows:
-    # compiling a new multi-row INSERT for each batch cost more than sending it.
-    await connection.execute(
-        ATTEMPTS.insert(),
-        [
-            {
-                "delivery_id": o.job.delivery_id,
-                "attempt": o.job.attempts + 1,
-                "at": o.at,
-                "outcome": "delivered" if o.status == "delivered" else "failed",
-                "response_code": o.response_code,
-                "latency_ms": o.latency_ms,
-                "error": o.error,
-            }
-            for o in outcomes
-        ],
+    await session.execute(
+        RECORD_ATTEMPTS,
+        {
+            "ids": [o.job.delivery_id for o in outcomes],
+            "attempts": [o.job.attempts + 1 for o in outcomes],
+            "ats": [o.at for o in outcomes],
+            "outcomes": ["delivered" if o.status == "delivered" else "failed" for o in outcomes],
+            "codes": [o.response_code for o in outcomes],
+            "latencies": [o.latency_ms for o in outcomes],
+            "errors": [o.error for o in outcomes],
+        },
     )
     statement = (
         update(DELIVERIES)
