@@ -37,11 +37,11 @@ def bench(
     """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
     rollup latency, reads and webhooks against this machine's raw limits, stop it, print the
     figures."""
-    from okr_cli.bench import report, rollup, run  # noqa: PLC0415 - only this command needs them
+    from okr_cli.bench import report, rollup, run, targets  # noqa: PLC0415 - only this needs them
 
-    if unknown := [p for p in part if p not in run.PARTS]:
-        raise fail(f"no part {', '.join(unknown)}; choose from {', '.join(run.PARTS)}")
-    parts = tuple(part) or run.PARTS
+    if unknown := [p for p in part if p not in targets.PARTS]:
+        raise fail(f"no part {', '.join(unknown)}; choose from {', '.join(targets.PARTS)}")
+    parts = tuple(part) or targets.PARTS
     try:
         figures = asyncio.run(run.run(quick, progress_workers, console, parts))
     except (EmbeddedServerError, StartFailed, TimeoutError) as err:

@@ -14,7 +14,7 @@ import pytest
 from okr_cli.receiver import Receiver
 from okr_shared.contracts.common import utcnow
 from okr_shared.errors import Invalid
-from okr_webhooks import repository
+from okr_webhooks import delivery_repository
 from okr_webhooks.addresses import check_url
 from okr_webhooks.sender import Sender
 from tests.support.system import RunningSystem
@@ -89,14 +89,14 @@ async def test_two_processes_never_claim_one_delivery(system: RunningSystem) -> 
     ]
     try:
         async with sessions.begin() as session:
-            inserted = await repository.insert_deliveries(session, rows, None, later)
+            inserted = await delivery_repository.insert_deliveries(session, rows, None, later)
         assert len(inserted) == 300
 
         async def claim() -> list[int]:
             claimed: list[int] = []
             for _ in range(10):
                 async with sessions.begin() as session:
-                    jobs = await repository.claim_due(
+                    jobs = await delivery_repository.claim_due(
                         session, 20, uuid4(), later + timedelta(minutes=5), later
                     )
                 claimed += [j.delivery_id for j in jobs]

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from okr_cli.bench.rollup import MIN_TIMED_SHARE, shortfall
-from okr_cli.bench.run import TARGETS
+from okr_cli.bench.targets import TARGETS
 
 COUNTS = {
     "rollup_latency_timed",

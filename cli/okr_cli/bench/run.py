@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from okr_cli import probe
 from okr_cli.bench import cpu, load, raw, webhooks
 from okr_cli.bench.rollup import RollupClock, percentile
+from okr_cli.bench.targets import PARTS
 from okr_cli.bench.trees import insert_tree
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
@@ -39,31 +40,6 @@ from okr_shared.embedded import free_port
 
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway system's
 SETTLE_S = 30.0  # after the last value: how long its rollup may take before it counts untimed
-TARGETS = {
-    "ingest_single_values_per_s": (">=", 5000),
-    "ingest_batch_values_per_s": (">=", 50000),
-    "rollup_latency_p50_ms": ("<=", None),
-    "rollup_latency_p99_ms": ("<=", 50),
-    "rollup_latency_timed": (">=", None),  # of the values sent: at least 99 % (rollup.py)
-    "rollup_latency_sent": (">=", None),
-    "tree_view_11k_ms": ("<=", 150),
-    "tree_view_111k_ms": ("<=", 1500),
-    "get_objective_rps": (">=", 1500),
-    "get_objective_p99_ms": ("<=", 15),
-    "ancestors_p99_ms": ("<=", 10),
-    "startup_to_ready_s": ("<=", 10),
-    "nats_pull_raw_msgs_per_s": (">=", None),
-    "pg_commit_raw_per_s": (">=", None),
-    "webhook_deliveries_per_s": (">=", 1000),
-    "webhook_deliveries": (">=", None),
-    "webhook_latency_p50_ms": ("<=", None),
-    "webhook_latency_p99_ms": ("<=", 100),
-    "webhook_stage_p50_ms": ("<=", None),
-    "webhook_stage_p99_ms": ("<=", None),
-    "webhook_latency_timed": (">=", None),
-    "webhook_latency_sent": (">=", None),
-}
-PARTS = ("ingest", "latency", "reads", "webhooks")
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from okr_shared import metrics
 from okr_shared.contracts.common import utcnow
 from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_transient
-from okr_webhooks import repository, service
-from okr_webhooks.repository import Job, Outcome
+from okr_webhooks import delivery_repository, repository, service
+from okr_webhooks.delivery_repository import Job, Outcome
 from okr_webhooks.retries import RetryPolicy
 from okr_webhooks.sender import Sender
 from okr_webhooks.settings import WebhooksSettings
@@ -173,14 +173,14 @@ class Deliverer:
         lease, length = self.lease()
         now = utcnow()
         async with self.sessions.begin() as session:
-            jobs = await repository.claim_due(session, limit, lease, now + length, now)
+            jobs = await delivery_repository.claim_due(session, limit, lease, now + length, now)
         self.take(jobs)
         return len(jobs)
 
     async def _prune(self) -> None:
         before = utcnow() - timedelta(seconds=self.settings.keep_finished_s)
         async with self.sessions.begin() as session:
-            await repository.prune(session, before)
+            await delivery_repository.prune(session, before)
 
     def nudge(self) -> None:
         """Deliveries were committed unleased (this process was full): look for them now."""

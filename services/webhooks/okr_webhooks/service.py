@@ -21,11 +21,11 @@ from okr_shared.contracts.webhooks import (
     EndpointWithSecret,
     webhook_id,
 )
-from okr_webhooks import models, repository
+from okr_webhooks import delivery_repository, models, repository
 from okr_webhooks.addresses import check_url
+from okr_webhooks.delivery_repository import Job, Outcome
 from okr_webhooks.errors import EndpointNotFound, NotAllowed
 from okr_webhooks.messages import Outgoing, body
-from okr_webhooks.repository import Job, Outcome
 from okr_webhooks.retries import RetryPolicy
 from okr_webhooks.sender import Sent
 
@@ -171,7 +171,7 @@ async def fan_out(
     rest are left due for any process to claim (how many is the second value)."""
     token, lease_until = lease
     rows = [(m.event_type, m.webhook_id, m.body) for m in messages]
-    return await repository.fan_out(session, rows, room, token, lease_until, utcnow())
+    return await delivery_repository.fan_out(session, rows, room, token, lease_until, utcnow())
 
 
 async def ping(
@@ -188,7 +188,9 @@ async def ping(
     payload = body(PING, now, data)
     row = {"endpoint_id": target.id, "webhook_id": message_id, "event_type": PING}
     row["payload"] = payload
-    ((delivery_id, _, _),) = await repository.insert_deliveries(session, [row], lease, lease_until)
+    ((delivery_id, _, _),) = await delivery_repository.insert_deliveries(
+        session, [row], lease, lease_until
+    )
     return Job(
         delivery_id,
         lease,
@@ -218,7 +220,7 @@ def outcome(job: Job, sent: Sent, policy: RetryPolicy) -> Outcome:
 async def record(session: AsyncSession, outcomes: Sequence[Outcome], policy: RetryPolicy) -> None:
     """The attempts, their deliveries, and their endpoints' health: an endpoint that has been
     failing for `give_up_after` (24 h) is disabled, its last failure the reason."""
-    await repository.record(session, outcomes)
+    await delivery_repository.record(session, outcomes)
     recovered: list[int] = []
     failing: dict[int, datetime] = {}
     restarted: dict[int, datetime] = {}
