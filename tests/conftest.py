@@ -15,6 +15,7 @@ from okr_shared.db import libpq_url
 from okr_shared.embedded import EmbeddedNats, free_port
 from okr_shared.subjects import STREAMS
 from tests.support import infra
+from tests.support.guarded import guarded_system
 from tests.support.system import RunningSystem, running_system
 from tests.support.telemetry import install as install_telemetry
 
@@ -98,3 +99,13 @@ async def own_world(servers: infra.Servers, tmp_path: Path) -> AsyncIterator[tup
         server.stop()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def guarded(
+    servers: infra.Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[RunningSystem, EmbeddedNats]]:
+    """A system of its own on a NATS server that lets in only okr's users and, through the
+    gateway's auth callout, integrations (as `okr up` runs it)."""
+    async with guarded_system(servers, tmp_path_factory.mktemp("guarded")) as running:
+        yield running

@@ -142,6 +142,11 @@ def _banner(system: System, endpoints: Endpoints, login: str, elapsed_s: float) 
     console.print(f"  API docs     {system.gateway_url}/docs")
     console.print(f"  event docs   {system.gateway_url}/asyncapi")
     console.print(f"  NATS         {endpoints.hr_nats_url}   (HR systems publish KPI values here)")
+    if endpoints.gateway_env:
+        console.print(
+            "  integrations ./okr integrations create NAME   (NATS credentials of its own for "
+            "each system, revocable alone)"
+        )
     console.print(f"  admin login  {login}")
     console.print(f"  logs         {system.data / 'logs'}   (JSON lines)")
     if metrics:
@@ -209,9 +214,23 @@ def migrate() -> None:
 
 
 # Registered on `app` by importing them: what HR systems do, and what operators run.
-from okr_cli import demo_commands, hr_commands, ops_commands, status_command  # noqa: E402
+from okr_cli import (  # noqa: E402
+    demo_commands,
+    hr_commands,
+    integration_commands,
+    ops_commands,
+    status_command,
+)
 
-__all__ = ["app", "demo_commands", "hr_commands", "main", "ops_commands", "status_command"]
+__all__ = [
+    "app",
+    "demo_commands",
+    "hr_commands",
+    "integration_commands",
+    "main",
+    "ops_commands",
+    "status_command",
+]
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from okr_cli.services import SERVICES
 from okr_shared.embedded import (
     HR_USER,
     SERVICE_USER,
+    SYSTEM_USER,
     EmbeddedNats,
     EmbeddedPostgres,
     EmbeddedServerError,
@@ -34,6 +35,7 @@ from okr_shared.embedded import (
     port_is_free,
 )
 from okr_shared.embedded.base import log_tail
+from okr_shared.nats_callout import account_public_key, new_account_seed
 from okr_shared.private_files import secret_file
 
 STOP_TIMEOUT_S = 10.0
@@ -52,6 +54,8 @@ class Endpoints:
     nats_url: str  # what the services use
     hr_nats_url: str  # what HR systems use: may only publish KPI values
     database_url: str
+    # The gateway's own: the integrations' auth callout key and the NATS system account's user.
+    gateway_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -185,15 +189,23 @@ class System:
         self.lock = RunLock(self.data / "okr.lock")
         self.lock.acquire({"pid": os.getpid()})
         nats_url = hr_url = self.settings.nats_url
+        gateway_env: dict[str, str] = {}
         if not nats_url:
+            seed = secret_file(self.data / "nats-callout-seed", make=new_account_seed)
             self.nats = EmbeddedNats(
                 self.data / "nats",
                 port=self.settings.nats_port,
                 log_file=self.data / "logs" / "nats.log",
                 users=self._nats_users(),
+                system_password=secret_file(self.data / "nats-sys-password"),
+                callout_issuer=account_public_key(seed),
             )
             self.nats.start()
             nats_url, hr_url = self.nats.url_for(SERVICE_USER), self.nats.url_for(HR_USER)
+            gateway_env = {
+                "OKR_NATS_CALLOUT_SEED": seed,
+                "OKR_NATS_SYSTEM_URL": self.nats.url_for(SYSTEM_USER),
+            }
         database_url = self.settings.database_url
         if not database_url:
             self.postgres = EmbeddedPostgres(
@@ -204,7 +216,7 @@ class System:
             )
             self.postgres.start()
             database_url = self.postgres.url
-        return Endpoints(nats_url, hr_url or nats_url, database_url)
+        return Endpoints(nats_url, hr_url or nats_url, database_url, gateway_env)
 
     def _nats_users(self) -> list[NatsUser]:
         return okr_users(
@@ -256,6 +268,7 @@ class System:
                     "OKR_INSTANCE": instance,
                     "OKR_GATEWAY_SHARE_PORT": str(self.copies("gateway") > 1).lower(),
                     "OKR_METRICS_PORT": str(next(metrics_ports)),
+                    **(endpoints.gateway_env if spec.name == "gateway" else {}),
                 }
                 child = Child(instance, spec.module, env, logs / f"{instance}.log")
                 child.start()

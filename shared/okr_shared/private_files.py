@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -17,14 +18,15 @@ def write_private(path: Path, text: str) -> None:
     path.chmod(0o600)
 
 
-def secret_file(path: Path, *, min_length: int = 32) -> str:
-    """The secret in `path`, made on first use. A file too short to be a real secret is an error
-    to fix by hand (we will not silently replace a key that tokens or data depend on)."""
+def secret_file(path: Path, *, min_length: int = 32, make: Callable[[], str] | None = None) -> str:
+    """The secret in `path`, made on first use (by `make`, else random URL-safe text). A file
+    too short to be a real secret is an error to fix by hand (we will not silently replace a
+    key that tokens or data depend on)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         # Written whole under a name of our own, then linked into place: a process starting at
         # the same moment (two gateway replicas) finds either no file or the whole secret.
-        value = secrets.token_urlsafe(max(min_length, 32))
+        value = make() if make else secrets.token_urlsafe(max(min_length, 32))
         draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         write_private(draft, value)
         try:

@@ -79,9 +79,73 @@ def kpi_value_subject(kpi_id: int) -> str:
     return f"{KPI_VALUE_PREFIX}{kpi_id}"
 
 
+# --- who sent a value: the subject says, and NATS permissions decide who may publish where ----
+# kpi.values.<kpi_id> | kpi.values.batch            the shared `hr` user ("hr")
+# kpi.values.i.<integration>.<kpi_id> | ...batch     one integration ("integration:<id>")
+# kpi.values.u.<user_id>.<kpi_id> | ...batch         the gateway, for a REST caller ("user:<id>")
+HR_SOURCE = "hr"
+_SENDERS = {"i": "integration", "u": "user"}
+KPI_VALUE_INTEGRATION_ADDRESS = "kpi.values.i.{integration_id}.{kpi_id}"  # for AsyncAPI
+KPI_VALUE_INTEGRATION_BATCH_ADDRESS = "kpi.values.i.{integration_id}.batch"
+KPI_VALUE_USER_ADDRESS = "kpi.values.u.{user_id}.{kpi_id}"
+KPI_VALUE_USER_BATCH_ADDRESS = "kpi.values.u.{user_id}.batch"
+
+
+def integration_value_prefix(integration_id: int) -> str:
+    """Where integration `integration_id` publishes: `<prefix>.<kpi_id>` or `<prefix>.batch`."""
+    return f"kpi.values.i.{integration_id}"
+
+
+def user_value_prefix(user_id: int) -> str:
+    """Where the gateway publishes the values a REST caller records."""
+    return f"kpi.values.u.{user_id}"
+
+
+def integration_source(integration_id: int) -> str:
+    return f"integration:{integration_id}"
+
+
+def parse_value_subject(subject: str) -> tuple[str, str]:
+    """(who sent it, the KPI id or `batch`) of a subject under `kpi.values.`: who is told by
+    the subject alone, which the server lets only that sender publish on. ValueError else."""
+    tokens = subject.split(".")
+    if tokens[:2] == ["kpi", "values"] and len(tokens) == 3:
+        return HR_SOURCE, tokens[2]
+    if (
+        tokens[:2] == ["kpi", "values"]
+        and len(tokens) == 5
+        and tokens[2] in _SENDERS
+        and tokens[3].isdigit()
+        and len(tokens[3]) <= 18
+        and int(tokens[3]) > 0
+    ):
+        return f"{_SENDERS[tokens[2]]}:{int(tokens[3])}", tokens[4]
+    raise ValueError(
+        "the subject must be kpi.values.<kpi id>, kpi.values.batch, or either of them under "
+        f"an integration's prefix kpi.values.i.<integration id>, not {subject}"
+    )
+
+
 # --- what an HR system may do on NATS (its user's permissions) -----------------------------
-HR_PUBLISH = ("kpi.values.>", "$JS.API.INFO", "$JS.API.STREAM.INFO.KPI_VALUES")
+# `kpi.values.*`: one token, so the shared user cannot publish under an integration's prefix.
+HR_PUBLISH = ("kpi.values.*", "$JS.API.INFO", "$JS.API.STREAM.INFO.KPI_VALUES")
 HR_SUBSCRIBE = ("_INBOX.>",)  # replies: JetStream acknowledgements of what it published
+
+
+def integration_inbox_prefix(integration_id: int) -> str:
+    """Where an integration's client must take its replies (its JetStream acknowledgements):
+    outside `_INBOX.`, which the shared `hr` user may read, and apart from every other's."""
+    return f"_INBOX_i{integration_id}"
+
+
+def integration_publish(integration_id: int) -> tuple[str, ...]:
+    return (f"{integration_value_prefix(integration_id)}.>", *HR_PUBLISH[1:])
+
+
+def integration_subscribe(integration_id: int) -> tuple[str, ...]:
+    return (f"{integration_inbox_prefix(integration_id)}.>",)
+
+
 # Where the services, and every tool acting as them, take their replies (request/reply answers,
 # JetStream API answers): not under `_INBOX.`, so an HR credential, which may read `_INBOX.>`
 # for its own acknowledgements, never sees one.
@@ -123,6 +187,8 @@ RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
 RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
 RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"
 RPC_OBJECTIVES_CREATABLE_LEVELS = "rpc.objectives.creatable_levels"
+RPC_OBJECTIVES_OWNERS = "rpc.objectives.owners"  # which users own objectives the caller sees
+RPC_OBJECTIVES_VISIBLE_IDS = "rpc.objectives.visible_ids"  # what a live stream may show
 RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
 RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_PROGRESS_REBUILD = "rpc.progress.rebuild"
@@ -136,6 +202,7 @@ RPC_KPIS_ARCHIVE = "rpc.kpis.archive"
 RPC_KPIS_VALUES = "rpc.kpis.values"
 RPC_KPIS_WRITABLE = "rpc.kpis.writable"
 RPC_KPIS_REJECTIONS = "rpc.kpis.rejections"
+RPC_KPIS_SOURCES = "rpc.kpis.sources"  # values sent and refused per sender
 RPC_WEBHOOKS_CREATE = "rpc.webhooks.create"
 RPC_WEBHOOKS_LIST = "rpc.webhooks.list"
 RPC_WEBHOOKS_GET = "rpc.webhooks.get"

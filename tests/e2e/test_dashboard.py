@@ -232,6 +232,8 @@ async def test_an_account_without_objectives_sees_why_and_can_sign_out(
         await page.click("#logout")
         await expect(page.locator("#login-form")).to_be_visible()
     assert errors == []
+    # Signing out ended the user's tokens on the server, not only in the tab.
+    assert (await system.client.get("/api/v1/auth/me", headers=headers)).status_code == 401
 
 
 async def _manager(system: RunningSystem, dept: str) -> tuple[dict[str, Any], str]:

@@ -156,6 +156,7 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     assert httpx.get(f"{first.gateway}/ready").status_code == 200
 
     hr_commands_work(env, first.gateway, headers, data_dir)
+    integrations_work(env)
     latency = asyncio.run(live_update_arrives(first.gateway, headers, hr_url.group(1)))
     print(f"KPI value published -> rollup on the SSE stream: {latency * 1000:.0f} ms")
     rebuilt = okr(env, "progress", "rebuild")
@@ -335,6 +336,40 @@ def hr_commands_work(
         httpx.get(f"{gateway}/api/v1/kpis/{kpi['id']}", headers=headers).json()["current_value"]
         == 4
     )
+
+
+def integrations_work(env: dict[str, str]) -> None:
+    """`okr integrations`: the NATS URL it prints once lets the system in through okr up's
+    auth callout; revoking closes that connection."""
+    made = okr(env, "integrations", "create", "e2e-hris")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "Store these now" in made.stdout
+    url = re.search(r"nats_url\s+(nats://integration-(\d+):\S+)", made.stdout)
+    inbox = re.search(r"inbox_prefix\s+(\S+)", made.stdout)
+    assert url and inbox, made.stdout
+
+    async def connect_and_revoke() -> str:
+        closed = asyncio.Event()
+
+        async def on_closed() -> None:
+            closed.set()
+
+        client = await nats.connect(
+            url.group(1), inbox_prefix=inbox.group(1), allow_reconnect=False, closed_cb=on_closed
+        )
+        try:
+            shown = await asyncio.to_thread(okr, env, "integrations", "show", url.group(2))
+            revoked = await asyncio.to_thread(okr, env, "integrations", "revoke", url.group(2))
+            await asyncio.wait_for(closed.wait(), timeout=5)
+        finally:
+            await client.close()
+        assert re.search(r"connections\s+1\n", shown.stdout), shown.stdout
+        return revoked.stdout
+
+    revoked = asyncio.run(connect_and_revoke())
+    assert "closed 1 open NATS connection" in revoked, revoked
+    listed = okr(env, "integrations", "list")
+    assert "e2e-hris" in listed.stdout and "revoked" in listed.stdout, listed.stdout
 
 
 async def live_update_arrives(gateway: str, headers: dict[str, str], hr_url: str) -> float:

@@ -43,7 +43,7 @@ async def test_values_over_nats_move_the_kpi_and_publish_progress(
     assert current["progress_percentage"] == 75.0
     values = await history(system, target["id"])
     assert [v["value"] for v in values] == [150, 50]  # newest first
-    assert values[1]["source"] == "hris"
+    assert (values[1]["source"], values[1]["source_label"]) == ("hr", "hris")
 
     events = await hr.pull_subscribe(subjects.KPI_PROGRESS_CHANGED, stream="KPI_EVENTS")
     seen: list[Json] = []

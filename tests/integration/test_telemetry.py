@@ -98,7 +98,8 @@ async def test_requests_messages_and_rollups_are_counted(system: RunningSystem) 
     route = "/api/v1/kpis/{kpi_id}/values"
     before = {
         "http": sample("okr_http_requests_total", method="POST", route=route, status="202"),
-        "consumed": sample("okr_messages_consumed_total", subject="kpi.values.*"),
+        # Values recorded over REST travel under the caller's prefix (kpi.values.u.<user>.<kpi>).
+        "consumed": sample("okr_messages_consumed_total", subject="kpi.values.u.*.>"),
         "published": sample("okr_messages_published_total", subject="kpi.progress_changed"),
         "rollups": sample("okr_rollup_latency_seconds_count"),
         "batches": sample("okr_consumer_batch_size_count", consumer=KPI_EVENTS_CONSUMER),
@@ -115,7 +116,7 @@ async def test_requests_messages_and_rollups_are_counted(system: RunningSystem) 
     assert sample("okr_http_requests_total", method="POST", route=route, status="202") == (
         before["http"] + 1
     )
-    assert sample("okr_messages_consumed_total", subject="kpi.values.*") > before["consumed"]
+    assert sample("okr_messages_consumed_total", subject="kpi.values.u.*.>") > before["consumed"]
     published = sample("okr_messages_published_total", subject="kpi.progress_changed")
     assert published > before["published"]
     assert (
@@ -169,6 +170,7 @@ def test_subjects_are_counted_by_family_not_by_id() -> None:
     assert subject_family("kpi.values.42") == "kpi.values.*"
     assert subject_family("progress.objective.7") == "progress.objective.*"
     assert subject_family("kpi.values.batch") == "kpi.values.batch"
+    assert subject_family("kpi.values.i.7.batch") == "kpi.values.i.*.>"
     # What a hostile sender may invent adds no series.
     assert subject_family("kpi.values.made-up-1") == "kpi.values.*"
     assert subject_family("kpi.values.a.b.c.d.e") == "kpi.values.*.*.>"

@@ -305,3 +305,20 @@ async def test_only_an_admin_manages_webhooks_and_bad_input_is_refused(
     missing = await system.client.get("/api/v1/webhooks/999999999", headers=system.admin_headers)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "webhook endpoint 999999999 not found"
+
+
+async def test_a_key_with_webhooks_manage_registers_an_endpoint(
+    system: RunningSystem, receiver: Receiver
+) -> None:
+    created = await system.client.post(
+        "/api/v1/api-keys",
+        json={"name": "hooks", "scopes": ["webhooks:manage"]},
+        headers=system.admin_headers,
+    )
+    assert created.status_code == 201, created.text
+    key = {"Authorization": f"Bearer {created.json()['key']}"}
+    body = {"url": receiver.url("/by-key"), "events": ["objective.created"]}
+    registered = await system.client.post("/api/v1/webhooks", json=body, headers=key)
+    assert registered.status_code == 201, registered.text
+    listed = await system.client.get("/api/v1/webhooks", headers=key)
+    assert registered.json()["id"] in [e["id"] for e in listed.json()["items"]]

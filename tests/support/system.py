@@ -86,8 +86,10 @@ async def running_system(
     database_url: str,
     data_dir: Path,
     service_urls: Mapping[str, str] | None = None,
+    gateway: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[RunningSystem]:
-    """`database_url` is the owner's; each service connects with its own in `service_urls`."""
+    """`database_url` is the owner's; each service connects with its own in `service_urls`.
+    `gateway` adds settings of the gateway's (its NATS auth callout, say)."""
 
     def common(service: str) -> dict[str, Any]:
         url = (service_urls or {}).get(service, database_url)
@@ -122,6 +124,8 @@ async def running_system(
         admin_password=ADMIN_PASSWORD,
         instance="gateway-test",
         writes_per_minute=0,  # the tests write far faster than a person; one test checks the limit
+        stream_recheck_s=1,  # a live stream notices a deactivated user within a second
+        **(gateway or {}),
     )
     app = create_app(gateway_settings)
     engine = make_engine(database_url, pool_size=2, application_name="tests")

@@ -13,6 +13,7 @@ import pytest
 
 from okr_cli.chaos import compose_plan
 from okr_cli.chaos.compose_plan import Machine, PlanError, PortMap, Process
+from okr_shared.nats_callout import account_public_key
 from tests.support import compose_file
 
 DATA = Path("/tmp/okr-compose-plan")  # never created: the plan starts nothing
@@ -79,7 +80,11 @@ def test_every_service_and_replica_runs_with_the_files_command() -> None:
 def test_the_environment_is_composes_but_for_the_stated_rewrites() -> None:
     compose = compose_file.load()
     processes, environment = plan_of(compose)
-    hosts = re.compile(r"0\.0\.0\.0|" + "|".join(re.escape(f"{s}:") for s in compose["services"]))
+    # Loopback addresses with a port are an instance's own container ports: rewritten too.
+    hosts = re.compile(
+        r"0\.0\.0\.0|localhost:|127\.0\.0\.1:|"
+        + "|".join(re.escape(f"{s}:") for s in compose["services"])
+    )
     for process in processes:
         raw = compose["services"][process.service].get("environment", {})
         assert set(process.env) - ADDED_BY_THE_RUNNER == set(raw), process.instance
@@ -99,7 +104,14 @@ def test_the_environment_is_composes_but_for_the_stated_rewrites() -> None:
         "OKR_ADMIN_PASSWORD",
         "OKR_NATS_SERVICE_PASSWORD",
         "OKR_NATS_HR_PASSWORD",
+        "OKR_NATS_SYSTEM_PASSWORD",
+        "OKR_NATS_CALLOUT_SEED",
+        "OKR_NATS_CALLOUT_ISSUER",
     }  # the variables the file's header says to set
+    # Made together: the issuer the NATS servers trust is the seed's public key.
+    assert environment["OKR_NATS_CALLOUT_ISSUER"] == account_public_key(
+        environment["OKR_NATS_CALLOUT_SEED"]
+    )
 
 
 def test_hosts_ports_and_paths_become_this_machines() -> None:

@@ -123,6 +123,7 @@ def test_a_dead_letter_becomes_kpi_value_rejected_whatever_it_holds() -> None:
         "reason": "KPI 12 is archived",
         "idempotency_key": "hr-key-1",
         "subject": "kpi.values.12",
+        "source": "hr",
         "value": 3.5,
         "rejected_at": "2025-12-01T14:40:00Z",
     }
@@ -136,7 +137,11 @@ def test_a_dead_letter_becomes_kpi_value_rejected_whatever_it_holds() -> None:
     data = json.loads(item.body)["data"]
     assert (data["kpi_id"], data["value"], data["idempotency_key"]) == (7, None, "item-key")
     assert item.webhook_id == "msg_dlq_KPI_VALUES_10_3"
+    sent = from_dead_letter(_letter("kpi.values.i.7.12", b'{"value": 1}'))
+    data = json.loads(sent.body)["data"]
+    assert (data["kpi_id"], data["source"]) == (12, "integration:7")
     unreadable = from_dead_letter(_letter("kpi.values.x", b"\xff{[", **{"Okr-Dlq-Reason": "bad"}))
     data = json.loads(unreadable.body)["data"]
     assert (data["kpi_id"], data["value"], data["reason"]) == (None, None, "bad")
+    assert data["source"] == "hr"  # kpi.values.<token> is the shared user's subject
     assert unreadable.webhook_id == "msg_dlq_KPI_VALUES_DLQ_42"  # no id: the stream's own

@@ -40,6 +40,7 @@ from typing import Any
 
 from okr_shared.embedded.nats import nats_server_binary
 from okr_shared.embedded.postgres import wheel_bin
+from okr_shared.nats_callout import account_public_key, new_account_seed
 
 COMPOSE_FILE = Path(__file__).resolve().parents[3] / "compose.yaml"
 NATS_CLIENT_PORT = 4222  # nats-server's default, which compose's command leaves implicit
@@ -96,10 +97,20 @@ def required_variables(compose: Mapping[str, Any]) -> set[str]:
     }
 
 
+# Made together, as `okr integrations keygen` makes them: a seed and its public key.
+KEY_PAIRS = {"OKR_NATS_CALLOUT_SEED": "OKR_NATS_CALLOUT_ISSUER"}
+
+
 def generated_environment(compose: Mapping[str, Any]) -> dict[str, str]:
     """A fresh password for each required variable, as the file's header asks for them
-    (`openssl rand -hex 24`): URL-safe, long enough for OKR_JWT_SECRET."""
-    return {name: secrets.token_hex(24) for name in sorted(required_variables(compose))}
+    (`openssl rand -hex 24`): URL-safe, long enough for OKR_JWT_SECRET; and a fresh nkey pair
+    for each pair of KEY_PAIRS."""
+    environment = {name: secrets.token_hex(24) for name in sorted(required_variables(compose))}
+    for seed_name, public_name in KEY_PAIRS.items():
+        if seed_name in environment or public_name in environment:
+            seed = new_account_seed()
+            environment.update({seed_name: seed, public_name: account_public_key(seed)})
+    return environment
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -2,7 +2,9 @@
 loopback (compose_plan.py says how it differs, compose_run.py runs it).
 
 First the vertical slice: a KPI value published on NATS as an HR system (user `hr`, compose's
-OKR_NATS_HR_PASSWORD) reaches the company objective over REST (as compose's admin). Then the
+OKR_NATS_HR_PASSWORD) reaches the company objective over REST (as compose's admin). Then an
+integration created over REST connects to a node other than the gateway's through the auth
+callout, and revoking it closes that connection (through the system account). Then the
 chaos scenarios' stream of values while the NATS node leading KPI_VALUES is SIGKILLed and left
 down (`docker kill`) and a progress replica is SIGKILLed (a crash: its restart policy,
 `unless-stopped`, brings it back); judged by verdict.py. The gateway keeps compose's limit of 60
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -100,6 +103,7 @@ async def run(quick: bool) -> verdict.Verdict:
             f"vertical slice: a value published as hr reached the company objective over REST, "
             f"exactly, in {took_s:.1f} s"
         )
+        result.notes.append(await _an_integration(compose))
         await _grow(compose, *chain)
         stream = workload.value_stream(compose.world.kpi_ids, size.values, seed=1)
         publisher = workload.Publisher(hr, size.rate_per_s)
@@ -205,6 +209,39 @@ async def _vertical_slice(
             raise TimeoutError(f"the company objective did not reach {SLICE_VALUE} over REST")
         await asyncio.sleep(0.1)
     return sent, time.monotonic() - started
+
+
+async def _an_integration(compose: Compose) -> str:
+    """Created over REST, connected to nats-2 with its own credentials (let in by the gateway's
+    auth callout), revoked: its connection must be closed. A note, FAILED when it is not."""
+    made = await compose.post("/api/v1/integrations", {"name": f"compose-{secrets.token_hex(3)}"})
+    node = compose.topology.of("nats-2")[0].spec
+    port = node.ports[NATS_CLIENT_PORT]
+    closed = asyncio.Event()
+
+    async def on_closed() -> None:
+        closed.set()
+
+    client = await nats.connect(
+        f"nats://{made['nats_user']}:{made['nats_password']}@{LOOPBACK}:{port}",
+        inbox_prefix=made["inbox_prefix"],
+        allow_reconnect=False,
+        closed_cb=on_closed,
+        error_cb=probe.quiet,
+    )
+    try:
+        started = time.monotonic()
+        response = await compose.http.delete(f"/api/v1/integrations/{made['id']}")
+        response.raise_for_status()
+        await asyncio.wait_for(closed.wait(), timeout=10)
+    except (TimeoutError, httpx.HTTPError) as err:
+        return f"FAILED: a revoked integration's connection to nats-2 was not closed ({err!r})"
+    finally:
+        await client.close()
+    return (
+        "an integration connected to nats-2 through the gateway's auth callout; revoked, its "
+        f"connection was closed after {time.monotonic() - started:.2f} s"
+    )
 
 
 async def _grow(

@@ -41,6 +41,12 @@ async def run(quick: bool) -> Verdict:
                 "--checks",
                 "not_a_server_error",
                 *(arg for op in NOT_FUZZED for arg in ("--exclude-operation-id", op)),
+                # Signing out or changing the admin's password would end the token every later
+                # request is sent with: the rest of the run would test nothing but the 401.
+                "--exclude-path",
+                "/api/v1/auth/logout",
+                "--exclude-path",
+                "/api/v1/auth/password",
                 *phases,
                 "--seed",
                 "1",

@@ -1,4 +1,8 @@
-"""What routes depend on, as `Annotated` aliases: the session, the caller, the services."""
+"""What routes depend on, as `Annotated` aliases: the session, the caller, the services.
+
+Every route that a program may call with an API key names the scope it needs through `scoped`
+(the aliases ObjectivesRead ... WebhooksManage); routes for people alone (users, keys, the
+security log, sign-out) take CurrentUser, AdminUser or Writer, which refuse keys."""
 
 from __future__ import annotations
 
@@ -8,18 +12,21 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import nats.errors
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, Request, Security
+from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_gateway import repository, service
+from okr_gateway import api_keys, integrations, repository, service
 from okr_gateway.errors import RateLimited, Unauthorized
-from okr_gateway.models import User
-from okr_gateway.security import Tokens
+from okr_gateway.models import ApiKey, User
+from okr_gateway.scopes import DESCRIPTIONS, Scope
+from okr_gateway.security import Tokens, looks_like_api_key
+from okr_gateway.security_log import Origin
 from okr_gateway.settings import GatewaySettings
+from okr_gateway.sign_in import SignIn
 from okr_shared import rpc, tracing
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.errors import Forbidden, Unavailable
@@ -68,6 +75,9 @@ class GatewayState:
     readers: async_sessionmaker[AsyncSession]  # no transaction: for reads
     services: Services
     tokens: Tokens
+    sign_in: SignIn  # the password checks and the throttle
+    # None when this gateway is not configured for them (OKR_NATS_CALLOUT_SEED unset).
+    integrations: integrations.IntegrationAccess | None = None
 
 
 async def state(request: Request) -> GatewayState:
@@ -95,21 +105,68 @@ async def reader(gateway: StateDep) -> AsyncIterator[AsyncSession]:
 
 ReaderDep = Annotated[AsyncSession, Depends(reader)]
 
-bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/login",
+    scopes={scope.value: text for scope, text in DESCRIPTIONS.items()},
+    description="A token from /api/v1/auth/login, or an API key (okr_<prefix>_<secret>)",
+    auto_error=False,
+)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def current_user(gateway: StateDep, token: Annotated[str | None, Depends(bearer)]) -> User:
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: a person with a token, or a program with one of their keys."""
+
+    user: User
+    key: ApiKey | None = None
+    scopes: frozenset[Scope] = frozenset()  # a key's (a person's token is limited by role only)
+
+
+async def caller(gateway: StateDep, token: Annotated[str | None, Depends(bearer)]) -> Caller:
     if not token:
         raise Unauthorized(
-            "not signed in: send Authorization: Bearer <token> from /api/v1/auth/login"
+            "not signed in: send Authorization: Bearer <token> from /api/v1/auth/login, "
+            "or an API key"
         )
-    user_id = gateway.tokens.user_id(token)
-    if user_id is None:
+    if looks_like_api_key(token):
+        return await _key_holder(gateway, token)
+    claims = gateway.tokens.read(token)
+    if claims is None:
         raise Unauthorized("the token is invalid or expired; sign in again")
     # A reader session, closed at once: the connection goes back to the pool instead of idling
     # for as long as the services take to answer (a whole tree can take seconds).
     async with gateway.readers() as db:
-        return await service.active_user(db, user_id)
+        user = await service.active_user(db, claims.user_id)
+    if user.token_generation != claims.generation:
+        raise Unauthorized(
+            "the token was ended by a sign-out, a password change or reset, or a "
+            "deactivation; sign in again"
+        )
+    return Caller(user)
+
+
+async def _key_holder(gateway: GatewayState, token: str) -> Caller:
+    # Read on every request, never cached: a revoked key is refused from the next request on.
+    async with gateway.readers() as db:
+        key, owner = await api_keys.authenticate(db, token)
+    if api_keys.needs_marking_used(key):  # at most once a minute per key, not per request
+        async with gateway.sessions.begin() as db:
+            await api_keys.mark_used(db, key)
+    return Caller(owner, key, api_keys.effective_scopes(key, owner))
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+
+
+async def current_user(who: CallerDep) -> User:
+    """A person signed in with a password; API keys are refused (403)."""
+    if who.key is not None:
+        raise Forbidden(
+            "an API key may not do this: users, API keys, the security log and signing out "
+            "are for people signed in with a password"
+        )
+    return who.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -125,17 +182,113 @@ AdminUser = Annotated[User, Depends(admin_user)]
 
 
 async def writer(user: CurrentUser, gateway: StateDep) -> User:
-    """The caller, counted against the per-user write limit (429 with Retry-After beyond it)."""
-    limit = gateway.settings.writes_per_minute
-    if limit:
-        async with gateway.sessions.begin() as db:
-            count, seconds_left = await repository.count_write(db, user.id)
-        if count > limit:
-            raise RateLimited(limit, max(1, math.ceil(seconds_left)))
+    """A person, counted against the per-user write limit (429 with Retry-After beyond it)."""
+    await _count_write(gateway, Caller(user))
     return user
 
 
 Writer = Annotated[User, Depends(writer)]
+
+
+async def scoped(
+    security_scopes: SecurityScopes, who: CallerDep, request: Request, gateway: StateDep
+) -> User:
+    """THE way a route says what it needs: `Annotated[User, Security(scoped, scopes=[...])]`,
+    or one of the aliases below. A person passes (their role's limits are the services'
+    business); an API key needs every scope named, else 403. A write (any method but GET,
+    HEAD and OPTIONS) counts against the caller's write limit: the person's, or the key's own."""
+    return await _authorize(security_scopes, who, request, gateway, admin_only=False)
+
+
+async def scoped_admin(
+    security_scopes: SecurityScopes, who: CallerDep, request: Request, gateway: StateDep
+) -> User:
+    """`scoped`, for admins only (their tokens, and their keys with the scopes)."""
+    return await _authorize(security_scopes, who, request, gateway, admin_only=True)
+
+
+async def _authorize(
+    security_scopes: SecurityScopes,
+    who: Caller,
+    request: Request,
+    gateway: GatewayState,
+    *,
+    admin_only: bool,
+) -> User:
+    if who.key is not None:
+        missing = [scope for scope in security_scopes.scopes if scope not in who.scopes]
+        if missing:
+            raise Forbidden(
+                f"this API key lacks the scope {', '.join(missing)}; it has "
+                f"{', '.join(sorted(who.scopes)) or 'none its owner may still use'}"
+            )
+    if admin_only and who.user.role != Role.ADMIN.value:
+        raise Forbidden("only an admin may do this")
+    if request.method not in READ_METHODS:
+        await _count_write(gateway, who)
+    return who.user
+
+
+ObjectivesRead = Annotated[User, Security(scoped, scopes=[Scope.OBJECTIVES_READ])]
+ObjectivesWrite = Annotated[User, Security(scoped, scopes=[Scope.OBJECTIVES_WRITE])]
+KpisRead = Annotated[User, Security(scoped, scopes=[Scope.KPIS_READ])]
+KpisWrite = Annotated[User, Security(scoped, scopes=[Scope.KPIS_WRITE])]
+ValuesWrite = Annotated[User, Security(scoped, scopes=[Scope.VALUES_WRITE])]
+# Admins only, with a token or a key that has webhooks:manage (which only admins' keys can).
+WebhooksManage = Annotated[User, Security(scoped_admin, scopes=[Scope.WEBHOOKS_MANAGE])]
+
+
+async def _count_write(gateway: GatewayState, who: Caller) -> None:
+    """429 with Retry-After beyond the limit: per user per minute for people, per key for keys.
+    Counted in PostgreSQL, so the limits hold across gateway replicas."""
+    settings = gateway.settings
+    limit = settings.writes_per_minute if who.key is None else settings.key_writes_per_minute
+    if not limit:
+        return
+    async with gateway.sessions.begin() as db:
+        if who.key is None:
+            count, seconds_left = await repository.count_write(db, who.user.id)
+        else:
+            count, seconds_left = await api_keys.count_write(db, who.key)
+    if count > limit:
+        raise RateLimited(limit, max(1, math.ceil(seconds_left)))
+
+
+async def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+
+async def origin(user: CurrentUser, address: ClientAddress) -> Origin:
+    """Who acts and from where, for the security log."""
+    return Origin(user.id, address)
+
+
+OriginDep = Annotated[Origin, Depends(origin)]
+
+
+async def value_prefix(user: ValuesWrite, gateway: StateDep) -> str:
+    """Where the values this caller records over REST are published: the subject says who sent
+    them, and only the gateway may publish under a user's prefix."""
+    async with gateway.readers() as db:
+        return await integrations.prefix_for(db, user)
+
+
+ValuePrefix = Annotated[str, Depends(value_prefix)]
+
+
+async def integration_access(gateway: StateDep) -> integrations.IntegrationAccess:
+    if gateway.integrations is None:
+        raise Unavailable(
+            "this gateway has no NATS auth callout for integrations: set OKR_NATS_CALLOUT_SEED "
+            "and OKR_NATS_SYSTEM_URL (./okr up sets them for its own NATS server)"
+        )
+    return gateway.integrations
+
+
+IntegrationAccessDep = Annotated[integrations.IntegrationAccess, Depends(integration_access)]
 
 
 async def services(gateway: StateDep) -> Services:

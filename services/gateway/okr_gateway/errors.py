@@ -56,21 +56,36 @@ class Unauthorized(OkrError):
     code = "unauthorized"
 
 
-class RateLimited(OkrError):
+class TooManyRequests(OkrError):
+    """429, with the seconds to wait in Retry-After."""
+
     code = "rate_limited"
 
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message, details=[{"retry_after": retry_after_s}])
+        self.retry_after_s = retry_after_s
+
+
+class RateLimited(TooManyRequests):
     def __init__(self, limit: int, retry_after_s: int) -> None:
         super().__init__(
-            f"more than {limit} writes in a minute; try again in {retry_after_s} s",
-            details=[{"retry_after": retry_after_s}],
+            f"more than {limit} writes in a minute; try again in {retry_after_s} s", retry_after_s
         )
-        self.retry_after_s = retry_after_s
+
+
+class SignInThrottled(TooManyRequests):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins for this account or from this address; "
+            f"try again in {retry_after_s} s",
+            retry_after_s,
+        )
 
 
 def status_of(error: OkrError) -> int:
     if isinstance(error, Unauthorized):
         return 401
-    if isinstance(error, RateLimited):
+    if isinstance(error, TooManyRequests):
         return 429
     return next((status for cls, status in STATUS.items() if isinstance(error, cls)), 500)
 
@@ -90,7 +105,7 @@ async def _okr_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OkrError)
     status = status_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, TooManyRequests):
         headers = {"Retry-After": str(exc.retry_after_s)}
     return JSONResponse(
         body(exc.message, exc.code, exc.details), status_code=status, headers=headers

@@ -15,25 +15,35 @@ from fastapi import FastAPI
 
 from okr_gateway import __version__, errors
 from okr_gateway.asyncapi import SystemDocument
+from okr_gateway.body_limit import BodyLimit
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
+from okr_gateway.integrations import IntegrationAccess
+from okr_gateway.live import LiveHub
+from okr_gateway.nats_access import Callout, SystemAccount
 from okr_gateway.routes import (
+    api_keys,
     asyncapi,
+    audit,
     auth,
     dashboard,
     docs,
     health,
+    integrations,
     kpis,
     objectives,
     progress,
     users,
     webhooks,
 )
-from okr_gateway.security import Tokens
+from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
+from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
+from okr_shared import subjects as s
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.metrics import MetricsServer
+from okr_shared.nats_callout import Issuer
 from okr_shared.private_files import secret_file
 from okr_shared.runtime import make_broker, ping_router, service_info
 from okr_shared.settings import load_settings
@@ -47,10 +57,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         settings.database_url, pool_size=settings.db_pool_size, application_name="gateway"
     )
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    sessions, readers = make_sessionmaker(engine), make_reader(engine)
     state = GatewayState(
         settings=settings,
-        sessions=make_sessionmaker(engine),
-        readers=make_reader(engine),
+        sessions=sessions,
+        readers=readers,
         services=Services(
             make_broker(settings.nats_url, "okr-gateway"),
             settings.rpc_timeout_s,
@@ -60,9 +71,30 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             secret or secret_file(settings.data_dir / "jwt-secret"),
             timedelta(minutes=settings.jwt_ttl_minutes),
         ),
+        sign_in=SignIn(
+            readers,
+            sessions,
+            PasswordHashing(settings.password_hashing_concurrency),
+            SignInPolicy(
+                settings.sign_in_free_failures,
+                settings.sign_in_free_failures_per_address,
+                settings.sign_in_max_lockout_s,
+            ),
+        ),
     )
+    if settings.nats_callout_seed and settings.nats_system_url:
+        state.integrations = IntegrationAccess(
+            Callout(Issuer(settings.nats_callout_seed.get_secret_value()), state.sessions),
+            SystemAccount(settings.nats_system_url.get_secret_value()),
+            settings.integrations_nats_url,
+        )
 
     metrics = MetricsServer(settings.metrics_host, settings.metrics_port)
+    services = state.services
+    live = LiveHub(
+        lambda: services.broker.connection,
+        lambda request: services.call(s.RPC_OBJECTIVES_VISIBLE_IDS, request, list[int]),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -73,10 +105,13 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             yield
         finally:
             await asyncio.to_thread(metrics.stop)
+            await live.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
             await state.services.broker.stop()
+            if state.integrations:
+                await state.integrations.system.close()
             await engine.dispose()
 
     app = TracedFastAPI(
@@ -96,11 +131,30 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ping_router(service_info("gateway", __version__, settings), metrics_server=metrics).router
     )
     app.state.gateway = state
+    app.state.live = live
     app.state.asyncapi = SystemDocument(
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )
     errors.install(app)
-    for module in (health, auth, users, objectives, kpis, progress, docs, asyncapi, dashboard):
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        per_path={kpis.BATCH_PATH: settings.max_batch_body_bytes},
+    )
+    for module in (
+        health,
+        auth,
+        users,
+        integrations,
+        objectives,
+        kpis,
+        progress,
+        docs,
+        asyncapi,
+        dashboard,
+    ):
+        app.include_router(module.router)
+    for module in (api_keys, audit):
         app.include_router(module.router)
     app.include_router(webhooks.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
@@ -109,12 +163,21 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 async def _connect(state: GatewayState) -> None:
     await _retry("NATS", state.services.broker.start)
+    access = state.integrations
+    if access:
+        # Integrations connect through the callout this gateway answers.
+        await access.callout.start(state.services.broker.connection)
+        await _retry("NATS's system account", access.system.connect)
     settings = state.settings
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
 
     async def admin() -> None:
         login = await bootstrap_admin(
-            state.sessions, settings.admin_username, password, settings.data_dir
+            state.sessions,
+            settings.admin_username,
+            password,
+            settings.data_dir,
+            state.sign_in.passwords,
         )
         if login.generated_password:
             # Printed once, on the console only (never into the logs), and kept in a 0600 file.
@@ -155,6 +218,10 @@ def run() -> None:
             log_level=settings.log_level.lower(),
             access_log=False,
             log_config=None,
+            # uvicorn trusts X-Forwarded-For from 127.0.0.1 unless told otherwise: anyone on
+            # the machine could then choose the address the sign-in throttle counts by.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
         )
     )
     sockets = None

@@ -15,6 +15,11 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+async def users_by_id(session: AsyncSession, user_ids: list[int]) -> dict[int, User]:
+    rows = await session.execute(select(User).where(User.id.in_(user_ids)))
+    return {user.id: user for user in rows.scalars()}
+
+
 async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
     rows = await session.execute(
         select(User.id, func.coalesce(func.nullif(User.full_name, ""), User.username)).where(

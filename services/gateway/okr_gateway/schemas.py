@@ -1,4 +1,4 @@
-"""HTTP models of identity: users and tokens.
+"""HTTP models of identity: users, tokens, API keys and the security log.
 
 Requests refuse unknown fields (no mass assignment); passwords are write-only.
 """
@@ -10,6 +10,7 @@ from typing import Annotated, Self
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -19,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from okr_gateway.scopes import Scope
+from okr_gateway.security_log import EventKind
 from okr_shared.contracts.common import Role
 from okr_shared.contracts.fields import Department, NoNul
 
@@ -66,6 +69,11 @@ class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int = Field(description="seconds until the token expires")
+
+
+class PasswordChange(Request):
+    current_password: Annotated[SecretStr, Field(max_length=256), UnicodeSecret]
+    new_password: Password
 
 
 class UserCreate(Request):
@@ -119,3 +127,50 @@ class UserNames(BaseModel):
     """Display names by user id: what an OKR tree shows beside each objective's owner."""
 
     names: dict[int, str]
+
+
+class ApiKeyCreate(Request):
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+    ]
+    scopes: Annotated[
+        list[Scope],
+        Field(min_length=1, max_length=len(Scope), description="what the key may do"),
+    ]
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when it stops working (with a time zone); none: never"
+    )
+
+
+class ApiKeyResponse(BaseModel):
+    """A key as listed: never the key itself, which only its creation shows."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int
+    name: str
+    prefix: str = Field(description="the key starts okr_<prefix>_: which key is which")
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(description="to the minute")
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyResponse):
+    key: str = Field(description="Authorization: Bearer <key>; shown this once, kept nowhere")
+
+
+class SecurityEventResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    kind: EventKind
+    actor_id: int | None = Field(description="who did it (none: not signed in)")
+    user_id: int | None = Field(description="whose account it concerns")
+    username: str | None
+    client_address: str | None
+    api_key_id: int | None
+    detail: str

@@ -1,9 +1,13 @@
-"""Passwords (argon2) and bearer tokens (JWT with a pinned algorithm, issuer and audience)."""
+"""Passwords (argon2), bearer tokens (JWT with a pinned algorithm, issuer and audience) and API
+key secrets (SHA-256 digests)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 ALGORITHM = "HS256"
 ISSUER = "okr"
 AUDIENCE = "okr-api"
+KEY_PREFIX = "okr"
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that an unknown user and a wrong password
@@ -21,20 +26,47 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+class PasswordHashing:
+    """argon2, a few at a time. Each check takes ~0.1-0.2 s of CPU on several threads and 64 MiB
+    of memory: unbounded, a flood of sign-ins would take every core and a gigabyte from the rest
+    of the gateway. Bounded, it waits its turn (holding no database connection) and only
+    sign-in slows down."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._turns = asyncio.Semaphore(concurrency)
+
+    async def hash(self, password: str) -> str:
+        async with self._turns:
+            return await asyncio.to_thread(_hasher.hash, password)
+
+    async def verify(
+        self,
+        password_hash: str | None,
+        password: str,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> bool:
+        """True if the password matches; `before` runs once this check has its turn (and may
+        raise), for what must be decided just before it, not when it began to wait."""
+
+        def verify() -> bool:
+            try:
+                return (
+                    _hasher.verify(password_hash or _DUMMY_HASH, password)
+                    and password_hash is not None
+                )
+            except (VerificationError, InvalidHashError):
+                return False
+
+        async with self._turns:
+            if before is not None:
+                await before()
+            return await asyncio.to_thread(verify)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return (
-                _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-            )
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -42,10 +74,11 @@ class Tokens:
     secret: str
     ttl: timedelta
 
-    def issue(self, user_id: int) -> tuple[str, int]:
+    def issue(self, user_id: int, generation: int) -> tuple[str, int]:
         now = datetime.now(UTC)
         claims = {
             "sub": str(user_id),
+            "gen": generation,
             "iss": ISSUER,
             "aud": AUDIENCE,
             "iat": now,
@@ -54,8 +87,9 @@ class Tokens:
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM), int(self.ttl.total_seconds())
 
-    def user_id(self, token: str) -> int | None:
-        """The token's user id, or None for any token that is not ours, intact and current."""
+    def read(self, token: str) -> TokenClaims | None:
+        """The token's user and generation, or None for any token that is not ours, intact and
+        current. Whether its generation is still the user's is the caller's to check."""
         try:
             claims = jwt.decode(
                 token,
@@ -63,8 +97,46 @@ class Tokens:
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "gen"]},
             )
-            return int(claims["sub"])
+            generation = claims["gen"]
+            if not isinstance(generation, int) or isinstance(generation, bool):
+                return None
+            return TokenClaims(int(claims["sub"]), generation)
         except (jwt.PyJWTError, ValueError):
             return None
+
+
+@dataclass(frozen=True)
+class NewKey:
+    prefix: str
+    key: str  # shown once, never stored
+    digest: bytes
+
+
+def new_api_key() -> NewKey:
+    prefix = secrets.token_hex(6)  # hex: never an underscore, so the key splits unambiguously
+    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return NewKey(prefix, key, key_digest(key))
+
+
+def key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(f"{KEY_PREFIX}_")
+
+
+def api_key_prefix(key: str) -> str | None:
+    """The prefix of a well-formed key, else None."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 12 or not parts[2]:
+        return None
+    if not all(c in "0123456789abcdef" for c in parts[1]):
+        return None
+    return parts[1]
+
+
+def same_digest(key: str, digest: bytes) -> bool:
+    return hmac.compare_digest(key_digest(key), digest)

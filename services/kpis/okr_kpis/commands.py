@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from okr_kpis import repository
 from okr_kpis.errors import StaleVersion
 from okr_kpis.models import Kpi
-from okr_kpis.permissions import ensure_can_create, ensure_can_manage, visible
+from okr_kpis.permissions import ensure_can_create, ensure_can_manage, ensure_can_place, visible
 from okr_kpis.progress import kpi_progress
 from okr_kpis.views import progress_event, response
 from okr_shared import subjects
@@ -60,6 +60,8 @@ async def update_kpi(session: AsyncSession, outbox: Outbox, request: UpdateKpi) 
     }
     if request.actor.role is Role.EMPLOYEE and values.get("owner_id", kpi.owner_id) != kpi.owner_id:
         raise Invalid("an employee cannot give their KPI to someone else")
+    if "department" in values:
+        ensure_can_place(request.actor, values["department"])
     if PROGRESS_FIELDS & values.keys():
         values["progress_percentage"] = _progress_after(kpi, values)
     if not any(getattr(kpi, k) != v for k, v in values.items()):

@@ -13,7 +13,7 @@ from okr_shared import subjects as s
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
-from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection
+from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection, SourceStats
 from okr_shared.contracts.progress import Export, KpisExport
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
@@ -78,6 +78,12 @@ def build_router(
         """The newest refused values with their reasons (admin)."""
         return await queries.rejections(js(), request)
 
+    @route(s.RPC_KPIS_SOURCES)
+    async def sources(request: rpc.SourceStatsRequest) -> list[SourceStats]:
+        """Values sent and refused per sender, and when it last published (admin)."""
+        async with sessions() as session:
+            return await queries.source_stats(session, request)
+
     return router
 
 
@@ -102,7 +108,7 @@ def ingest_consumer(
     *,
     batch_size: int,
     max_clock_skew_s: float,
-) -> BatchConsumer[list[ingest.Incoming]]:
+) -> BatchConsumer[ingest.Received]:
     ingestor = ingest.Ingestor(sessions, outbox, js, timedelta(seconds=max_clock_skew_s))
     return BatchConsumer(
         js,

@@ -5,6 +5,11 @@ stored (unknown or archived KPI, a timestamp too far in the future), insert the 
 statement that skips repeated idempotency keys, move each KPI's current value only when a value
 is newer than the current one, and put one kpi.progress_changed per changed KPI in the outbox.
 Refused values go to KPI_VALUES_DLQ with their reason; the batch is acknowledged after that.
+
+Who sent a value is read from its subject (okr_shared.subjects.parse_value_subject), never from
+its payload: NATS lets each sender publish only on its own subjects. The payload's `source` is
+stored beside it as a label. Each batch adds to its senders' counts (values sent, refused, when
+last published) with one statement.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, cast
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,6 +51,27 @@ CHANNELS = (
         KpiBatchIn,
         "Many values in one message, for bulk loads; each item is stored or refused on its own.",
     ),
+    Channel(
+        subjects.KPI_VALUE_INTEGRATION_ADDRESS,
+        KpiValueIn,
+        "One value, published by one integration under its own prefix (its NATS permissions "
+        "allow no other): stored with source integration:<id>.",
+    ),
+    Channel(
+        subjects.KPI_VALUE_INTEGRATION_BATCH_ADDRESS,
+        KpiBatchIn,
+        "Many values in one message, published by one integration under its own prefix.",
+    ),
+    Channel(
+        subjects.KPI_VALUE_USER_ADDRESS,
+        KpiValueIn,
+        "One value a user recorded over REST, published by the gateway: source user:<id>.",
+    ),
+    Channel(
+        subjects.KPI_VALUE_USER_BATCH_ADDRESS,
+        KpiBatchIn,
+        "Values a user recorded over REST in one request, published by the gateway.",
+    ),
 )  # core UPDATE: the batch's ORM objects must stay untouched
 
 
@@ -53,7 +80,7 @@ class Incoming:
     kpi_id: int
     value: float
     observed_at: datetime
-    source: str | None
+    label: str | None  # the `source` the payload gave: shown, never trusted
     key: str
     part: int | None  # its place in a batch message
     # The message body, or the batch item: serialised only if the value is refused.
@@ -67,13 +94,42 @@ class Incoming:
         return self.raw.model_dump_json(exclude_none=True).encode()
 
 
-def decode(msg: Msg) -> list[Incoming]:
+@dataclass(slots=True)
+class Received:
+    """One message: who sent it, when the stream stored it, and its values, or why none can be
+    read (counted as one value refused)."""
+
+    sender: str
+    stored_at: datetime
+    values: list[Incoming]
+    invalid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    msg: Msg
+    reason: str
+    payload: bytes
+    part: int | None = None
+
+
+def decode(msg: Msg) -> Received:
     """The values one message carries. Without a Nats-Msg-Id the stream sequence is the key, so
-    a redelivery is still recognised; without observed_at, the time the stream stored it."""
+    a redelivery is still recognised; without observed_at, the time the stream stored it. A
+    subject that names no sender is refused by the consumer (ValueError)."""
+    sender, target = subjects.parse_value_subject(msg.subject)
     meta = msg.metadata
-    key = (msg.headers or {}).get("Nats-Msg-Id") or f"seq:{meta.sequence.stream}"
     stored_at = _aware(meta.timestamp) if meta.timestamp else datetime.now(UTC)
-    if msg.subject == subjects.KPI_VALUE_BATCH:
+    try:
+        values = _values(msg, target, stored_at)
+    except (ValidationError, ValueError) as err:
+        return Received(sender, stored_at, [], f"invalid payload: {_one_line(err)}")
+    return Received(sender, stored_at, values)
+
+
+def _values(msg: Msg, target: str, stored_at: datetime) -> list[Incoming]:
+    key = (msg.headers or {}).get("Nats-Msg-Id") or f"seq:{msg.metadata.sequence.stream}"
+    if target == "batch":
         batch = KpiBatchIn.model_validate_json(msg.data)
         return [
             Incoming(
@@ -87,15 +143,14 @@ def decode(msg: Msg) -> list[Incoming]:
             )
             for index, item in enumerate(batch.values)
         ]
-    kpi_id = msg.subject.removeprefix(subjects.KPI_VALUE_PREFIX)
-    if not kpi_id.isdigit() or int(kpi_id) < 1 or len(kpi_id) > 18:
+    if not target.isdigit() or int(target) < 1 or len(target) > 18:
         raise ValueError(
-            "the subject must be kpi.values.<kpi id> or "
-            f"{subjects.KPI_VALUE_BATCH}, not {msg.subject}"
+            "the subject must be kpi.values.<kpi id> or kpi.values.batch (under an "
+            f"integration's prefix, <prefix>.<kpi id> or <prefix>.batch), not {msg.subject}"
         )
     body = KpiValueIn.model_validate_json(msg.data)
     observed = _aware(body.observed_at or stored_at)
-    return [Incoming(int(kpi_id), body.value, observed, body.source, key, None, msg.data)]
+    return [Incoming(int(target), body.value, observed, body.source, key, None, msg.data)]
 
 
 class Ingestor:
@@ -111,36 +166,48 @@ class Ingestor:
         self.js = js
         self.max_clock_skew = max_clock_skew
 
-    async def handle(self, batch: list[Delivery[list[Incoming]]]) -> None:
+    async def handle(self, batch: list[Delivery[Received]]) -> None:
         async with self.sessions.begin() as session:
             refused = await self.store(session, [(d.msg, d.event) for d in batch])
-        for msg, value, reason in refused:
+        for r in refused:
             await publish_dead_letter(
-                self.js, msg, reason, consumer=CONSUMER, payload=value.payload, part=value.part
+                self.js, r.msg, r.reason, consumer=CONSUMER, payload=r.payload, part=r.part
             )
 
     async def store(
-        self, session: AsyncSession, messages: Sequence[tuple[Msg, list[Incoming]]]
-    ) -> list[tuple[Msg, Incoming, str]]:
+        self, session: AsyncSession, messages: Sequence[tuple[Msg, Received]]
+    ) -> list[Refused]:
         """Store the values of these messages; the ones refused, with their reasons."""
-        kpi_ids = {v.kpi_id for _, values in messages for v in values}
+        kpi_ids = {v.kpi_id for _, received in messages for v in received.values}
         kpis = {k.id: k for k in await repository.lock_kpis(session, kpi_ids)}
         horizon = datetime.now(UTC) + self.max_clock_skew
         new, refused = repository.NewValues(), []
-        for msg, value in ((m, v) for m, values in messages for v in values):
-            reason = self._refusal(kpis.get(value.kpi_id), value, horizon)
-            if reason:
-                refused.append((msg, value, reason))
-                continue
-            new.kpi_ids.append(value.kpi_id)
-            new.values.append(value.value)
-            new.observed.append(value.observed_at)
-            new.sources.append(value.source)
-            new.keys.append(value.key)
+        counts: dict[str, repository.SourceCounts] = {}
+        for msg, received in messages:
+            tally = counts.setdefault(received.sender, repository.SourceCounts())
+            tally.sent += len(received.values) or 1
+            tally.last_published_at = _latest(tally.last_published_at, received.stored_at)
+            if received.invalid:
+                refused.append(Refused(msg, received.invalid, msg.data))
+                _refused(tally, received)
+            for value in received.values:
+                reason = self._refusal(kpis.get(value.kpi_id), value, horizon)
+                if reason:
+                    refused.append(Refused(msg, reason, value.payload, value.part))
+                    _refused(tally, received)
+                    continue
+                new.kpi_ids.append(value.kpi_id)
+                new.values.append(value.value)
+                new.observed.append(value.observed_at)
+                new.sources.append(received.sender)
+                new.labels.append(value.label)
+                new.keys.append(value.key)
         newest = await repository.insert_values(session, new)
         await self.outbox.add(
             session, subjects.KPI_PROGRESS_CHANGED, await _advance(session, kpis, newest)
         )
+        # Last: the senders' rows are the locks replicas share most, held for the least time.
+        await repository.count_sources(session, counts)
         return refused
 
     def _refusal(self, kpi: Kpi | None, value: Incoming, horizon: datetime) -> str | None:
@@ -201,3 +268,16 @@ async def _advance(
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _latest(known: datetime | None, moment: datetime) -> datetime:
+    return moment if known is None or moment > known else known
+
+
+def _refused(tally: repository.SourceCounts, received: Received) -> None:
+    tally.refused += 1
+    tally.last_refused_at = _latest(tally.last_refused_at, received.stored_at)
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:900] or type(err).__name__

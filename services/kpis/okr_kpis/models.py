@@ -82,8 +82,23 @@ class KpiValue(Base):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # Who sent it, from the subject (okr_shared.subjects.parse_value_subject); the payload's
+    # own `source` is kept apart as a label, so no sender can pass for another.
     source: Mapped[str | None] = mapped_column(String(200))
+    source_label: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str] = mapped_column(String(220))
+
+
+class IngestSource(Base):
+    """Values per sender, for an integration's page: one upsert per sender per batch."""
+
+    __tablename__ = "ingest_sources"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    values_sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    values_refused: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_refused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 outbox = outbox_table(Base.metadata)

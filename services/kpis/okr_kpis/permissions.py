@@ -6,6 +6,7 @@
 | create        | yes   | in own department          | owned by self | no          |
 | update/archive| all   | own department's           | own only      | no          |
 | write values  | all   | own department's           | own only      | all         |
+| place in a department | any | own only               | own only      | no          |
 
 A KPI outside the caller's view is reported as missing (404).
 """
@@ -75,12 +76,25 @@ def ensure_can_create(actor: Actor, owner_id: int, department: str | None) -> No
     if actor.role is Role.MANAGER and _same_department(actor, department):
         return
     if actor.role is Role.EMPLOYEE and owner_id == actor.user_id:
+        ensure_can_place(actor, department)
         return
     raise NotAllowed(
         {
             Role.MANAGER: "a manager can create KPIs only in their own department",
             Role.EMPLOYEE: "an employee can create KPIs only for themselves",
         }.get(actor.role, f"the {actor.role.value} role cannot create KPIs")
+    )
+
+
+def ensure_can_place(actor: Actor, department: str | None) -> None:
+    """Employees and managers keep KPIs in their own department: placing one elsewhere would
+    take it out of their manager's view and into another's."""
+    if actor.role is Role.ADMIN or department == actor.department:
+        return
+    own = repr(actor.department) if actor.department else "none"
+    raise NotAllowed(
+        f"a {actor.role.value} can place KPIs only in their own department ({own}), "
+        f"not in {department!r}"
     )
 
 

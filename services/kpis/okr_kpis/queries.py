@@ -19,10 +19,11 @@ from okr_shared.contracts.kpi_rpc import (
     KpiRequest,
     ListKpis,
     RecentRejections,
+    SourceStatsRequest,
     ValueHistory,
     WritableKpis,
 )
-from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection
+from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection, SourceStats
 from okr_shared.contracts.progress import KpisExport
 
 
@@ -87,6 +88,14 @@ async def rejections(js: JetStreamContext, request: RecentRejections) -> list[Re
             )
         sequence -= 1
     return found
+
+
+async def source_stats(session: AsyncSession, request: SourceStatsRequest) -> list[SourceStats]:
+    """Values sent and refused per sender (admin only): an integration's page shows its own."""
+    if request.actor.role is not Role.ADMIN:
+        raise NotAllowed("only an admin can read what each sender sent")
+    rows = await repository.source_stats(session, request.sources)
+    return [SourceStats.model_validate(row, from_attributes=True) for row in rows]
 
 
 def _timestamp(msg: object) -> datetime:

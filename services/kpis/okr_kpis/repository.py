@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_kpis.models import Kpi, KpiValue
+from okr_kpis.models import IngestSource, Kpi, KpiValue
 from okr_kpis.permissions import visible_to
 from okr_shared.contracts.common import Actor
 from okr_shared.contracts.kpi_rpc import KpiFilters
@@ -73,20 +73,23 @@ class NewValues:
     kpi_ids: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     observed: list[datetime] = field(default_factory=list)
-    sources: list[str | None] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    labels: list[str | None] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
 
 
-# Five arrays rather than one bound row each: asyncpg encodes them in C, where SQLAlchemy's
+# Arrays rather than one bound row each: asyncpg encodes them in C, where SQLAlchemy's
 # insertmanyvalues handles every parameter of every row in Python (2.5x slower at 100k rows).
 # Only each KPI's newest new value comes back: that is all the caller needs.
 INSERT_VALUES = text(
     """
     WITH stored AS (
-        INSERT INTO kpis.kpi_values (kpi_id, value, observed_at, source, idempotency_key)
+        INSERT INTO kpis.kpi_values
+            (kpi_id, value, observed_at, source, source_label, idempotency_key)
         SELECT * FROM unnest(
             CAST(:kpi_ids AS bigint[]), CAST(:values AS double precision[]),
-            CAST(:observed AS timestamptz[]), CAST(:sources AS text[]), CAST(:keys AS text[]))
+            CAST(:observed AS timestamptz[]), CAST(:sources AS text[]),
+            CAST(:labels AS text[]), CAST(:keys AS text[]))
         ON CONFLICT (kpi_id, idempotency_key) DO NOTHING
         RETURNING id, kpi_id, value, observed_at
     )
@@ -107,9 +110,58 @@ async def insert_values(session: AsyncSession, new: NewValues) -> list[Any]:
         "values": new.values,
         "observed": new.observed,
         "sources": new.sources,
+        "labels": new.labels,
         "keys": new.keys,
     }
     return list((await session.execute(INSERT_VALUES, params)).all())
+
+
+@dataclass
+class SourceCounts:
+    """What one batch adds to each sender's counts."""
+
+    sent: int = 0
+    refused: int = 0
+    last_published_at: datetime | None = None
+    last_refused_at: datetime | None = None
+
+
+# In source order: two batches of the same senders lock their rows in the same order.
+COUNT_SOURCES = text(
+    """
+    INSERT INTO kpis.ingest_sources AS s
+        (source, values_sent, values_refused, last_published_at, last_refused_at)
+    SELECT * FROM unnest(
+        CAST(:sources AS text[]), CAST(:sent AS bigint[]), CAST(:refused AS bigint[]),
+        CAST(:published AS timestamptz[]), CAST(:refused_at AS timestamptz[]))
+    ORDER BY 1
+    ON CONFLICT (source) DO UPDATE SET
+        values_sent = s.values_sent + excluded.values_sent,
+        values_refused = s.values_refused + excluded.values_refused,
+        last_published_at = GREATEST(s.last_published_at, excluded.last_published_at),
+        last_refused_at = GREATEST(s.last_refused_at, excluded.last_refused_at)
+    """
+)
+
+
+async def count_sources(session: AsyncSession, counts: dict[str, SourceCounts]) -> None:
+    """Add a batch's counts: one statement for all its senders."""
+    if not counts:
+        return
+    names = sorted(counts)
+    params = {
+        "sources": names,
+        "sent": [counts[n].sent for n in names],
+        "refused": [counts[n].refused for n in names],
+        "published": [counts[n].last_published_at for n in names],
+        "refused_at": [counts[n].last_refused_at for n in names],
+    }
+    await session.execute(COUNT_SOURCES, params)
+
+
+async def source_stats(session: AsyncSession, sources: Collection[str]) -> list[IngestSource]:
+    statement = select(IngestSource).where(IngestSource.source.in_(sorted(set(sources))))
+    return list((await session.execute(statement.order_by(IngestSource.source))).scalars().all())
 
 
 async def history(

@@ -22,7 +22,8 @@ from okr_objectives.permissions import (
     can_view,
     ensure_admin,
     ensure_can_create,
-    ensure_can_delete,
+    ensure_can_delete_subtree,
+    ensure_can_place,
     ensure_can_update,
     ensure_objectives_role,
     visible,
@@ -140,11 +141,8 @@ async def _update_values(
         await _check_new_parent(session, actor, objective, values["parent_id"])
     if actor.role is Role.EMPLOYEE and values.get("owner_id", actor.user_id) != actor.user_id:
         raise NotAllowed("an employee cannot give their objective to someone else")
-    if (
-        actor.role is Role.MANAGER
-        and values.get("department", actor.department) != actor.department
-    ):
-        raise NotAllowed("a manager can keep objectives only in their own department")
+    if "department" in values:
+        ensure_can_place(actor, values["department"])
     if "progress_percentage" in values:
         if await repository.drives_progress(session, objective.id):
             raise ProgressDriven(objective.id)
@@ -185,7 +183,8 @@ async def delete_objective(session: AsyncSession, outbox: Outbox, request: Delet
     ensure_objectives_role(actor)
     await repository.lock_tree(session)
     objective = await _for_update(session, actor, request.objective_id)
-    ensure_can_delete(actor, objective)
+    below = [] if actor.is_admin else await repository.live_subtree(session, objective.id)
+    ensure_can_delete_subtree(actor, objective, below)
     _check_version(objective, request.expected_version)
     deleted = await repository.delete_subtree(session, objective.id)
     entries = [

@@ -115,6 +115,18 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.ancestors(session, request)
 
+    @route(s.RPC_OBJECTIVES_OWNERS)
+    async def owners(request: rpc.VisibleOwners) -> list[int]:
+        """Which of these users own an objective the caller may see (whose names it may read)."""
+        async with sessions() as session:
+            return await queries.visible_owners(session, request)
+
+    @route(s.RPC_OBJECTIVES_VISIBLE_IDS)
+    async def visible_ids(request: rpc.VisibleIds) -> list[int]:
+        """The ids of the objectives the caller may see (all, a subtree's, or some of a list)."""
+        async with sessions() as session:
+            return await queries.visible_ids(session, request)
+
     @route(s.RPC_OBJECTIVES_BY_KPI)
     async def by_kpi(request: rpc.ObjectivesByKpi) -> list[ObjectiveResponse]:
         """Objectives the caller may see that link a KPI."""

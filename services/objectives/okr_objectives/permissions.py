@@ -9,10 +9,14 @@
 | update                  | all   | own department's             | own only          |
 | delete                  | all   | those they created           | own only          |
 | move, restore           | yes   | no                           | no                |
+| place in a department   | any   | own only                     | own only          |
 
 Integration users (HR systems) have no access to objectives. An objective outside the caller's
 view is reported as missing (404); an action the role may not take on a visible one is 403.
-The view rule exists twice: here for a loaded objective, and as SQL in repository.visible_to.
+Every objective an operation touches is checked: a delete takes the subtree with it, so each
+objective in it must be one the caller may delete.
+The view rule exists twice: okr_shared.objective_view for a loaded objective (the gateway's live
+stream applies it to the objective events), and as SQL in repository.visible_to.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from okr_objectives.errors import NotAllowed, ObjectiveNotFound
 from okr_objectives.models import Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objectives import ObjectiveAction, ObjectiveLevel
+from okr_shared.objective_view import sees_objective
 
 
 def ensure_objectives_role(actor: Actor) -> None:
@@ -32,11 +37,7 @@ def ensure_objectives_role(actor: Actor) -> None:
 
 
 def can_view(actor: Actor, objective: Objective) -> bool:
-    if actor.role is Role.ADMIN:
-        return True
-    if objective.owner_id == actor.user_id:
-        return actor.role in (Role.MANAGER, Role.EMPLOYEE)
-    return actor.role is Role.MANAGER and _same_department(actor, objective.department)
+    return sees_objective(actor, objective.owner_id, objective.department)
 
 
 def visible(actor: Actor, objective: Objective | None, objective_id: int) -> Objective:
@@ -62,6 +63,19 @@ def ensure_can_create(
         raise NotAllowed("an employee can create only individual objectives")
     if owner_id != actor.user_id:
         raise NotAllowed("an employee can create objectives only for themselves")
+    ensure_can_place(actor, department)
+
+
+def ensure_can_place(actor: Actor, department: str | None) -> None:
+    """Employees and managers keep objectives in their own department: placing one elsewhere
+    would take it out of their manager's view and into another's."""
+    if actor.role is Role.ADMIN or department == actor.department:
+        return
+    own = repr(actor.department) if actor.department else "none"
+    raise NotAllowed(
+        f"a {actor.role.value} can place objectives only in their own department ({own}), "
+        f"not in {department!r}"
+    )
 
 
 def ensure_can_update(actor: Actor, objective: Objective) -> None:
@@ -90,6 +104,28 @@ def ensure_can_delete(actor: Actor, objective: Objective) -> None:
         if actor.role is Role.MANAGER
         else "an employee can delete only their own objectives"
     )
+
+
+def ensure_can_delete_subtree(actor: Actor, root: Objective, below: list[Objective]) -> None:
+    """A delete takes the live subtree with it: the caller must be allowed to delete each
+    objective in it. The refusal names those the caller may see and counts the others."""
+    ensure_can_delete(actor, root)
+    refused = [o for o in below if not _passes(partial(ensure_can_delete, actor, o))]
+    if not refused:
+        return
+    named = [str(o.id) for o in refused if can_view(actor, o)]
+    hidden = len(refused) - len(named)
+    parts = named[:MAX_NAMED] + ([f"{len(named) - MAX_NAMED} more"] if named[MAX_NAMED:] else [])
+    parts += [f"{hidden} outside your view"] if hidden else []
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    raise NotAllowed(
+        f"objective {root.id} has {len(refused)} objective(s) below it that you may not delete "
+        f"({listed}); a delete takes the whole subtree: delete or move those first, "
+        "or ask an admin"
+    )
+
+
+MAX_NAMED = 10  # ids in a refusal; the rest are counted
 
 
 def ensure_admin(actor: Actor, action: str) -> None:

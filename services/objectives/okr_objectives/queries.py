@@ -25,6 +25,8 @@ from okr_shared.contracts.objective_rpc import (
     ObjectivesByKpi,
     StatsSummary,
     TreeView,
+    VisibleIds,
+    VisibleOwners,
 )
 from okr_shared.contracts.objectives import (
     AuditEntry,
@@ -75,6 +77,22 @@ async def list_objectives(
     )
     return Page(
         items=[response(o) for o in rows], total=total, skip=request.skip, limit=request.limit
+    )
+
+
+async def visible_owners(session: AsyncSession, request: VisibleOwners) -> list[int]:
+    ensure_objectives_role(request.actor)
+    if not request.user_ids:
+        return []
+    return await repository.visible_owners(session, request.actor, request.user_ids)
+
+
+async def visible_ids(session: AsyncSession, request: VisibleIds) -> list[int]:
+    ensure_objectives_role(request.actor)
+    if request.root_id is not None:
+        await _visible(session, request.actor, request.root_id)
+    return await repository.visible_ids(
+        session, request.actor, request.root_id, request.objective_ids
     )
 
 

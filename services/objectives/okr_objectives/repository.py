@@ -111,6 +111,29 @@ async def list_objectives(
     return list(rows), int(total or 0)
 
 
+async def visible_owners(session: AsyncSession, actor: Actor, user_ids: list[int]) -> list[int]:
+    """Those of `user_ids` who own a live objective the caller may see."""
+    statement = (
+        select(Objective.owner_id)
+        .where(Objective.owner_id.in_(user_ids), LIVE, visible_to(actor))
+        .distinct()
+        .order_by(Objective.owner_id)
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def visible_ids(
+    session: AsyncSession, actor: Actor, root_id: int | None, among: list[int] | None
+) -> list[int]:
+    """The live objectives the caller may see: under `root_id` and among `among`, if given."""
+    statement = select(Objective.id).where(LIVE, visible_to(actor))
+    if root_id is not None:
+        statement = statement.where(Objective.id.in_(_subtree_ids(root_id)))
+    if among is not None:
+        statement = statement.where(Objective.id.in_(among))
+    return list((await session.execute(statement.order_by(Objective.id))).scalars().all())
+
+
 async def children(session: AsyncSession, actor: Actor, parent_id: int) -> list[Objective]:
     statement = (
         select(Objective)
@@ -149,6 +172,16 @@ def _subtree_ids(root_id: int, *, deleted_at: datetime | None = None) -> Any:
         select(Objective.id).join(down, Objective.parent_id == down.c.id).where(state)
     )
     return select(down.c.id)
+
+
+async def live_subtree(session: AsyncSession, root_id: int) -> list[Objective]:
+    """The live objectives below `root_id` (not itself): what a delete of it would take."""
+    statement = (
+        select(Objective)
+        .where(Objective.id.in_(_subtree_ids(root_id)), Objective.id != root_id, LIVE)
+        .order_by(Objective.id)
+    )
+    return list((await session.execute(statement)).scalars().all())
 
 
 async def is_in_subtree(session: AsyncSession, candidate_id: int, root_id: int) -> bool:

@@ -20,6 +20,8 @@ def state(objective: Objective) -> ObjectiveState:
         manual_progress=objective.manual_progress,
         deleted=objective.deleted_at is not None,
         version=objective.version,
+        owner_id=objective.owner_id,
+        department=objective.department,
     )
 
 

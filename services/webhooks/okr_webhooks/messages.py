@@ -72,6 +72,7 @@ def from_dead_letter(msg: Msg) -> Outgoing:
         reason=headers.get("Okr-Dlq-Reason", ""),
         idempotency_key=_text(stored.get("idempotency_key")) or headers.get("Okr-Original-Msg-Id"),
         subject=subject,
+        source=_sender(subject)[0],
         value=_number(stored.get("value")),
         rejected_at=_aware(meta.timestamp) if meta.timestamp else datetime.now(UTC),
     )
@@ -82,10 +83,19 @@ def from_dead_letter(msg: Msg) -> Outgoing:
     )
 
 
+def _sender(subject: str) -> tuple[str | None, str | None]:
+    """(who sent it, the KPI id or `batch`), as the subject says; (None, None) for a subject
+    that is none of the value subjects."""
+    try:
+        return subjects.parse_value_subject(subject)
+    except ValueError:
+        return None, None
+
+
 def _kpi_id(subject: str, stored: dict[str, Any]) -> int | None:
-    if subject != subjects.KPI_VALUE_BATCH:
-        tail = subject.removeprefix(subjects.KPI_VALUE_PREFIX)
-        return int(tail) if tail.isdigit() and len(tail) <= 18 else None
+    _, tail = _sender(subject)
+    if tail != "batch":
+        return int(tail) if tail and tail.isdigit() and len(tail) <= 18 else None
     found = stored.get("kpi_id")  # one item of a batch message
     return found if isinstance(found, int) and not isinstance(found, bool) and found > 0 else None
 

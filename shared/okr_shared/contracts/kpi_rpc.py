@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
 
 from okr_shared.contracts.common import Actor, Contract
-from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
+from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Moment, Offset
 from okr_shared.contracts.kpis import KpiCreate, KpiStatus, KpiUpdate
 from okr_shared.contracts.objectives import Quarter
 
@@ -50,8 +49,8 @@ class ListKpis(Contract):
 
 
 class ValueHistory(KpiRequest):
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     limit: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
@@ -65,3 +64,10 @@ class WritableKpis(Contract):
 class RecentRejections(Contract):
     actor: Actor
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class SourceStatsRequest(Contract):
+    """Values sent and refused by these senders (admin); a sender never seen is left out."""
+
+    actor: Actor
+    sources: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=500)]

@@ -20,8 +20,8 @@ from okr_shared.contracts.fields import (
     Department,
     Description,
     Id,
-    IsoDateTime,
     NoNul,
+    ObservedAt,
     Title,
 )
 from okr_shared.contracts.objectives import Quarter
@@ -158,7 +158,11 @@ class KpiValueIn(BaseModel):
     )
 
     value: Number
-    observed_at: IsoDateTime | None = Field(default=None, description="ISO-8601; default: now")
+    observed_at: ObservedAt | None = Field(
+        default=None,
+        description="ISO-8601, UTC unless it has an offset; from 1900 to at most "
+        "OKR_KPIS_MAX_CLOCK_SKEW_S (300 s) from now; default: now",
+    )
     source: Source | None = None
 
 
@@ -215,7 +219,14 @@ class KpiValue(Contract):
     value: float
     observed_at: datetime
     received_at: datetime
-    source: str | None
+    source: str | None = Field(
+        description="who sent it, from the NATS subject its sender alone may publish on: `hr` "
+        "(the shared HR user), `integration:<id>`, or `user:<id>` (recorded over REST); null "
+        "for values stored before senders were recorded"
+    )
+    source_label: str | None = Field(
+        default=None, description="the `source` the sender wrote in the payload: a label only"
+    )
     idempotency_key: str | None
 
 
@@ -228,3 +239,17 @@ class Rejection(Contract):
     payload: str
     idempotency_key: str | None
     rejected_at: datetime
+
+
+class SourceStats(Contract):
+    """What one sender (`hr`, `integration:<id>`, `user:<id>`) has sent, counted at ingest."""
+
+    source: str
+    values_sent: int = Field(description="values that reached ingest, refused ones included")
+    values_refused: int = Field(
+        description="refused at ingest: unknown or archived KPI, invalid value or payload"
+    )
+    last_published_at: datetime | None = Field(
+        description="when the stream stored its newest message"
+    )
+    last_refused_at: datetime | None

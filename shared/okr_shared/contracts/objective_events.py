@@ -16,7 +16,8 @@ from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus
 
 
 class ObjectiveState(Contract):
-    """What rollup needs of an objective: its place in the tree and its own progress."""
+    """What rollup needs of an objective (its place in the tree and its own progress), and who
+    may see it (its owner and department: the gateway's live stream follows them)."""
 
     id: int
     parent_id: int | None
@@ -25,6 +26,9 @@ class ObjectiveState(Contract):
     manual_progress: float
     deleted: bool = False
     version: int
+    # Added later, so optional: None in events published before (owner_id is never None).
+    owner_id: int | None = None
+    department: str | None = None
 
 
 class LinkState(Contract):
@@ -44,6 +48,8 @@ _STATE = {
     "manual_progress": 0.0,
     "deleted": False,
     "version": 2,
+    "owner_id": 7,
+    "department": "Sales",
 }
 _LINK = {"objective_id": 3, "kpi_id": 12, "weight": 0.5, "active": True, "version": 1}
 

@@ -103,3 +103,20 @@ class ObjectivesByKpi(Contract):
 
 class CreatableLevelsRequest(Contract):
     actor: Actor
+
+
+class VisibleOwners(Contract):
+    """Which of `user_ids` own a live objective the caller may see (the gateway names only
+    those)."""
+
+    actor: Actor
+    user_ids: Annotated[list[Id], Field(max_length=500)]
+
+
+class VisibleIds(Contract):
+    """The ids of the live objectives the caller may see: every one, those under `root_id`
+    (itself included; 404 if the caller may not see it), or those among `objective_ids`."""
+
+    actor: Actor
+    root_id: Id | None = None
+    objective_ids: Annotated[list[Id], Field(max_length=500)] | None = None

@@ -156,5 +156,9 @@ class KpiValueRejected(Contract):
     reason: str
     idempotency_key: str | None
     subject: str = Field(description="the NATS subject the value was published on")
+    source: str | None = Field(
+        default=None,
+        description="who sent it, as the subject says: hr, integration:<id> or user:<id>",
+    )
     value: float | None
     rejected_at: datetime

@@ -52,6 +52,9 @@ class NatsUser:
 
 SERVICE_USER = "okr"
 HR_USER = "hr"
+# In the system account: asks every server for an integration's connections and closes them
+# when it is revoked (the gateway's; `$SYS.REQ.SERVER.*`).
+SYSTEM_USER = "sys"
 
 
 def okr_users(service_password: str, hr_password: str) -> list[NatsUser]:
@@ -78,14 +81,20 @@ class EmbeddedNats:
         log_file: Path | None = None,
         server_name: str = "okr",
         users: Sequence[NatsUser] = (),
+        system_password: str | None = None,
+        callout_issuer: str | None = None,
         extra_args: list[str] | None = None,
     ) -> None:
+        """`callout_issuer` (an account public key) sends every connect by a user not in
+        `users` to NATS's auth callout, which the gateway answers (integrations)."""
         self.store_dir = store_dir
         self.port = port
         self.host = host
         self.log_file = log_file or store_dir.parent / "nats.log"
         self.server_name = server_name
         self.users = list(users)
+        self.system_user = NatsUser(SYSTEM_USER, system_password) if system_password else None
+        self.callout_issuer = callout_issuer
         self.config_file = store_dir.parent / f"{store_dir.name}.conf"
         self.extra_args = extra_args or []
         self.process: subprocess.Popen[bytes] | None = None
@@ -96,8 +105,28 @@ class EmbeddedNats:
         return f"nats://{self.host}:{self.port}"
 
     def url_for(self, user: str) -> str:
-        found = next(u for u in self.users if u.name == user)
+        everyone = [*self.users, *([self.system_user] if self.system_user else [])]
+        found = next(u for u in everyone if u.name == user)
         return f"nats://{found.name}:{found.password}@{self.host}:{self.port}"
+
+    def config(self) -> str:
+        """The server's users, the system account's and the auth callout, as nats.conf says."""
+        users = "\n    ".join(u.config() for u in self.users)
+        callout = ""
+        if self.callout_issuer:
+            trusted = [u.name for u in self.users]
+            trusted += [self.system_user.name] if self.system_user else []
+            callout = (
+                f"\n  auth_callout {{ issuer: {json.dumps(self.callout_issuer)}, "
+                f"auth_users: {json.dumps(trusted)} }}"
+            )
+        text = f"authorization {{\n  users = [\n    {users}\n  ]{callout}\n}}\n"
+        if self.system_user:
+            text += (
+                f"accounts {{ SYS: {{ users: [{self.system_user.config()}] }} }}\n"
+                "system_account: SYS\n"
+            )
+        return text
 
     def start(self, timeout_s: float = 10.0) -> None:
         if not port_is_free(self.port, self.host):
@@ -109,8 +138,7 @@ class EmbeddedNats:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         auth: list[str] = []
         if self.users:
-            users = "\n    ".join(u.config() for u in self.users)
-            write_private(self.config_file, f"authorization {{\n  users = [\n    {users}\n  ]\n}}")
+            write_private(self.config_file, self.config())
             auth = ["--config", str(self.config_file)]
         command = [
             str(nats_server_binary()),

@@ -253,7 +253,10 @@ $("login-form").addEventListener("submit", async (event) => {
     $("login-error").textContent = error.message;
   }
 });
-$("logout").addEventListener("click", () => {
+$("logout").addEventListener("click", async () => {
+  // The server ends the token as well (every token of this user): a copy left in another tab
+  // or leaked stops working too. Signed out here whatever it answers.
+  await api("/api/v1/auth/logout", { method: "POST" }).catch(() => {});
   forget();
   showLogin();
 });

@@ -3,21 +3,35 @@ which the gateway publishes to JetStream exactly as an HR system would."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response, Security
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from okr_gateway import service
-from okr_gateway.deps import AdminUser, CurrentUser, ServicesDep, SessionDep, Writer, actor
+from okr_gateway.deps import (
+    KpisRead,
+    KpisWrite,
+    ServicesDep,
+    SessionDep,
+    StateDep,
+    ValuePrefix,
+    ValuesWrite,
+    actor,
+    scoped,
+    scoped_admin,
+)
+from okr_gateway.models import User
 from okr_gateway.routes.objectives import IfMatch, etag, expected_version
+from okr_gateway.scopes import Scope
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
-from okr_shared.contracts.fields import Department, Id, Offset
+from okr_shared.contracts.fields import Department, Id, Moment, Offset, too_far_ahead
 from okr_shared.contracts.kpis import (
     BatchItemResult,
     IdempotencyKey,
@@ -35,7 +49,7 @@ from okr_shared.contracts.kpis import (
 )
 from okr_shared.contracts.objective_rpc import ObjectivesByKpi
 from okr_shared.contracts.objectives import ObjectiveResponse, Quarter
-from okr_shared.errors import Conflict, Forbidden, NotFound
+from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from okr_shared.event_channels import Channel
 from okr_shared.rpc import validation_details
 
@@ -45,21 +59,38 @@ router = APIRouter(tags=["kpis"])
 # For the AsyncAPI document: what the value routes below publish.
 PUBLISHES = tuple(
     Documented(
-        Channel(address, model, f"Values recorded through POST {route}."),
+        Channel(address, model, f"Values recorded through POST {route} {who}."),
         receives=False,
         how="directly to JetStream, answering only once the stream has stored it",
     )
-    for address, model, route in (
-        (s.KPI_VALUE_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values"),
-        (s.KPI_VALUE_BATCH, KpiBatchIn, "/api/v1/kpis/values/batch"),
+    for address, model, route, who in (
+        (s.KPI_VALUE_USER_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values", "by a user"),
+        (s.KPI_VALUE_USER_BATCH_ADDRESS, KpiBatchIn, "/api/v1/kpis/values/batch", "by a user"),
+        (
+            s.KPI_VALUE_INTEGRATION_ADDRESS,
+            KpiValueIn,
+            "/api/v1/kpis/{id}/values",
+            "with an integration's key",
+        ),
+        (
+            s.KPI_VALUE_INTEGRATION_BATCH_ADDRESS,
+            KpiBatchIn,
+            "/api/v1/kpis/values/batch",
+            "with an integration's key",
+        ),
     )
 )
 BATCH_LIMIT = 1000
+BATCH_PATH = "/api/v1/kpis/values/batch"  # takes larger bodies (OKR_GATEWAY_MAX_BATCH_BODY_BYTES)
+KpisAndObjectivesRead = Annotated[
+    User, Security(scoped, scopes=[Scope.KPIS_READ, Scope.OBJECTIVES_READ])
+]
+AdminKpisRead = Annotated[User, Security(scoped_admin, scopes=[Scope.KPIS_READ])]
 
 
 @router.post("/api/v1/kpis", status_code=201, response_model=KpiResponse, summary="Create a KPI")
 async def create_kpi(
-    data: KpiCreate, user: Writer, db: SessionDep, rpc_: ServicesDep, response: Response
+    data: KpiCreate, user: KpisWrite, db: SessionDep, rpc_: ServicesDep, response: Response
 ) -> KpiResponse:
     owner = await service.resolve_owner(db, user, data.owner_id)
     request = rpc.CreateKpi(
@@ -73,7 +104,7 @@ async def create_kpi(
 
 @router.get("/api/v1/kpis", response_model=Page[KpiResponse], summary="List KPIs you may see")
 async def list_kpis(
-    user: CurrentUser,
+    user: KpisRead,
     rpc_: ServicesDep,
     owner_id: Annotated[Id | None, Query()] = None,
     department: Annotated[Department | None, Query()] = None,
@@ -106,19 +137,31 @@ class BatchResponse(BaseModel):
 
 
 @router.post(
-    "/api/v1/kpis/values/batch",
+    BATCH_PATH,
     status_code=202,
     response_model=BatchResponse,
     summary="Record up to 1,000 KPI values at once",
 )
-async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) -> BatchResponse:
+async def record_values(
+    batch: BatchRequest,
+    user: ValuesWrite,
+    prefix: ValuePrefix,
+    rpc_: ServicesDep,
+    gateway: StateDep,
+) -> BatchResponse:
     results: dict[int, BatchItemResult] = {}
     items: list[tuple[int, KpiBatchItem]] = []
+    ahead = _future_check(gateway.settings.values_max_clock_skew_s)
     for index, raw in enumerate(batch.values):
         try:
-            items.append((index, KpiBatchItem.model_validate(raw)))
+            item = KpiBatchItem.model_validate(raw)
         except ValidationError as err:
             results[index] = _rejected(index, raw.get("kpi_id"), _summary(err))
+            continue
+        if problem := ahead(item):
+            results[index] = _rejected(index, item.kpi_id, problem)
+            continue
+        items.append((index, item))
     allowed = await _writable(rpc_, user, [item.kpi_id for _, item in items])
     keyed: list[KpiBatchItem] = []
     for index, item in items:
@@ -133,10 +176,23 @@ async def record_values(batch: BatchRequest, user: Writer, rpc_: ServicesDep) ->
         )
     if keyed:
         body = KpiBatchIn(values=keyed).model_dump_json(exclude_none=True).encode()
-        await rpc_.publish(s.KPI_VALUE_BATCH, body, str(uuid4()))
+        await rpc_.publish(f"{prefix}.batch", body, str(uuid4()))
     ordered = [results[i] for i in sorted(results)]
     accepted = sum(1 for r in ordered if r.status == "accepted")
     return BatchResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
+
+
+def _future_check(max_skew_s: float) -> Callable[[KpiValueIn], str | None]:
+    """Refuses, as the KPIs service would once it had taken the value, one observed too far
+    ahead: at once, with a reason, rather than a 202 and a dead letter."""
+    now, skew = datetime.now(UTC), timedelta(seconds=max_skew_s)
+
+    def check(value: KpiValueIn) -> str | None:
+        if value.observed_at is None:
+            return None
+        return too_far_ahead(value.observed_at, now, skew)
+
+    return check
 
 
 def _rejected(index: int, kpi_id: object, reason: str) -> BatchItemResult:
@@ -154,7 +210,7 @@ def _summary(err: ValidationError) -> str:
     "/api/v1/kpis/{kpi_id}", response_model=KpiDetail, summary="One KPI, and what you may do"
 )
 async def get_kpi(
-    kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep, response: Response
+    kpi_id: KpiId, user: KpisRead, rpc_: ServicesDep, response: Response
 ) -> KpiDetail:
     found: KpiDetail = await rpc_.call(
         s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiDetail
@@ -167,7 +223,7 @@ async def get_kpi(
 async def update_kpi(
     kpi_id: KpiId,
     changes: KpiUpdate,
-    user: Writer,
+    user: KpisWrite,
     db: SessionDep,
     rpc_: ServicesDep,
     response: Response,
@@ -188,7 +244,7 @@ async def update_kpi(
 
 @router.delete("/api/v1/kpis/{kpi_id}", status_code=204, summary="Archive a KPI")
 async def archive_kpi(
-    kpi_id: KpiId, user: Writer, rpc_: ServicesDep, if_match: IfMatch = None
+    kpi_id: KpiId, user: KpisWrite, rpc_: ServicesDep, if_match: IfMatch = None
 ) -> Response:
     request = rpc.ArchiveKpi(
         actor=actor(user), kpi_id=kpi_id, expected_version=expected_version(if_match)
@@ -206,12 +262,16 @@ async def archive_kpi(
 async def record_value(
     kpi_id: KpiId,
     value: KpiValueIn,
-    user: Writer,
+    user: ValuesWrite,
+    prefix: ValuePrefix,
     rpc_: ServicesDep,
+    gateway: StateDep,
     idempotency_key: Annotated[
         IdempotencyKey | None, Header(description="repeat it to make a retry harmless")
     ] = None,
 ) -> ValueAccepted:
+    if problem := _future_check(gateway.settings.values_max_clock_skew_s)(value):
+        raise Invalid(problem)
     reason = _refusal(await _writable(rpc_, user, [kpi_id]), kpi_id)
     if reason:
         raise {"missing": NotFound, "archived": Conflict}.get(reason.split(":")[0], Forbidden)(
@@ -219,7 +279,7 @@ async def record_value(
         )
     key = idempotency_key or str(uuid4())
     duplicate = await rpc_.publish(
-        s.kpi_value_subject(kpi_id), value.model_dump_json(exclude_none=True).encode(), key
+        f"{prefix}.{kpi_id}", value.model_dump_json(exclude_none=True).encode(), key
     )
     return ValueAccepted(event_id=key, status="duplicate" if duplicate else "accepted")
 
@@ -227,10 +287,10 @@ async def record_value(
 @router.get("/api/v1/kpis/{kpi_id}/values", response_model=list[KpiValue], summary="Value history")
 async def value_history(
     kpi_id: KpiId,
-    user: CurrentUser,
+    user: KpisRead,
     rpc_: ServicesDep,
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Moment | None, Query(alias="from")] = None,
+    until: Annotated[Moment | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[KpiValue]:
     request = rpc.ValueHistory(
@@ -246,7 +306,7 @@ async def value_history(
     summary="Objectives you may see that link this KPI",
 )
 async def linking_objectives(
-    kpi_id: KpiId, user: CurrentUser, rpc_: ServicesDep
+    kpi_id: KpiId, user: KpisAndObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
     await rpc_.call(s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiResponse)
     request = ObjectivesByKpi(actor=actor(user), kpi_id=kpi_id)
@@ -262,16 +322,14 @@ async def linking_objectives(
     summary="Recently refused values, with their reasons (admin)",
 )
 async def rejections(
-    user: AdminUser, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    user: AdminKpisRead, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[Rejection]:
     request = rpc.RecentRejections(actor=actor(user), limit=limit)
     found: list[Rejection] = await rpc_.call(s.RPC_KPIS_REJECTIONS, request, list[Rejection])
     return found
 
 
-async def _writable(
-    rpc_: ServicesDep, user: CurrentUser, kpi_ids: list[int]
-) -> dict[str, set[int]]:
+async def _writable(rpc_: ServicesDep, user: User, kpi_ids: list[int]) -> dict[str, set[int]]:
     if not kpi_ids:
         return {"visible": set(), "writable": set(), "archived": set()}
     request = rpc.WritableKpis(actor=actor(user), kpi_ids=sorted(set(kpi_ids)))

@@ -9,11 +9,19 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from okr_gateway import service
-from okr_gateway.deps import CurrentUser, ReaderDep, ServicesDep, SessionDep, Writer, actor
+from okr_gateway.deps import (
+    ObjectivesRead,
+    ObjectivesWrite,
+    ReaderDep,
+    ServicesDep,
+    SessionDep,
+    actor,
+)
+from okr_gateway.models import User
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
-from okr_shared.contracts.common import Page
+from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.objectives import (
     AuditEntry,
@@ -73,7 +81,11 @@ def json_response(body: bytes) -> Response:
 
 @router.post("", status_code=201, response_model=ObjectiveResponse, summary="Create an objective")
 async def create_objective(
-    data: ObjectiveCreate, user: Writer, db: SessionDep, rpc_: ServicesDep, response: Response
+    data: ObjectiveCreate,
+    user: ObjectivesWrite,
+    db: SessionDep,
+    rpc_: ServicesDep,
+    response: Response,
 ) -> ObjectiveResponse:
     owner = await service.resolve_owner(db, user, data.owner_id)
     request = rpc.CreateObjective(
@@ -89,7 +101,7 @@ async def create_objective(
 
 @router.get("", response_model=Page[ObjectiveResponse], summary="List objectives you may see")
 async def list_objectives(
-    user: CurrentUser,
+    user: ObjectivesRead,
     rpc_: ServicesDep,
     owner_id: Annotated[Id | None, Query()] = None,
     level: ObjectiveLevel | None = None,
@@ -123,7 +135,7 @@ async def list_objectives(
     summary="Whole trees (or the one under root_id), nested",
 )
 async def tree_view(
-    user: CurrentUser,
+    user: ObjectivesRead,
     rpc_: ServicesDep,
     root_id: Annotated[Id | None, Query()] = None,
     year: Year = None,
@@ -138,7 +150,7 @@ async def tree_view(
 
 @router.get("/stats/summary", response_model=ObjectiveStats, summary="Counts and average progress")
 async def stats_summary(
-    user: CurrentUser,
+    user: ObjectivesRead,
     rpc_: ServicesDep,
     owner_id: Annotated[Id | None, Query()] = None,
     year: Year = None,
@@ -152,7 +164,7 @@ async def stats_summary(
     "/gantt/view", response_model=list[ObjectiveGanttItem], summary="Objectives on a timeline"
 )
 async def gantt_view(
-    user: CurrentUser,
+    user: ObjectivesRead,
     rpc_: ServicesDep,
     owner_id: Annotated[Id | None, Query()] = None,
     level: ObjectiveLevel | None = None,
@@ -178,7 +190,7 @@ async def gantt_view(
     response_model=CreatableLevels,
     summary="The levels you may create objectives at (for yourself, in your department)",
 )
-async def creatable_levels(user: CurrentUser, rpc_: ServicesDep) -> CreatableLevels:
+async def creatable_levels(user: ObjectivesRead, rpc_: ServicesDep) -> CreatableLevels:
     request = rpc.CreatableLevelsRequest(actor=actor(user))
     found: CreatableLevels = await rpc_.call(
         s.RPC_OBJECTIVES_CREATABLE_LEVELS, request, CreatableLevels
@@ -189,7 +201,7 @@ async def creatable_levels(user: CurrentUser, rpc_: ServicesDep) -> CreatableLev
 @router.get("/{objective_id}", response_model=ObjectiveDetail, summary="One objective, with counts")
 async def get_objective(
     objective_id: ObjectiveId,
-    user: CurrentUser,
+    user: ObjectivesRead,
     db: ReaderDep,
     rpc_: ServicesDep,
     response: Response,
@@ -204,7 +216,7 @@ async def get_objective(
 async def update_objective(
     objective_id: ObjectiveId,
     changes: ObjectiveUpdate,
-    user: Writer,
+    user: ObjectivesWrite,
     db: SessionDep,
     rpc_: ServicesDep,
     response: Response,
@@ -227,7 +239,7 @@ async def update_objective(
 
 @router.delete("/{objective_id}", status_code=204, summary="Delete an objective and its subtree")
 async def delete_objective(
-    objective_id: ObjectiveId, user: Writer, rpc_: ServicesDep, if_match: IfMatch = None
+    objective_id: ObjectiveId, user: ObjectivesWrite, rpc_: ServicesDep, if_match: IfMatch = None
 ) -> Response:
     request = rpc.DeleteObjective(
         actor=actor(user), objective_id=objective_id, expected_version=expected_version(if_match)
@@ -242,7 +254,7 @@ async def delete_objective(
     summary="Bring back a deleted objective with its subtree (admin)",
 )
 async def restore_objective(
-    objective_id: ObjectiveId, user: Writer, rpc_: ServicesDep, response: Response
+    objective_id: ObjectiveId, user: ObjectivesWrite, rpc_: ServicesDep, response: Response
 ) -> ObjectiveResponse:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
     restored: ObjectiveResponse = await rpc_.call(
@@ -254,7 +266,7 @@ async def restore_objective(
 
 @router.get("/{objective_id}/children", response_model=list[ObjectiveResponse], summary="Children")
 async def children(
-    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
     found: list[ObjectiveResponse] = await rpc_.call(
@@ -269,7 +281,7 @@ async def children(
     summary="Ancestors, nearest parent first",
 )
 async def ancestors(
-    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
     found: list[ObjectiveResponse] = await rpc_.call(
@@ -284,7 +296,7 @@ async def ancestors(
 async def move_objective(
     objective_id: ObjectiveId,
     move: ObjectiveMove,
-    user: Writer,
+    user: ObjectivesWrite,
     rpc_: ServicesDep,
     response: Response,
     if_match: IfMatch = None,
@@ -304,7 +316,10 @@ async def move_objective(
     "/{objective_id}/kpis", status_code=201, response_model=ObjectiveKPILink, summary="Link a KPI"
 )
 async def link_kpi(
-    objective_id: ObjectiveId, link: ObjectiveKPILinkCreate, user: Writer, rpc_: ServicesDep
+    objective_id: ObjectiveId,
+    link: ObjectiveKPILinkCreate,
+    user: ObjectivesWrite,
+    rpc_: ServicesDep,
 ) -> ObjectiveKPILink:
     await _check_kpi_exists(rpc_, user, link.kpi_id)
     request = rpc.LinkKpi(actor=actor(user), objective_id=objective_id, link=link)
@@ -316,7 +331,7 @@ async def link_kpi(
 async def unlink_kpi(
     objective_id: ObjectiveId,
     kpi_id: Annotated[Id, Path(description="the KPI's id")],
-    user: Writer,
+    user: ObjectivesWrite,
     rpc_: ServicesDep,
 ) -> Response:
     request = rpc.UnlinkKpi(actor=actor(user), objective_id=objective_id, kpi_id=kpi_id)
@@ -328,7 +343,7 @@ async def unlink_kpi(
     "/{objective_id}/kpis", response_model=list[ObjectiveKPILink], summary="Linked KPIs, weighted"
 )
 async def linked_kpis(
-    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveKPILink]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
     found: list[ObjectiveKPILink] = await rpc_.call(
@@ -341,7 +356,7 @@ async def linked_kpis(
     "/{objective_id}/history", response_model=list[AuditEntry], summary="Audit trail, newest first"
 )
 async def history(
-    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[AuditEntry]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
     found: list[AuditEntry] = await rpc_.call(s.RPC_OBJECTIVES_HISTORY, request, list[AuditEntry])
@@ -354,18 +369,24 @@ async def history(
     summary="Its progress, calculated now by the progress service (nothing stored)",
 )
 async def progress(
-    objective_id: ObjectiveId, user: CurrentUser, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> ProgressCalculation:
-    await rpc_.call(
-        s.RPC_OBJECTIVES_GET,
+    """The progress counts every child (it is one number for everyone who may see the
+    objective); `child_count` counts only those the caller may see, as the detail does."""
+    visible_children: list[ObjectiveResponse] = await rpc_.call(
+        s.RPC_OBJECTIVES_CHILDREN,
         rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id),
-        ObjectiveDetail,
+        list[ObjectiveResponse],
     )  # 404 unless the caller may see it
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
     found: ProgressCalculation = await rpc_.call(
         s.RPC_PROGRESS_CALCULATE, request, ProgressCalculation
     )
-    return found
+    if user.role == Role.ADMIN.value:
+        return found
+    # The rollup's rule for a counted child: live (these are) and not abandoned.
+    counted = sum(1 for c in visible_children if c.status is not ObjectiveStatus.ABANDONED)
+    return found.model_copy(update={"child_count": min(counted, found.child_count)})
 
 
 @router.post(
@@ -374,7 +395,7 @@ async def progress(
     summary="Recalculate from source, store, cascade to the ancestors, publish",
 )
 async def recalculate(
-    objective_id: ObjectiveId, user: Writer, db: SessionDep, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesWrite, db: SessionDep, rpc_: ServicesDep
 ) -> ObjectiveDetail:
     detail = await get_objective(objective_id, user, db, rpc_, Response())
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
@@ -384,7 +405,7 @@ async def recalculate(
     return detail.model_copy(update={"progress_percentage": calculation.progress_percentage})
 
 
-async def _check_kpi_exists(rpc_: ServicesDep, user: CurrentUser, kpi_id: int) -> None:
+async def _check_kpi_exists(rpc_: ServicesDep, user: User, kpi_id: int) -> None:
     """A link to an unknown KPI is refused: the KPIs service is asked."""
     request = kpi_rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id)
     try:

@@ -1,35 +1,44 @@
 """`GET /api/v1/progress/stream`: rollup updates as Server-Sent Events, as they happen, limited
-to the objectives the caller may see."""
+to the objectives the caller may see while the stream is open (okr_gateway.live keeps that
+view up to date from the objective events).
+
+Who the caller is, is looked at again: every OKR_GATEWAY_STREAM_RECHECK_S the callers of all
+open streams at once (one query), so a deactivated user's stream ends and a changed user is
+checked again as a request would be (a new role or department changes what the stream shows,
+tokens ended by a change to the user end it); and every OKR_GATEWAY_STREAM_RESYNC_S each
+stream's token, as a request's (an expired token, a revoked key), and its whole view."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import re
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+import nats.errors
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from nats.aio.subscription import Subscription
+from faststream.exceptions import IncorrectState
 
-from okr_gateway.deps import CurrentUser, Services, ServicesDep, actor
+from okr_gateway import service
+from okr_gateway.deps import GatewayState, ObjectivesRead, StateDep, actor, bearer, caller
+from okr_gateway.errors import Unauthorized
+from okr_gateway.live import VIEW_EVENTS, LiveHub, Scope, Viewer
+from okr_gateway.scopes import Scope as ApiScope
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
-from okr_shared.contracts import objective_rpc as rpc
-from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.fields import Id
-from okr_shared.contracts.objectives import ObjectiveDetail
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
-from okr_shared.errors import Unavailable
-from okr_shared.event_channels import Channel
+from okr_shared.errors import NotFound, Unavailable
+from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS, Channel
+from okr_shared.faults import is_transient
 
 router = APIRouter(tags=["progress"])
+log = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0
-TREE_IDS = re.compile(rb'\{"id": (\d+),')  # how the tree view opens every node
 
-# For the AsyncAPI document: what the stream below subscribes to.
+# For the AsyncAPI document: what the live streams subscribe to.
 RECEIVES = (
     Documented(
         Channel(
@@ -38,10 +47,25 @@ RECEIVES = (
             "Passed on to GET /api/v1/progress/stream as Server-Sent Events.",
         ),
         receives=True,
-        how="with a core NATS subscription per open stream (no durable: a client that "
-        "reconnects reads the current progress from the API)",
+        how="with one core NATS subscription per gateway process, shared by its open streams "
+        "(no durable: a client that reconnects reads the current progress from the API)",
+    ),
+    *(
+        Documented(
+            channel,
+            receives=True,
+            how="with one core NATS subscription per gateway process: the owner and department "
+            "of each objective keep every open progress stream's view up to date",
+        )
+        for channel in OBJECTIVE_EVENT_CHANNELS
+        if channel.address in VIEW_EVENTS
     ),
 )
+
+
+async def live_hub(request: Request) -> LiveHub:
+    hub: LiveHub = request.app.state.live
+    return hub
 
 
 @router.get(
@@ -51,65 +75,102 @@ RECEIVES = (
 )
 async def stream(
     request: Request,
-    user: CurrentUser,
-    rpc_: ServicesDep,
+    user: ObjectivesRead,
+    gateway: StateDep,
+    hub: Annotated[LiveHub, Depends(live_hub)],
+    token: Annotated[str | None, Depends(bearer)],
     objective_id: Annotated[list[Id] | None, Query(max_length=500)] = None,
     root_id: Annotated[Id | None, Query()] = None,
 ) -> StreamingResponse:
-    allowed = await _allowed_ids(rpc_, actor(user), objective_id, root_id)
+    scope = Scope(frozenset(objective_id) if objective_id else None, root_id)
+    viewer = Viewer(actor(user), scope, token=token or "", fingerprint=service.fingerprint(user))
+    hub.watch(_callers_looked_at(gateway, hub), gateway.settings.stream_recheck_s)
     try:
-        subscription = await rpc_.broker.connection.subscribe(
-            s.PROGRESS_UPDATES, pending_msgs_limit=100_000
-        )
-    except Exception as err:
+        await hub.open(viewer)
+    except (nats.errors.Error, OSError, IncorrectState) as err:
         raise Unavailable("the message bus is unavailable; try again shortly") from err
+    missing: set[int] = set(scope.objective_ids or ()) - (viewer.allowed or set())
+    if missing:
+        hub.close(viewer)
+        raise NotFound(f"objective {min(missing)} not found")
     return StreamingResponse(
-        _events(request, subscription, allowed),
+        _events(request, gateway, hub, viewer),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _allowed_ids(
-    rpc_: Services, who: Actor, objective_ids: list[int] | None, root_id: int | None
-) -> set[int] | None:
-    """The objectives this stream may show; None means every one (an admin's whole company).
-    Each is checked when the stream opens: objectives created later join after a reconnect."""
-    if objective_ids:
-        await asyncio.gather(
-            *(
-                rpc_.call(
-                    s.RPC_OBJECTIVES_GET,
-                    rpc.ObjectiveRequest(actor=who, objective_id=i),
-                    ObjectiveDetail,
-                )
-                for i in set(objective_ids)
-            )
-        )  # 404 for any the caller may not see
-        return set(objective_ids)
-    if root_id is not None or who.role is not Role.ADMIN:
-        body = await rpc_.call_raw(s.RPC_OBJECTIVES_TREE, rpc.TreeView(actor=who, root_id=root_id))
-        return {int(found) for found in TREE_IDS.findall(body)}
-    return None
-
-
 async def _events(
-    request: Request, subscription: Subscription, allowed: set[int] | None
+    request: Request, gateway: GatewayState, hub: LiveHub, viewer: Viewer
 ) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    every = gateway.settings.stream_resync_s
+    quiet_since, resync_at = loop.time(), loop.time() + every
     yield b": connected\n\n"
     try:
         while not await request.is_disconnected():
-            try:
-                msg = await subscription.next_msg(timeout=HEARTBEAT_S)
-            except TimeoutError:  # nothing for a while: a comment keeps proxies from closing it
+            frames = await viewer.take(min(HEARTBEAT_S, max(0.0, resync_at - loop.time())))
+            now = loop.time()
+            if frames:
+                yield b"".join(frames)
+                quiet_since = now
+            if now >= resync_at and viewer.ended is None:
+                # As a request would be: a token expired or revoked outside the user's row,
+                # and an objective event missed (none arrive while NATS reconnects).
+                resync_at = now + every
+                await _check_again(gateway, hub, viewer, refresh=True)
+            if viewer.ended is not None:
+                yield f"event: end\ndata: {json.dumps({'reason': viewer.ended})}\n\n".encode()
+                return
+            if now - quiet_since >= HEARTBEAT_S:  # keeps proxies from closing a quiet stream
                 yield b": heartbeat\n\n"
-                continue
-            objective = int(msg.subject.rsplit(".", 1)[-1])
-            if allowed is not None and objective not in allowed:
-                continue
-            update = json.loads(msg.data)
-            event_id = f"{objective}:{update.get('version', 0)}"
-            yield f"id: {event_id}\nevent: progress\ndata: {json.dumps(update)}\n\n".encode()
+                quiet_since = now
     finally:
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
+        hub.close(viewer)
+
+
+def _callers_looked_at(
+    gateway: GatewayState, hub: LiveHub
+) -> Callable[[tuple[Viewer, ...]], Awaitable[None]]:
+    """One query for the callers of all open streams: a stream whose user is gone or
+    deactivated ends; one whose user changed in any way (role, department, password, whatever
+    ends their tokens) is checked again as a request would be."""
+
+    async def look(viewers: tuple[Viewer, ...]) -> None:
+        async with gateway.readers() as db:
+            users = await service.users_by_id(db, [v.actor.user_id for v in viewers])
+        now = {user_id: service.fingerprint(user) for user_id, user in users.items()}
+        for viewer in viewers:
+            user = users.get(viewer.actor.user_id)
+            if viewer.ended is not None:
+                continue
+            if user is None or not user.is_active:
+                viewer.end("the token's user no longer exists or is deactivated; sign in again")
+            elif now[user.id] != viewer.fingerprint:
+                await _check_again(gateway, hub, viewer, refresh=False)
+
+    return look
+
+
+async def _check_again(
+    gateway: GatewayState, hub: LiveHub, viewer: Viewer, *, refresh: bool
+) -> None:
+    """The caller's token checked as a request's is; their view asked for again if their role
+    or department changed (or if `refresh`)."""
+    try:
+        who = await caller(gateway, viewer.token)
+    except Unauthorized as err:
+        viewer.end(err.message)
+        return
+    except Exception as err:
+        if not is_transient(err):
+            raise
+        log.warning("a progress stream could not look at its user again: %s", err)
+        return  # the database is away: the stream goes on, and looks again next time
+    if who.key is not None and ApiScope.OBJECTIVES_READ not in who.scopes:
+        viewer.end("the API key no longer has the scope objectives:read")
+        return
+    user = who.user
+    viewer.fingerprint = service.fingerprint(user)
+    if refresh or actor(user) != viewer.actor:
+        await hub.refresh(viewer, actor(user))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from okr_gateway.deps import AdminUser, ServicesDep, actor
+from okr_gateway.deps import ServicesDep, WebhooksManage, actor
 from okr_shared import subjects as s
 from okr_shared.contracts import webhook_rpc as rpc
 from okr_shared.contracts.common import Page
@@ -22,8 +22,8 @@ from okr_shared.contracts.webhooks import (
 
 EndpointId = Annotated[Id, Path(description="the endpoint's id")]
 router = APIRouter(tags=["webhooks"])
-# Who may manage webhooks: an admin. (An API key's `webhooks:manage` scope, once keys exist.)
-Manager = AdminUser
+# Who may manage webhooks: an admin, with a token or a key that has `webhooks:manage`.
+Manager = WebhooksManage
 
 
 @router.post(
