@@ -23,6 +23,7 @@ COPY shared/pyproject.toml shared/
 COPY services/objectives/pyproject.toml services/objectives/
 COPY services/kpis/pyproject.toml services/kpis/
 COPY services/progress/pyproject.toml services/progress/
+COPY services/webhooks/pyproject.toml services/webhooks/
 COPY services/gateway/pyproject.toml services/gateway/
 RUN uv sync --frozen --no-default-groups --no-install-workspace
 

@@ -34,6 +34,7 @@ class CliSettings(BaseSettings):
     objectives_database_password: SecretStr | None = None
     kpis_database_password: SecretStr | None = None
     progress_database_password: SecretStr | None = None
+    webhooks_database_password: SecretStr | None = None
     gateway_database_password: SecretStr | None = None
 
     @field_validator("replicas", mode="before")
@@ -51,7 +52,7 @@ class CliSettings(BaseSettings):
         return self.data_dir.expanduser().resolve()
 
     def role_passwords(self) -> dict[str, str] | None:
-        """The four service roles' passwords, or None when none is set; some but not all is
+        """The service roles' passwords, or None when none is set; some but not all is
         an error that names the missing ones."""
         given = {
             service: secret.get_secret_value()
@@ -59,6 +60,7 @@ class CliSettings(BaseSettings):
                 ("objectives", self.objectives_database_password),
                 ("kpis", self.kpis_database_password),
                 ("progress", self.progress_database_password),
+                ("webhooks", self.webhooks_database_password),
                 ("gateway", self.gateway_database_password),
             )
             if secret is not None
@@ -70,7 +72,7 @@ class CliSettings(BaseSettings):
         return given or None
 
 
-SERVICE_NAMES = ("objectives", "kpis", "progress", "gateway")
+SERVICE_NAMES = ("objectives", "kpis", "progress", "webhooks", "gateway")
 MAX_REPLICAS = 32
 
 

@@ -27,7 +27,7 @@ import nats
 
 from okr_shared.subjects import RPC_PING_ALL, SERVICE_INBOX_PREFIX
 
-SERVICES = ("objectives", "kpis", "progress", "gateway")
+SERVICES = ("objectives", "kpis", "progress", "webhooks", "gateway")
 WAIT_S = 3.0
 
 

@@ -27,20 +27,30 @@ def bench(
     progress_workers: int = typer.Option(
         1, "--progress-workers", min=1, max=8, help="Progress workers (1, as in okr up)."
     ),
+    part: list[str] = typer.Option(
+        [],
+        "--part",
+        "-p",
+        help="Measure only these (repeatable): ingest, latency, reads, webhooks; default: all.",
+    ),
 ) -> None:
     """Start a system of its own (embedded servers on free ports), load it, measure ingestion,
-    rollup latency and reads against this machine's raw limits, stop it, print the figures."""
-    from okr_cli.bench import report, rollup, run  # noqa: PLC0415 - only this command needs them
+    rollup latency, reads and webhooks against this machine's raw limits, stop it, print the
+    figures."""
+    from okr_cli.bench import report, rollup, run, targets  # noqa: PLC0415 - only this needs them
 
+    if unknown := [p for p in part if p not in targets.PARTS]:
+        raise fail(f"no part {', '.join(unknown)}; choose from {', '.join(targets.PARTS)}")
+    parts = tuple(part) or targets.PARTS
     try:
-        figures = asyncio.run(run.run(quick, progress_workers, console))
+        figures = asyncio.run(run.run(quick, progress_workers, console, parts))
     except (EmbeddedServerError, StartFailed, TimeoutError) as err:
         raise fail(f"the benchmark could not run: {err}") from None
     console.print(report.table(figures))
     if json_file:
-        report.write_json(json_file, figures, quick, progress_workers)
+        report.write_json(json_file, figures, quick, progress_workers, parts)
         console.print(f"figures written to {json_file}")
-    if unreadable := rollup.shortfall(figures):
+    if "latency" in parts and (unreadable := rollup.shortfall(figures)):
         raise fail(f"the benchmark's figures cannot be read: {unreadable}")
 
 

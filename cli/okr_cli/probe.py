@@ -71,6 +71,9 @@ CONSUMERS = (
     ("KPI_EVENTS", "progress-kpi-events"),
     ("OBJECTIVES", "progress-objective-events"),
     ("PROGRESS", "objectives-progress"),
+    ("OBJECTIVES", "webhooks-objective-events"),
+    ("PROGRESS", "webhooks-progress"),
+    ("KPI_VALUES_DLQ", "webhooks-kpi-rejections"),
 )
 
 

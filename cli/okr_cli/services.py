@@ -1,4 +1,4 @@
-"""The four services as the CLI knows them: how to run each, and where its migrations are."""
+"""The services as the CLI knows them: how to run each, and where its migrations are."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import okr_gateway
 import okr_kpis
 import okr_objectives
 import okr_progress
+import okr_webhooks
 from okr_shared.migrations import ServiceSchema
 
 
@@ -22,5 +23,6 @@ SERVICES = (
     ServiceSpec("objectives", "okr_objectives", okr_objectives.SCHEMA),
     ServiceSpec("kpis", "okr_kpis", okr_kpis.SCHEMA),
     ServiceSpec("progress", "okr_progress", okr_progress.SCHEMA),
+    ServiceSpec("webhooks", "okr_webhooks", okr_webhooks.SCHEMA),
     ServiceSpec("gateway", "okr_gateway", okr_gateway.SCHEMA),
 )

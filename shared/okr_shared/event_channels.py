@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, get_args, get_origin
 
 from okr_shared.contracts.objective_events import ObjectiveEvent
-from okr_shared.subjects import STREAMS, Stream
+from okr_shared.subjects import STREAMS, Stream, dead_letters_of
 
 PARAMETER = re.compile(r"\{([a-z_]+)\}")
 
@@ -32,8 +32,9 @@ class Channel:
 
     @property
     def stream(self) -> Stream:
-        """The stream that stores this subject: every event subject is in exactly one."""
-        for stream in STREAMS:
+        """The stream that stores this subject: every event subject is in exactly one (a
+        dead-letter subject in its stream's dead-letter stream)."""
+        for stream in (*STREAMS, *(dead_letters_of(s) for s in STREAMS if s.dead_letters)):
             if any(covers(pattern, self.address) for pattern in stream.subjects):
                 return stream
         raise ValueError(f"no stream captures {self.address}")

@@ -9,7 +9,8 @@ The names:
   is about to be acknowledged;
 - `outbox.<schema>.before_publish`: committed events were read from the outbox and are about to
   be published;
-- `outbox.<schema>.after_publish`: they were published and are about to be marked sent.
+- `outbox.<schema>.after_publish`: they were published and are about to be marked sent;
+- `webhooks.delivery.after_send`: a webhook was answered and its outcome is not yet recorded.
 """
 
 from __future__ import annotations

@@ -65,6 +65,14 @@ ROLLUP_LATENCY = Histogram(
     "From the KPIs service storing a value to the rollup it moved being committed",
     buckets=LATENCY_BUCKETS,
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "okr_webhook_attempts", "Webhook deliveries attempted, by outcome", ["outcome"]
+)
+WEBHOOK_ATTEMPT_LATENCY = Histogram(
+    "okr_webhook_attempt_duration_seconds",
+    "From sending a webhook to the receiver's answer (or the failure)",
+    buckets=LATENCY_BUCKETS,
+)
 OUTBOX_BACKLOG = Gauge("okr_outbox_backlog", "Events committed and not yet published", ["schema"])
 CONSUMER_PENDING = Gauge(
     "okr_consumer_pending",

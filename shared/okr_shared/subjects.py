@@ -60,6 +60,17 @@ PROGRESS = Stream("PROGRESS", (PROGRESS_UPDATES,), max_age=timedelta(days=1))
 STREAMS: tuple[Stream, ...] = (OBJECTIVES, KPI_VALUES, KPI_EVENTS, PROGRESS)
 
 
+def dead_letters_of(stream: Stream) -> Stream:
+    """The stream that keeps `stream`'s refused messages, as streams.py declares it."""
+    subjects = tuple(dead_letter_subject(s) for s in stream.subjects)
+    return Stream(stream.dlq_name, subjects, max_age=timedelta(days=30), dead_letters=False)
+
+
+# The values the KPIs service refused, with their reasons (the webhooks service reads them).
+KPI_VALUES_DEAD_LETTERS = dead_letters_of(KPI_VALUES)
+KPI_VALUE_REJECTIONS = dead_letter_subject(KPI_VALUES_SUBJECTS)
+
+
 def progress_subject(objective_id: int) -> str:
     return f"progress.objective.{objective_id}"
 
@@ -146,7 +157,7 @@ RPC_STATUS_ALL = "rpc.status"  # every instance: its consumers' lag and its outb
 
 
 # The services behind the gateway; each answers rpc.<service>.asyncapi with its AsyncAPI document.
-SERVICES = ("objectives", "kpis", "progress")
+SERVICES = ("objectives", "kpis", "progress", "webhooks")
 
 
 def rpc_asyncapi(service: str) -> str:
@@ -192,3 +203,11 @@ RPC_KPIS_VALUES = "rpc.kpis.values"
 RPC_KPIS_WRITABLE = "rpc.kpis.writable"
 RPC_KPIS_REJECTIONS = "rpc.kpis.rejections"
 RPC_KPIS_SOURCES = "rpc.kpis.sources"  # values sent and refused per sender
+RPC_WEBHOOKS_CREATE = "rpc.webhooks.create"
+RPC_WEBHOOKS_LIST = "rpc.webhooks.list"
+RPC_WEBHOOKS_GET = "rpc.webhooks.get"
+RPC_WEBHOOKS_UPDATE = "rpc.webhooks.update"
+RPC_WEBHOOKS_DELETE = "rpc.webhooks.delete"
+RPC_WEBHOOKS_ROTATE_SECRET = "rpc.webhooks.rotate_secret"  # noqa: S105 - a subject
+RPC_WEBHOOKS_DELIVERIES = "rpc.webhooks.deliveries"
+RPC_WEBHOOKS_TEST = "rpc.webhooks.test"

@@ -1,4 +1,4 @@
-"""`okr up` as a user meets it: embedded servers, four services, a banner, a clean stop, data
+"""`okr up` as a user meets it: embedded servers, the services, a banner, a clean stop, data
 that survives a restart, and a second `up` that says it is already running."""
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def test_up_runs_everything_and_stops_cleanly_and_keeps_the_data(data_dir: Path)
     status = okr({**env, "COLUMNS": "60"}, "status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert "…" not in status.stdout, status.stdout
-    for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1"):
+    for instance in ("gateway-1", "objectives-1", "kpis-1", "progress-1", "webhooks-1"):
         assert instance in status.stdout
     assert "consumer lag" in status.stdout and "kpis-ingest 0+0" in status.stdout
     operators_can_scrape_and_read_logs(status.stdout, data_dir)
@@ -248,7 +248,7 @@ def scripts_can_read_the_status(env: dict[str, str], data_dir: Path) -> None:
     assert report["ready"] is True and report["not_ready"] == []
     assert report["nats"]["ready"] and report["postgresql"]["ready"]
     assert report["gateway"]["ready"] and report["gateway"]["checks"]["database"] is True
-    assert set(report["services"]) == {"objectives", "kpis", "progress", "gateway"}
+    assert set(report["services"]) == {"objectives", "kpis", "progress", "webhooks", "gateway"}
     for service in report["services"].values():
         assert service["ready"] and service["instances"][0]["ready"]
         assert re.fullmatch(
@@ -286,7 +286,7 @@ def operators_can_scrape_and_read_logs(status: str, data_dir: Path) -> None:
     """Every process serves /metrics on a port of its own (listed by `okr status`), and logs
     one JSON object per line."""
     urls = re.findall(r"http://127\.0\.0\.1:\d+/metrics", status)
-    assert len(urls) == 4, status
+    assert len(urls) == 5, status  # objectives, kpis, progress, webhooks, gateway
     for url in urls:
         response = httpx.get(url)
         assert response.status_code == 200, url

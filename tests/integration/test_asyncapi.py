@@ -65,14 +65,19 @@ async def test_the_ingestion_and_rollup_subjects_are_documented_with_schemas_and
 
 async def test_every_side_of_a_subject_is_shown_once_per_service(system: RunningSystem) -> None:
     document = (await system.client.get("/asyncapi.json")).json()
-    # progress publishes the rollups; objectives and the gateway receive them.
+    # progress publishes the rollups; objectives, the gateway and webhooks receive them.
     sides = sorted(
         operation["action"] + " " + operation["channel"]["$ref"].rsplit(":", 1)[-1]
         for operation in document["operations"].values()
         if resolve(document, operation["channel"]["$ref"])["address"]
         == subjects.PROGRESS_UPDATE_ADDRESS
     )
-    assert sides == ["receive gateway.receive", "receive objectives.receive", "send progress.send"]
+    assert sides == [
+        "receive gateway.receive",
+        "receive objectives.receive",
+        "receive webhooks.receive",
+        "send progress.send",
+    ]
     # Every service answers rpc.ping; the channel is one.
     assert len(channels_at(document, subjects.RPC_PING_ALL)) == 1
     assert channels_at(document, subjects.RPC_KPIS_CREATE)

@@ -32,6 +32,24 @@ async def test_the_kpis_role_cannot_read_the_users(database: MigratedDatabase) -
         await kpis.close()
 
 
+async def test_the_webhooks_role_sees_only_webhooks(database: MigratedDatabase) -> None:
+    """Its schema holds every endpoint's signing secret; it reads nobody else's data."""
+    webhooks = await connect_as(database, "webhooks")
+    try:
+        assert await webhooks.fetchval("SELECT count(*) FROM webhooks.endpoints") >= 0
+        for table in ("identity.users", "objectives.objectives", "kpis.kpi_values"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await webhooks.fetch(f"SELECT * FROM {table}")
+    finally:
+        await webhooks.close()
+    kpis = await connect_as(database, "kpis")
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await kpis.fetch("SELECT secret FROM webhooks.endpoints")
+    finally:
+        await kpis.close()
+
+
 async def test_the_gateway_role_cannot_write_objectives(database: MigratedDatabase) -> None:
     gateway = await connect_as(database, "gateway")
     try:
@@ -45,19 +63,24 @@ async def test_the_gateway_role_cannot_write_objectives(database: MigratedDataba
 
 
 @pytest.mark.parametrize(
-    ("service", "schema"),
-    [("objectives", "objectives"), ("kpis", "kpis"), ("progress", "progress")],
+    ("service", "schema", "table"),
+    [
+        ("objectives", "objectives", "outbox"),
+        ("kpis", "kpis", "outbox"),
+        ("progress", "progress", "outbox"),
+        ("webhooks", "webhooks", "endpoints"),
+    ],
 )
 async def test_a_role_cannot_change_its_schemas_shape_or_history(
-    database: MigratedDatabase, service: str, schema: str
+    database: MigratedDatabase, service: str, schema: str, table: str
 ) -> None:
     """Only migrations, run as the owner, create, alter or drop tables and record revisions."""
     connection = await connect_as(database, service)
     try:
         for statement in (
             f"CREATE TABLE {schema}.intruder (id int)",
-            f"ALTER TABLE {schema}.outbox ADD COLUMN intruder int",
-            f"DROP TABLE {schema}.outbox",
+            f"ALTER TABLE {schema}.{table} ADD COLUMN intruder int",
+            f"DROP TABLE {schema}.{table}",
             f"UPDATE {schema}.alembic_version SET version_num = 'x'",
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):

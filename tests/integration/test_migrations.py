@@ -15,6 +15,7 @@ from okr_kpis.models import Base as KpisBase
 from okr_objectives.models import Base as ObjectivesBase
 from okr_progress.models import Base as ProgressBase
 from okr_shared.db import make_engine
+from okr_webhooks.models import Base as WebhooksBase
 
 
 def differences(connection: Connection, metadata: MetaData) -> list[Any]:
@@ -32,7 +33,9 @@ def differences(connection: Connection, metadata: MetaData) -> list[Any]:
     return list(compare_metadata(context, metadata))
 
 
-@pytest.mark.parametrize("base", [GatewayBase, ObjectivesBase, KpisBase, ProgressBase])
+@pytest.mark.parametrize(
+    "base", [GatewayBase, ObjectivesBase, KpisBase, ProgressBase, WebhooksBase]
+)
 async def test_models_match_the_migrated_schema(database_url: str, base: Any) -> None:
     engine = make_engine(database_url, pool_size=1)
     try:

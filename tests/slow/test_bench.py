@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from okr_cli.bench.run import TARGETS
+from okr_cli.bench.targets import TARGETS
 
 
 @pytest.mark.slow

@@ -26,6 +26,8 @@ from okr_progress.main import build as build_progress
 from okr_progress.settings import ProgressSettings
 from okr_shared.db import make_engine
 from okr_shared.runtime import ServiceRuntime
+from okr_webhooks.main import build as build_webhooks
+from okr_webhooks.settings import WebhooksSettings
 
 ADMIN_PASSWORD = "admin-password-for-tests"
 T = TypeVar("T")
@@ -100,6 +102,18 @@ async def running_system(
         "kpis": build_kpis(KpisSettings(**common("kpis"), instance="kpis-test")),
         "progress": build_progress(
             ProgressSettings(**common("progress"), instance="progress-test")
+        ),
+        # Receivers in tests listen on loopback; retries come fast, and each attempt is short.
+        "webhooks": build_webhooks(
+            WebhooksSettings(
+                **common("webhooks"),
+                instance="webhooks-test",
+                allow_private=True,
+                retry_base_s=0.2,
+                retry_max_s=1.0,
+                give_up_after_s=4.0,  # a day, in tests/integration/test_webhooks.py
+                timeout_s=2.0,
+            )
         ),
     }
     gateway_settings = GatewaySettings(

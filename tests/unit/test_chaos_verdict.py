@@ -16,7 +16,9 @@ from okr_cli.chaos.verdict import (
     count_letters,
     count_values,
 )
+from okr_cli.chaos.webhooks import count_webhooks
 from okr_cli.chaos.workload import Value, value_stream
+from okr_cli.receiver import Received, Receiver
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SENT = {
@@ -265,3 +267,40 @@ def test_a_5xx_names_its_operation() -> None:
     failure = {"title": "Server error", "operations": ["GET /api/v1/kpis"], "count": 1}
     read_report(verdict, _report(failures=[failure]), returncode=1)
     assert verdict.notes[-1] == "FAILED: ['GET /api/v1/kpis: Server error']"
+
+
+def _received(webhook_id: str, answered: int = 200) -> Received:
+    return Received("/chaos", webhook_id, "objective.created", {}, answered, 0.0, {}, b"{}")
+
+
+def test_the_webhooks_judge_counts_every_owed_event_delivered_once_or_more() -> None:
+    owed = {
+        "objective.created": {"msg_a", "msg_b"},
+        "objective.progress_changed": {"msg_c"},
+        "kpi.value_rejected": {"msg_d"},
+    }
+    receiver = Receiver()
+    receiver.received = [
+        _received("msg_a", 500),
+        _received("msg_a"),
+        _received("msg_a"),  # again: at least once is allowed
+        _received("msg_b"),
+        _received("msg_c"),
+        _received("msg_d"),
+    ]
+    fine = Verdict("webhooks")
+    count_webhooks(fine, owed, receiver)
+    assert (fine.webhooks_owed, fine.webhooks_delivered, fine.lost) == (4, 4, 0)
+    assert not any(n.startswith("FAILED") for n in fine.notes)
+    assert "1 delivered again" in fine.notes[-1] and "1 answered 500" in fine.notes[-1]
+
+    receiver.received = [r for r in receiver.received if r.webhook_id != "msg_c"]
+    receiver.received.append(_received("msg_c", 500))  # only ever refused: not delivered
+    receiver.received.append(_received("msg_z"))  # of no event
+    receiver.refused.append("/chaos: WebhookVerificationError: No matching signature found")
+    broken = Verdict("webhooks")
+    count_webhooks(broken, {**owed, "kpi.value_rejected": set()}, receiver)
+    assert broken.lost == 1 and broken.webhooks_delivered == 2
+    failed = [n for n in broken.notes if n.startswith("FAILED")]
+    assert len(failed) == 4  # lost, a stranger, a bad signature, no refusal owed
+    assert not broken.passed

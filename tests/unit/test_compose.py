@@ -26,6 +26,7 @@ from okr_progress.settings import ProgressSettings
 from okr_shared import subjects
 from okr_shared.embedded.nats import nats_server_binary
 from okr_shared.embedded.postgres import wheel_bin
+from okr_webhooks.settings import WebhooksSettings
 from tests.support import compose_file, infra
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,7 @@ SETTINGS: list[type[BaseSettings]] = [
     ObjectivesSettings,
     KpisSettings,
     ProgressSettings,
+    WebhooksSettings,
 ]
 
 
@@ -73,7 +75,7 @@ def test_every_command_is_a_real_entry_point() -> None:
     scripts = console_scripts()
     cli_commands = typer.main.get_command(cli_app).commands  # type: ignore[attr-defined]
     services = okr_services()
-    assert set(services) == {"migrate", "objectives", "kpis", "progress", "gateway"}
+    assert set(services) == {"migrate", "objectives", "kpis", "progress", "webhooks", "gateway"}
     commands = [(name, spec["command"]) for name, spec in services.items()]
     commands += [(name, spec["healthcheck"]["test"][1:]) for name, spec in healthchecked()]
     for name, (program, *args) in commands:
@@ -124,7 +126,7 @@ def test_each_service_connects_as_its_own_role() -> None:
     """Least privilege: only the migrate job has the owner's password."""
     services = okr_services()
     assert "okr:${OKR_POSTGRES_PASSWORD" in services["migrate"]["environment"]["OKR_DATABASE_URL"]
-    for name in ("objectives", "kpis", "progress", "gateway"):
+    for name in ("objectives", "kpis", "progress", "webhooks", "gateway"):
         environment = services[name]["environment"]
         url = environment["OKR_DATABASE_URL"]
         assert url.startswith(f"postgresql://okr_{name}:${{OKR_{name.upper()}_DATABASE_PASSWORD}}@")
@@ -159,6 +161,7 @@ def test_the_image_keeps_dependencies_code_and_runtime_user_apart() -> None:
 def test_the_deployment_shape() -> None:
     services = compose()["services"]
     assert services["progress"]["deploy"]["replicas"] == 2
+    assert services["webhooks"]["deploy"]["replicas"] == 2
     nats_nodes = [n for n in services if n.startswith("nats-")]
     assert len(nats_nodes) == 3
     for node in nats_nodes:

@@ -98,6 +98,7 @@ def test_the_environment_is_composes_but_for_the_stated_rewrites() -> None:
         "OKR_OBJECTIVES_DATABASE_PASSWORD",
         "OKR_KPIS_DATABASE_PASSWORD",
         "OKR_PROGRESS_DATABASE_PASSWORD",
+        "OKR_WEBHOOKS_DATABASE_PASSWORD",
         "OKR_GATEWAY_DATABASE_PASSWORD",
         "OKR_JWT_SECRET",
         "OKR_ADMIN_PASSWORD",

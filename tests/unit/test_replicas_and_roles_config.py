@@ -1,5 +1,5 @@
-"""What `okr up --replicas` and the roles' passwords accept, and that every list of the four
-services names the same four."""
+"""What `okr up --replicas` and the roles' passwords accept, and that every list of the
+services names the same ones."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from okr_cli.supervisor import replicas_from
 from okr_shared.embedded import free_port
 
 
-def test_every_list_of_services_names_the_same_four() -> None:
+def test_every_list_of_services_names_the_same_services() -> None:
     names = {spec.name for spec in SERVICES}
     assert set(SERVICE_NAMES) == names
     assert set(healthcheck.SERVICES) == names
@@ -32,7 +32,7 @@ def test_replicas_are_parsed_and_each_mistake_named() -> None:
     }
     assert parse_replicas("") == {}
     for text, says in [
-        ("billing=2", "SERVICE one of objectives, kpis, progress, gateway"),
+        ("billing=2", "SERVICE one of objectives, kpis, progress, webhooks, gateway"),
         ("progress", "write SERVICE=N"),
         ("progress=0", "from 1 to 32"),
         ("progress=two", "whole number"),

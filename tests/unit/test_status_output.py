@@ -58,7 +58,7 @@ def report(*running: str, postgres_ready: bool = True) -> StatusReport:
     )
 
 
-ALL = ("objectives", "kpis", "progress", "gateway")
+ALL = ("objectives", "kpis", "progress", "webhooks", "gateway")
 
 
 def rendered(value: StatusReport, *, terminal: bool, width: int) -> str:
@@ -70,7 +70,7 @@ def rendered(value: StatusReport, *, terminal: bool, width: int) -> str:
 def test_ready_only_when_every_part_and_every_service_is() -> None:
     assert report(*ALL).ready
     assert report(*ALL).not_ready == []
-    missing = report("objectives", "kpis", "gateway")
+    missing = report("objectives", "kpis", "webhooks", "gateway")
     assert not missing.ready
     assert missing.not_ready == ["no ready instance of progress"]
     assert missing.services["progress"].ready is False
@@ -97,7 +97,7 @@ def test_a_wide_terminal_gets_a_table_with_whole_cells() -> None:
     text = rendered(report(*ALL), terminal=True, width=250)
     assert "┃ service" in text
     assert "…" not in text
-    assert text.count(METRICS) == 4
+    assert text.count(METRICS) == len(ALL)
 
 
 def test_an_instance_that_does_not_say_its_lag_shows_a_question_mark() -> None:

@@ -27,8 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
-from okr_cli.bench import cpu, load, raw
+from okr_cli.bench import cpu, load, raw, webhooks
 from okr_cli.bench.rollup import RollupClock, percentile
+from okr_cli.bench.targets import PARTS
 from okr_cli.bench.trees import insert_tree
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
@@ -39,22 +40,6 @@ from okr_shared.embedded import free_port
 
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway system's
 SETTLE_S = 30.0  # after the last value: how long its rollup may take before it counts untimed
-TARGETS = {
-    "ingest_single_values_per_s": (">=", 5000),
-    "ingest_batch_values_per_s": (">=", 50000),
-    "rollup_latency_p50_ms": ("<=", None),
-    "rollup_latency_p99_ms": ("<=", 50),
-    "rollup_latency_timed": (">=", None),  # of the values sent: at least 99 % (rollup.py)
-    "rollup_latency_sent": (">=", None),
-    "tree_view_11k_ms": ("<=", 150),
-    "tree_view_111k_ms": ("<=", 1500),
-    "get_objective_rps": (">=", 1500),
-    "get_objective_p99_ms": ("<=", 15),
-    "ancestors_p99_ms": ("<=", 10),
-    "startup_to_ready_s": ("<=", 10),
-    "nats_pull_raw_msgs_per_s": (">=", None),
-    "pg_commit_raw_per_s": (">=", None),
-}
 
 
 @dataclass(frozen=True)
@@ -64,15 +49,19 @@ class Plan:
     latency_values: int
     get_seconds: float
     raw_messages: int
+    webhook_values: int  # values whose progress events make the webhooks' backlog
+    webhook_latency_values: int
 
     @classmethod
     def of(cls, quick: bool) -> Plan:
         if quick:
-            return cls(20_000, 100_000, 1_000, 5.0, 20_000)
-        return cls(100_000, 500_000, 5_000, 15.0, 100_000)
+            return cls(20_000, 100_000, 1_000, 5.0, 20_000, 2_000, 500)
+        return cls(100_000, 500_000, 5_000, 15.0, 100_000, 5_000, 2_000)
 
 
-async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
+async def run(
+    quick: bool, workers: int, console: Console, parts: tuple[str, ...] = PARTS
+) -> dict[str, float]:
     plan = Plan.of(quick)
     data = Path(tempfile.mkdtemp(prefix="okr-bench-"))
     settings = CliSettings(
@@ -83,7 +72,11 @@ async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
         metrics_port=0,  # a system of its own: never contend with a running `okr up`
         admin_password=ADMIN_PASSWORD,
     )
-    extra_env = {"OKR_GATEWAY_WRITES_PER_MINUTE": "0", "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    extra_env = {
+        "OKR_GATEWAY_WRITES_PER_MINUTE": "0",
+        "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **webhooks.ALLOW,
+    }
     system = System(settings, {"progress": workers}, extra_env=extra_env)
     figures: dict[str, float] = {}
     try:
@@ -108,9 +101,18 @@ async def run(quick: bool, workers: int, console: Console) -> dict[str, float]:
                 endpoints.nats_url, plan.raw_messages
             )
             figures["pg_commit_raw_per_s"] = await raw.pg_commit_raw(endpoints.database_url, 3.0)
-        figures.update(await bench.ingest(plan))
-        figures.update(await bench.latency(plan))
-        figures.update(await bench.reads(plan))
+        if "ingest" in parts:
+            figures.update(await bench.ingest(plan))
+        if "latency" in parts:
+            figures.update(await bench.latency(plan))
+        if "reads" in parts:
+            figures.update(await bench.reads(plan))
+        if "webhooks" in parts:
+            figures.update(
+                await webhooks.measure(
+                    bench, system, plan.webhook_values, plan.webhook_latency_values
+                )
+            )
     finally:
         with console.status("stopping"):
             await asyncio.to_thread(system.stop)

@@ -230,9 +230,13 @@ class Probe:
 
 @contextlib.asynccontextmanager
 async def started(
-    *, cluster: bool = False, replicas: dict[str, int] | None = None
+    *,
+    cluster: bool = False,
+    replicas: dict[str, int] | None = None,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Chaos]:
-    """`replicas`: processes per service (default: two progress workers, one of the rest)."""
+    """`replicas`: processes per service (default: two progress workers, one of the rest);
+    `env`: more variables for the services."""
     data = Path(tempfile.mkdtemp(prefix="okr-chaos-"))
     nodes = NatsCluster(data) if cluster else None
     settings = CliSettings(
@@ -247,6 +251,7 @@ async def started(
     extra_env = {"OKR_GATEWAY_WRITES_PER_MINUTE": "0", "OKR_ADMIN_PASSWORD": ADMIN_PASSWORD}
     if nodes:
         extra_env["OKR_NATS_REPLICAS"] = "3"
+    extra_env.update(env or {})
     system = System(settings, replicas or {"progress": 2}, extra_env=extra_env)
     watcher: asyncio.Task[None] | None = None
     try:

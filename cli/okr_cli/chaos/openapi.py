@@ -14,6 +14,13 @@ from okr_cli.chaos import harness
 from okr_cli.chaos.verdict import Verdict
 
 NAME = "openapi-fuzzed"
+# The operations that give a webhook endpoint its URL are left out: a generated (or the
+# documented example's) URL may name a host outside this machine, and the system would then
+# send it events. Their validation is tested in tests/integration/test_webhooks.py.
+NOT_FUZZED = (
+    "create_endpoint_api_v1_webhooks_post",
+    "update_endpoint_api_v1_webhooks__endpoint_id__patch",
+)
 
 
 async def run(quick: bool) -> Verdict:
@@ -33,6 +40,7 @@ async def run(quick: bool) -> Verdict:
                 f"Authorization: {chaos.http.headers['Authorization']}",
                 "--checks",
                 "not_a_server_error",
+                *(arg for op in NOT_FUZZED for arg in ("--exclude-operation-id", op)),
                 # Signing out or changing the admin's password would end the token every later
                 # request is sent with: the rest of the run would test nothing but the 401.
                 "--exclude-path",

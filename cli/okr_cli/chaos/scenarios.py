@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import nats
 
-from okr_cli.chaos import compose_topology, fuzz, harness, openapi, verdict, workload
+from okr_cli.chaos import compose_topology, fuzz, harness, openapi, verdict, webhooks, workload
 from okr_cli.chaos.harness import Chaos, Probe
 from okr_cli.probe import quiet
 from okr_cli.supervisor import Child
@@ -165,7 +165,7 @@ async def no_fault(chaos: Chaos, probe: Probe) -> None:
     return None
 
 
-REPLICATED = {"objectives": 2, "kpis": 2, "progress": 2, "gateway": 2}
+REPLICATED = {"objectives": 2, "kpis": 2, "progress": 2, "webhooks": 2, "gateway": 2}
 
 SCENARIOS = {
     s.name: s
@@ -227,6 +227,14 @@ SCENARIOS = {
             "then the KPI_VALUES leader node and a progress replica SIGKILLed",
             no_fault,
             runs_itself=compose_topology.run,
+        ),
+        Scenario(
+            webhooks.NAME,
+            "webhooks to a receiver that is down for a while and answers 500 to a fifth of the "
+            "requests; a delivery worker SIGKILLed twice at its worst moments",
+            no_fault,
+            long=True,  # a minute even quick: the default suite keeps to its ten minutes
+            runs_itself=webhooks.run,
         ),
     )
 }

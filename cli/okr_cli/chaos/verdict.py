@@ -53,6 +53,8 @@ class Verdict:
     rollup_mismatches: int = 0
     unacknowledged: int = 0  # messages the publisher gave up on
     requests: int | None = None  # what a scenario that sends requests, not values, sent
+    webhooks_owed: int | None = None  # events an endpoint subscribed to (distinct webhook-ids)
+    webhooks_delivered: int | None = None  # of them, received with a valid signature and a 2xx
     recovery_s: float | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -34,6 +34,7 @@ from okr_gateway.routes import (
     objectives,
     progress,
     users,
+    webhooks,
 )
 from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
@@ -156,6 +157,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         app.include_router(module.router)
     for module in (api_keys, audit):
         app.include_router(module.router)
+    app.include_router(webhooks.router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
     return app
 

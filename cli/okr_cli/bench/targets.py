@@ -1,0 +1,29 @@
+"""What the benchmark measures, each figure with its target, and the parts it can run alone."""
+
+from __future__ import annotations
+
+TARGETS = {
+    "ingest_single_values_per_s": (">=", 5000),
+    "ingest_batch_values_per_s": (">=", 50000),
+    "rollup_latency_p50_ms": ("<=", None),
+    "rollup_latency_p99_ms": ("<=", 50),
+    "rollup_latency_timed": (">=", None),  # of the values sent: at least 99 % (rollup.py)
+    "rollup_latency_sent": (">=", None),
+    "tree_view_11k_ms": ("<=", 150),
+    "tree_view_111k_ms": ("<=", 1500),
+    "get_objective_rps": (">=", 1500),
+    "get_objective_p99_ms": ("<=", 15),
+    "ancestors_p99_ms": ("<=", 10),
+    "startup_to_ready_s": ("<=", 10),
+    "nats_pull_raw_msgs_per_s": (">=", None),
+    "pg_commit_raw_per_s": (">=", None),
+    "webhook_deliveries_per_s": (">=", 1000),
+    "webhook_deliveries": (">=", None),
+    "webhook_latency_p50_ms": ("<=", None),
+    "webhook_latency_p99_ms": ("<=", 100),
+    "webhook_stage_p50_ms": ("<=", None),
+    "webhook_stage_p99_ms": ("<=", None),
+    "webhook_latency_timed": (">=", None),
+    "webhook_latency_sent": (">=", None),
+}
+PARTS = ("ingest", "latency", "reads", "webhooks")

@@ -1,0 +1,3 @@
+from okr_webhooks.main import run
+
+run()
