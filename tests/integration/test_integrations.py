@@ -199,6 +199,27 @@ async def test_a_wrong_password_or_an_unknown_integration_is_refused(
     assert await connect_reply(server, "hr", "not-the-password") == (
         b"-ERR 'Authorization Violation'"
     )
+    # Its number written another way is not its name: a revocation looks for that name only.
+    number = str(integration["id"])
+    password = integration["nats_password"]
+    for alias in (f"integration-0{number}", f"integration-{number} ", "integration-\u0661"):
+        assert await connect_reply(server, alias, password) == (
+            b"-ERR 'Authorization Violation'"
+        ), alias
+    assert await connect_reply(server, integration["nats_user"], password) == b"PONG"
+
+
+async def test_an_integration_without_values_write_cannot_connect(guarded: Guarded) -> None:
+    system, server = guarded
+    body = {"name": f"reader-{secrets.token_hex(3)}", "scopes": ["kpis:read"]}
+    response = await system.client.post(
+        "/api/v1/integrations", json=body, headers=system.admin_headers
+    )
+    assert response.status_code == 201, response.text
+    reader = response.json()
+    assert await connect_reply(server, reader["nats_user"], reader["nats_password"]) == (
+        b"-ERR 'Authorization Violation'"
+    )
 
 
 async def test_integrations_are_for_admins_and_names_are_unique(guarded: Guarded) -> None:

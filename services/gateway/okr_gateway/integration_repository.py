@@ -36,16 +36,19 @@ async def list_all(session: AsyncSession) -> list[Integration]:
 
 
 async def for_connect(
-    session: AsyncSession, integration_id: int
+    session: AsyncSession, integration_id: int, *, lock: bool
 ) -> tuple[Integration, bool] | None:
-    """The integration and whether its user is active, locked until the answer to the NATS
-    server is sent: a revocation waits for it, so its sweep finds the connection."""
+    """The integration and whether its user is active; with `lock`, locked until the answer to
+    the NATS server is sent: a revocation waits for it, so its sweep finds the connection."""
     statement = (
         select(Integration, User.is_active)
         .join(User, User.id == Integration.user_id)
         .where(Integration.id == integration_id)
-        .with_for_update(of=Integration)
     )
+    if lock:  # and read again: a revocation may have come since the look without the lock
+        statement = statement.with_for_update(of=Integration).execution_options(
+            populate_existing=True
+        )
     found = (await session.execute(statement)).one_or_none()
     return None if found is None else (found[0], bool(found[1]))
 

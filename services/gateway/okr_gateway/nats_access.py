@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ CALLOUT_QUEUE = "okr-gateway-callout"
 # none has answered for this long.
 QUIET_S = 0.25
 SWEEP_AGAIN_S = 1.0  # a second sweep, for a connect whose answer crossed the revocation
+CONNZ_PAGE = 1024
+# Connects answered at once by one gateway; beyond it they are refused without a database
+# query, so a flood of connects (no credential needed to try) cannot take the pool.
+MAX_ANSWERING = 16
+# Exactly as nats_username writes it: `integration-05` must not pass for `integration-5`, whose
+# connections a revocation looks for by that name.
+USERNAME = re.compile(r"integration-([1-9][0-9]{0,17})", re.ASCII)
 
 
 def nats_username(integration_id: int) -> str:
@@ -60,6 +68,9 @@ class Callout:
 
     async def start(self, client: Client) -> None:
         async def received(msg: Msg) -> None:
+            if len(self._tasks) >= MAX_ANSWERING:
+                await self.refuse(msg, "too many connects at once; try again")
+                return
             # One task each: a slow database must not hold back every other connect.
             task = asyncio.create_task(self.answer(client, msg))
             self._tasks.add(task)
@@ -82,17 +93,27 @@ class Callout:
             # No answer: the server refuses the connect after its auth timeout.
             log.exception("auth callout for %s failed", request.username)
 
+    async def refuse(self, msg: Msg, reason: str) -> None:
+        with contextlib.suppress(ValueError, nats.errors.Error):
+            await msg.respond(self.issuer.deny(read_request(msg.data), reason))
+
     async def decide(self, session: AsyncSession, request: AuthRequest) -> bytes:
         integration_id = _integration_id(request.username)
-        found = await repository.for_connect(session, integration_id) if integration_id else None
-        if found is None:
+        if integration_id is None:
             return self.issuer.deny(request, f"unknown user {request.username[:60]!r}")
-        integration, user_active = found
+        # The password first, without a lock: wrong guesses never queue on the row.
+        found = await repository.for_connect(session, integration_id, lock=False)
         given = secret_hash(request.password)
-        if not hmac.compare_digest(given, integration.nats_secret_hash):
-            return self.issuer.deny(request, f"wrong password for {request.username}")
+        if found is None or not hmac.compare_digest(given, found[0].nats_secret_hash):
+            return self.issuer.deny(request, f"wrong user or password: {request.username}")
+        found = await repository.for_connect(session, integration_id, lock=True)
+        if found is None:
+            return self.issuer.deny(request, f"unknown user {request.username}")
+        integration, user_active = found
         if integration.revoked_at is not None or not user_active:
             return self.issuer.deny(request, f"{request.username} is revoked")
+        if "values:write" not in integration.scopes:
+            return self.issuer.deny(request, f"{request.username} may not send values")
         await repository.connected(session, integration.id)
         log.info("integration %d connected from %s", integration.id, request.host)
         return self.issuer.allow(
@@ -104,10 +125,8 @@ class Callout:
 
 
 def _integration_id(username: str) -> int | None:
-    number = username.removeprefix(USER_PREFIX)
-    if username.startswith(USER_PREFIX) and number.isdigit() and len(number) <= 18:
-        return int(number)
-    return None
+    matched = USERNAME.fullmatch(username)
+    return int(matched.group(1)) if matched else None
 
 
 class SystemAccount:
@@ -156,15 +175,22 @@ class SystemAccount:
     async def _sweep(self, username: str) -> int:
         client = self._connected()
         closed = 0
-        query = json.dumps({"user": username, "limit": 1024}).encode()
+        query = json.dumps({"user": username, "limit": CONNZ_PAGE}).encode()
         # Each server's connections are closed as soon as it answers, not after the last.
         async for answer in _answers(client, "$SYS.REQ.SERVER.PING.CONNZ", query):
             server = answer.get("data", {}).get("server_id", "")
-            for connection in answer.get("data", {}).get("connections") or []:
-                kick = json.dumps({"cid": connection["cid"]}).encode()
-                reply = await client.request(f"$SYS.REQ.SERVER.{server}.KICK", kick, timeout=2)
-                if "error" not in json.loads(reply.data):
-                    closed += 1
+            page = answer.get("data", {}).get("connections") or []
+            while page:
+                for connection in page:
+                    kick = json.dumps({"cid": connection["cid"]}).encode()
+                    reply = await client.request(f"$SYS.REQ.SERVER.{server}.KICK", kick, timeout=2)
+                    if "error" not in json.loads(reply.data):
+                        closed += 1
+                if len(page) < CONNZ_PAGE:
+                    break
+                # Those kicked are gone from the list: the next page starts at the beginning.
+                more = await client.request(f"$SYS.REQ.SERVER.{server}.CONNZ", query, timeout=2)
+                page = json.loads(more.data).get("data", {}).get("connections") or []
         if closed:
             log.info("closed %d NATS connections of %s", closed, username)
         return closed
