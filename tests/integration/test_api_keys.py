@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from okr_gateway.api_keys import MAX_KEYS_PER_USER
 from tests.support.gateways import client_at, extra_gateway
 from tests.support.objectives import make
 from tests.support.system import RunningSystem
@@ -261,3 +262,17 @@ async def test_keys_have_a_write_limit_of_their_own(system: RunningSystem, tmp_p
         assert refusal.status_code == 429
         assert 1 <= int(refusal.headers["retry-after"]) <= 60
         assert refusal.json()["detail"].startswith(f"more than {limit} writes in a minute")
+
+
+async def test_a_user_holds_a_bounded_number_of_keys(system: RunningSystem) -> None:
+    """Each key has a write limit of its own: keys without number would multiply a user's."""
+    _, headers = await system.user("employee")
+    made = [await make_key(system, headers, ["kpis:read"]) for _ in range(MAX_KEYS_PER_USER)]
+    refused = await system.client.post(
+        KEYS, json={"name": "one too many", "scopes": ["kpis:read"]}, headers=headers
+    )
+    assert refused.status_code == 409, refused.text
+    assert "revoke one" in refused.json()["detail"]
+    gone = await system.client.delete(f"{KEYS}/{made[0]['id']}", headers=headers)
+    assert gone.status_code == 204
+    await make_key(system, headers, ["kpis:read"])  # room again

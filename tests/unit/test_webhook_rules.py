@@ -53,6 +53,7 @@ def test_during_a_rotation_either_secret_verifies() -> None:
         ("192.168.1.1", "private"),
         ("169.254.169.254", "link-local"),  # cloud metadata
         ("fe80::1%eth0", "link-local"),
+        ("fec0::1", "site-local"),
         ("224.0.0.1", "multicast"),
         ("0.0.0.0", "unspecified"),
         ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped

@@ -30,6 +30,26 @@ async def key_and_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey, Use
     return None if row is None else (row[0], row[1])
 
 
+async def active_owner_key_count(session: AsyncSession, user_id: int) -> int | None:
+    """The owner locked (a deactivation, which revokes their keys, waits for the new key or
+    comes first and is seen) with how many current keys they hold; None if not active."""
+    active = await session.scalar(
+        select(User.is_active).where(User.id == user_id).with_for_update()
+    )
+    if not active:
+        return None
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(
+            ApiKey.user_id == user_id,
+            ApiKey.revoked_at.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > func.now()),
+        )
+    )
+    return int(count or 0)
+
+
 async def current_prefixes(session: AsyncSession, prefixes: list[str]) -> set[str]:
     """Those of `prefixes` whose key is neither revoked nor expired: one query for many."""
     statement = select(ApiKey.prefix).where(

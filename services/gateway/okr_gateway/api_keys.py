@@ -15,9 +15,11 @@ from okr_gateway.scopes import Scope, role_scopes
 from okr_gateway.security import api_key_prefix, new_api_key, same_digest
 from okr_gateway.security_log import EventKind, Origin, record
 from okr_shared.contracts.common import Role
-from okr_shared.errors import Forbidden, Invalid, NotFound
+from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 MARK_USED_EVERY = timedelta(minutes=1)
+# Each key has a write limit of its own: without a cap on keys, a user could multiply theirs.
+MAX_KEYS_PER_USER = 20
 
 
 async def issue_api_key(
@@ -44,8 +46,13 @@ async def issue_api_key(
             f"the {owner.role} role cannot use {', '.join(beyond)}: "
             "a key may hold only its owner's rights"
         )
-    if not owner.is_active:
+    held = await repository.active_owner_key_count(session, owner.id)
+    if held is None:
         raise Invalid(f"user {owner.id} is deactivated and may hold no keys")
+    if held >= MAX_KEYS_PER_USER:
+        raise Conflict(
+            f"user {owner.id} holds {held} current API keys, the most one may; revoke one first"
+        )
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise Invalid("expires_at must be in the future")
     new = new_api_key()

@@ -51,12 +51,14 @@ class PasswordHashing:
         runs with the outcome before the turn passes on, so that the next check's `before`
         sees it (a failure counted, a lock taken)."""
 
+        # No hash, or one that is not argon2 (an integration's user, which has no password):
+        # checked against the dummy all the same, so its answer takes as long as a real one's
+        # and tells nothing about which usernames exist.
+        usable = password_hash if password_hash and password_hash.startswith("$argon2") else None
+
         def verify() -> bool:
             try:
-                return (
-                    _hasher.verify(password_hash or _DUMMY_HASH, password)
-                    and password_hash is not None
-                )
+                return _hasher.verify(usable or _DUMMY_HASH, password) and usable is not None
             except (VerificationError, InvalidHashError):
                 return False
 

@@ -40,6 +40,8 @@ def refusal(address: str) -> str | None:
         ("unspecified", ip.is_unspecified),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),
+        # fec0::/10, deprecated but still routed inside some networks; not is_private on 3.11.
+        ("site-local", isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local),
     ):
         if matches:
             return f"{address} is a {kind} address"

@@ -40,6 +40,7 @@ async def create_endpoint(
         s.RPC_WEBHOOKS_CREATE, request, EndpointWithSecret
     )
     response.headers["Location"] = f"/api/v1/webhooks/{created.id}"
+    response.headers["Cache-Control"] = "no-store"  # it holds the secret
     return created
 
 
@@ -96,12 +97,13 @@ async def delete_endpoint(endpoint_id: EndpointId, user: Manager, rpc_: Services
     summary="A new signing secret, shown once; the old one also signs for 24 h (admin)",
 )
 async def rotate_secret(
-    endpoint_id: EndpointId, user: Manager, rpc_: ServicesDep
+    endpoint_id: EndpointId, user: Manager, rpc_: ServicesDep, response: Response
 ) -> EndpointWithSecret:
     request = rpc.EndpointRequest(actor=actor(user), endpoint_id=endpoint_id)
     rotated: EndpointWithSecret = await rpc_.call(
         s.RPC_WEBHOOKS_ROTATE_SECRET, request, EndpointWithSecret
     )
+    response.headers["Cache-Control"] = "no-store"  # it holds the secret
     return rotated
 
 
