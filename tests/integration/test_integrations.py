@@ -266,3 +266,17 @@ async def test_its_api_key_reads_kpis_and_records_values_under_its_name_until_re
     assert revoked.status_code == 200, revoked.text
     refused = await system.client.get(f"/api/v1/kpis/{target['id']}", headers=key)
     assert refused.status_code == 401, refused.text
+
+
+async def test_an_integrations_user_is_changed_only_through_the_integration(
+    guarded: Guarded, integration: Json
+) -> None:
+    system, _ = guarded
+    path = f"/api/v1/users/{integration['user_id']}"
+    password = await system.client.put(
+        path, json={"password": "a-new-password"}, headers=system.admin_headers
+    )
+    assert password.status_code == 409, password.text
+    assert f"/api/v1/integrations/{integration['id']}" in password.json()["detail"]
+    deactivated = await system.client.delete(path, headers=system.admin_headers)
+    assert deactivated.status_code == 409, deactivated.text

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from okr_gateway import service
+from okr_gateway import integration_repository, service
 from okr_gateway.deps import (
     AdminUser,
     ObjectivesRead,
@@ -20,7 +20,7 @@ from okr_shared import subjects as s
 from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.fields import Department, Id, Offset
 from okr_shared.contracts.objective_rpc import VisibleOwners
-from okr_shared.errors import Forbidden
+from okr_shared.errors import Conflict, Forbidden
 
 UserId = Annotated[Id, Path(description="the user's id")]
 MAX_NAMES = 500  # ids per request; the dashboard asks in slices
@@ -108,6 +108,7 @@ async def update_user(
     gateway: StateDep,
     db: SessionDep,
 ) -> UserResponse:
+    await _not_an_integrations(db, user_id)
     user = await service.update_user(db, admin, user_id, data, gateway.sign_in.passwords, origin)
     await db.commit()
     return UserResponse.model_validate(user)
@@ -121,6 +122,18 @@ async def update_user(
 async def deactivate_user(
     user_id: UserId, admin: AdminUser, origin: OriginDep, db: SessionDep
 ) -> Response:
+    await _not_an_integrations(db, user_id)
     await service.deactivate_user(db, admin, user_id, origin)
     await db.commit()
     return Response(status_code=204)
+
+
+async def _not_an_integrations(db: SessionDep, user_id: int) -> None:
+    """An integration's user is changed only through the integration: a password would let it
+    sign in and mint keys, and a deactivation here would leave its NATS connections open."""
+    integration = await integration_repository.by_user(db, user_id)
+    if integration is not None:
+        raise Conflict(
+            f"user {user_id} is integration {integration.id}'s ({integration.name}); "
+            f"revoke it with DELETE /api/v1/integrations/{integration.id}"
+        )
