@@ -131,3 +131,19 @@ async def test_the_batch_route_takes_more(system: RunningSystem, gateway: Gatewa
             headers={"content-type": "application/json"},
         )
         assert too_much.status_code == 413, too_much.text
+
+
+async def test_the_batch_route_reads_its_larger_body_only_for_a_known_sender(
+    system: RunningSystem, gateway: Gateway
+) -> None:
+    """Not JSON at all, and no token: 401, which shows the body was not parsed first (that
+    would have been a 422). Signed in, the same body gets the 422 that says what to fix."""
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        body, json_type = b"[" * 1000, {"content-type": "application/json"}
+        anonymous = await http.post("/api/v1/kpis/values/batch", content=body, headers=json_type)
+        assert anonymous.status_code == 401, anonymous.text
+        known = await http.post(
+            "/api/v1/kpis/values/batch", content=body, headers=json_type | system.admin_headers
+        )
+        assert known.status_code == 422, known.text
+        assert "values" in known.json()["detail"]
