@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from okr_shared.embedded import port_is_free
-from tests.e2e.test_okr_up import login, okr, okr_env, start, stop
+from tests.support.okr_up import login, okr, okr_env, start, stop
 
 SUMMARY = re.compile(
     r"demo summary: (?P<company>Northwind \w+): (?P<objectives>[\d,]+) objectives, "

@@ -25,7 +25,7 @@ from okr_gateway.deps import (
     scoped_admin,
 )
 from okr_gateway.models import User
-from okr_gateway.routes.objectives import IfMatch, etag, expected_version
+from okr_gateway.routes.versions import IfMatch, etag, expected_version
 from okr_gateway.scopes import Scope
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from okr_gateway import service
 from okr_gateway.deps import (
@@ -18,11 +18,12 @@ from okr_gateway.deps import (
     actor,
 )
 from okr_gateway.models import User
+from okr_gateway.routes.versions import IfMatch, etag, expected_version, one_version
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page, Role
-from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
+from okr_shared.contracts.fields import Department, Id, Offset
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
@@ -45,34 +46,9 @@ from okr_shared.errors import Invalid, Unavailable
 from okr_shared.errors import NotFound as NotFoundError
 
 ObjectiveId = Annotated[Id, Path(description="the objective's id")]
-IfMatch = Annotated[
-    str | None, Header(description='the version you read, as its ETag ("3"): 409 if it changed')
-]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 router = APIRouter(prefix="/api/v1/objectives", tags=["objectives"])
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def expected_version(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    if not (value.isascii() and value.isdigit() and len(value) <= 19) or not (
-        1 <= int(value) <= BIGINT_MAX
-    ):
-        raise Invalid(f'If-Match must be the ETag of a version, like "3" (got {if_match[:40]!r})')
-    return int(value)
-
-
-def one_version(if_match: str | None, in_body: int | None) -> int | None:
-    from_header = expected_version(if_match)
-    if from_header is not None and in_body is not None and from_header != in_body:
-        raise Invalid(f"If-Match says version {from_header} but the body says {in_body}; send one")
-    return from_header if from_header is not None else in_body
 
 
 def json_response(body: bytes) -> Response:
