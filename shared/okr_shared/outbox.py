@@ -6,7 +6,10 @@ the two republishes the row on restart, and JetStream's duplicate window drops t
 lost, nothing twice.
 
 Two paths. What this process has just committed is handed to the relay in memory and published
-at once, then marked sent: no query stands between a commit and its events. A sweep every
+at once: no query stands between a commit and its events. Published rows are marked sent in
+one statement every `mark_every_s` (not one transaction per commit: under a trickle of single
+events that transaction cost as much as the commit itself), well before the sweep would look
+at them; a mark lost to a crash costs a duplicate that JetStream drops. A sweep every
 `poll_interval_s` publishes whatever is still unsent (rows of a process that crashed, or that
 failed to publish), claiming rows with `FOR UPDATE SKIP LOCKED` so replicas share the work; a
 row that both paths publish is dropped by JetStream as a duplicate.
@@ -139,6 +142,7 @@ class OutboxRelay:
         poll_interval_s: float = 0.5,
         sweep_after_s: float = 2.0,
         keep_sent_s: float = 3600.0,
+        mark_every_s: float = 0.2,
     ) -> None:
         self.outbox = outbox
         self.sessions = sessions
@@ -148,6 +152,9 @@ class OutboxRelay:
         # The sweep leaves younger rows to the fast path, which may be publishing them now.
         self.sweep_after_s = sweep_after_s
         self.keep_sent_s = keep_sent_s
+        self.mark_every_s = mark_every_s
+        self._published: list[UUID] = []  # published by the fast path, not yet marked sent
+        self._mark_at = 0.0
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -158,6 +165,8 @@ class OutboxRelay:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        with contextlib.suppress(Exception):  # else the sweep republishes them: duplicates
+            await self.mark_published()
 
     async def _run(self) -> None:
         next_sweep = next_prune = time.monotonic()
@@ -167,6 +176,8 @@ class OutboxRelay:
             try:
                 if not await self.send_fresh():
                     next_sweep = time.monotonic()  # what failed is left to the sweep
+                if self._published and time.monotonic() >= self._mark_at:
+                    await self.mark_published()
                 if time.monotonic() >= next_sweep:
                     full = await self.relay_once() == self.batch_size
                     next_sweep = time.monotonic() + (0 if full else self.poll_interval_s)
@@ -180,13 +191,15 @@ class OutboxRelay:
             if time.monotonic() >= next_prune:
                 await self._prune()
                 next_prune = time.monotonic() + 60
-            wait = max(0.0, next_sweep - time.monotonic())
+            until = min(next_sweep, self._mark_at) if self._published else next_sweep
+            wait = max(0.0, until - time.monotonic())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox.committed.wait(), wait)
 
     async def send_fresh(self) -> bool:
-        """Publish what this process has just committed, then mark it sent; False if some
-        events were not published (they stay in the outbox for the sweep)."""
+        """Publish what this process has just committed, to be marked sent with the next
+        `mark_published`; False if some events were not published (they stay in the outbox
+        for the sweep)."""
         rows = self.outbox.take_fresh()
         if not rows:
             return True
@@ -198,22 +211,33 @@ class OutboxRelay:
         failpoint(f"outbox.{self.outbox.table.schema}.after_publish")
         published = [r for r, result in zip(rows, results, strict=True) if result is None]
         metrics.count_subjects(metrics.PUBLISHED, (r.subject for r in published))
-        sent = [r.event_id for r in published]
+        if published and not self._published:
+            self._mark_at = time.monotonic() + self.mark_every_s
+        self._published.extend(r.event_id for r in published)
+        return len(published) == len(rows)
+
+    async def mark_published(self) -> None:
+        """Mark what the fast path published as sent. Kept for the next try if the database is
+        away."""
+        sent, self._published = self._published, []
         if not sent:
-            return not rows
+            return
         table = self.outbox.table
-        async with self.sessions.begin() as session:
-            # In slices: a rebuild commits more events than one statement may have parameters.
-            for start in range(0, len(sent), MARK_PER_STATEMENT):
-                await session.execute(
-                    update(table)
-                    .where(
-                        table.c.event_id.in_(sent[start : start + MARK_PER_STATEMENT]),
-                        table.c.published_at.is_(None),
+        try:
+            async with self.sessions.begin() as session:
+                # In slices: a rebuild commits more events than a statement may have parameters.
+                for start in range(0, len(sent), MARK_PER_STATEMENT):
+                    await session.execute(
+                        update(table)
+                        .where(
+                            table.c.event_id.in_(sent[start : start + MARK_PER_STATEMENT]),
+                            table.c.published_at.is_(None),
+                        )
+                        .values(published_at=func.now())
                     )
-                    .values(published_at=func.now())
-                )
-        return len(sent) == len(rows)
+        except BaseException:
+            self._published = sent + self._published
+            raise
 
     async def _publish(
         self, subject: str, payload: bytes, event_id: UUID, trace: dict[str, str] | None = None
