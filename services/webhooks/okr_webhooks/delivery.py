@@ -9,8 +9,10 @@ attempt only while its lease has at least a timeout left, and records the outcom
 lease is still its own: no two processes send one delivery at the same time, and a process
 killed mid-send loses nothing (the delivery is due again when its lease ends).
 
-Outcomes are recorded in batches: whatever finished while the last batch was being committed
-goes in the next transaction.
+Outcomes are recorded in batches, at most one transaction every RECORD_EVERY_S: whatever
+finished meanwhile goes in the next one. The table is asked for due deliveries every POLL_S,
+when a fan-out left some unleased, and, while a claim keeps finding more than there is room
+for, as soon as half the room is free again; never once per delivery sent.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from okr_webhooks.settings import WebhooksSettings
 log = logging.getLogger(__name__)
 
 POLL_S = 0.25  # how often due deliveries are looked for when nothing woke the loop
+RECORD_EVERY_S = 0.05  # at most one transaction of outcomes this often: 400 sends, not 400 commits
 PRUNE_EVERY_S = 60.0
 LEASE_MARGIN_S = 2.0  # beyond the timeout: an attempt needs at least this much lease to start
 
@@ -64,6 +67,7 @@ class Deliverer:
         self._outcomes: list[Outcome] = []
         self._have_outcomes = asyncio.Event()
         self._room = asyncio.Event()  # the claimer may look for due deliveries again
+        self._backlog = False  # the last claim filled the room: there may be more due
         self._recorded: dict[int, asyncio.Future[None]] = {}  # delivery id → its outcome saved
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -128,7 +132,7 @@ class Deliverer:
                 await self._attempt(job)
             finally:
                 self._held -= 1
-                if self._held <= self.capacity // 2:
+                if self._backlog and self._held <= self.capacity // 2:
                     self._room.set()
 
     async def _attempt(self, job: Job) -> None:
@@ -162,7 +166,8 @@ class Deliverer:
                 log.warning("webhook deliveries: cannot claim (%s); retrying", err)
                 await asyncio.sleep(1.0)
                 continue
-            if room and claimed == room:
+            self._backlog = bool(room) and claimed == room
+            if self._backlog:
                 # There may be more due: claim again as soon as half of these are done.
                 await self._room.wait()
                 continue
@@ -187,8 +192,11 @@ class Deliverer:
         self._room.set()
 
     async def _record_loop(self) -> None:
+        last = 0.0
         while True:
             await self._have_outcomes.wait()
+            await asyncio.sleep(max(0.0, last + RECORD_EVERY_S - time.monotonic()))
+            last = time.monotonic()
             self._have_outcomes.clear()
             batch, self._outcomes = self._outcomes, []
             try:
