@@ -25,6 +25,7 @@ from okr_shared.contracts.common import ConsumerLag, Ping, ServiceInfo, ServiceS
 from okr_shared.db import database_answers, make_engine, make_reader, make_sessionmaker
 from okr_shared.errors import Unavailable
 from okr_shared.faults import is_transient
+from okr_shared.heap import freeze_startup_objects
 from okr_shared.nats_auth import split_credentials
 from okr_shared.outbox import OutboxRelay
 from okr_shared.private_files import redact_url
@@ -124,7 +125,7 @@ class ServiceRuntime:
         )
         self.broker.include_router(asyncapi.router)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
-        self.app.after_startup(self.start_workers)
+        self.app.after_startup(self._start_process)
         self.app.on_shutdown(self.stop_workers)
 
     def _status_router(self) -> RpcRouter:
@@ -176,6 +177,11 @@ class ServiceRuntime:
     def add_worker(self, factory: WorkerFactory) -> None:
         """Workers need JetStream, which exists only once the broker has connected."""
         self._factories.append(factory)
+
+    async def _start_process(self) -> None:
+        """A service's own process (`serve`): its workers, then its start-up heap frozen."""
+        await self.start_workers()
+        freeze_startup_objects()
 
     async def start_workers(self) -> None:
         js = self.broker.connection.jetstream()

@@ -42,6 +42,7 @@ from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
 from okr_shared import subjects as s
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
+from okr_shared.heap import freeze_startup_objects
 from okr_shared.metrics import MetricsServer
 from okr_shared.nats_callout import Issuer
 from okr_shared.private_files import secret_file
@@ -235,6 +236,7 @@ def run() -> None:
                 file=sys.stderr,
             )
             raise SystemExit(1) from None
+    freeze_startup_objects()  # the app, its routes and models: built once, never garbage
     server.run(sockets=sockets)
 
 
