@@ -19,6 +19,8 @@ COUNTS = {
     "webhook_deliveries",
     "webhook_latency_timed",
     "webhook_latency_sent",
+    "webhook_loaded_latency_timed",
+    "webhook_loaded_latency_sent",
 }  # shown without decimals
 
 

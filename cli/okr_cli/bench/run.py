@@ -56,7 +56,7 @@ class Plan:
     def of(cls, quick: bool) -> Plan:
         if quick:
             return cls(20_000, 100_000, 1_000, 5.0, 20_000, 2_000, 500)
-        return cls(100_000, 500_000, 5_000, 15.0, 100_000, 5_000, 2_000)
+        return cls(100_000, 500_000, 5_000, 15.0, 100_000, 5_000, 1_500)
 
 
 async def run(

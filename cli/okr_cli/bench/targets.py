@@ -25,5 +25,11 @@ TARGETS = {
     "webhook_stage_p99_ms": ("<=", None),
     "webhook_latency_timed": (">=", None),
     "webhook_latency_sent": (">=", None),
+    "webhook_latency_cpu_busy_pct": ("<=", None),
+    "webhook_loaded_latency_p50_ms": ("<=", None),
+    "webhook_loaded_latency_p99_ms": ("<=", None),
+    "webhook_loaded_latency_timed": (">=", None),
+    "webhook_loaded_latency_sent": (">=", None),
+    "webhook_loaded_latency_cpu_busy_pct": ("<=", None),
 }
 PARTS = ("ingest", "latency", "reads", "webhooks")
