@@ -35,7 +35,7 @@ from okr_shared.event_channels import Channel, document_consumed
 from okr_shared.failpoints import failpoint
 from okr_shared.faults import is_conflict, is_transient
 from okr_shared.pull import Puller
-from okr_shared.subjects import Stream, dead_letter_subject
+from okr_shared.subjects import VALUE_KEY_HEADER, Stream, dead_letter_subject
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,8 @@ async def publish_dead_letter(
         "Okr-Original-Seq": str(meta.sequence.stream),
         "Okr-Consumer": consumer,
     }
-    original_id = (msg.headers or {}).get("Nats-Msg-Id")
+    original = msg.headers or {}
+    original_id = original.get(VALUE_KEY_HEADER) or original.get("Nats-Msg-Id")
     if original_id:
         headers["Okr-Original-Msg-Id"] = original_id + suffix
     if part is not None:

@@ -48,6 +48,10 @@ KPI_VALUE_PREFIX = "kpi.values."  # + the KPI's id: one value per message
 KPI_VALUE_ADDRESS = KPI_VALUE_PREFIX + "{kpi_id}"  # the same, as an AsyncAPI channel address
 KPI_VALUE_BATCH = "kpi.values.batch"  # many values in one message, for bulk loads
 KPI_VALUES_SUBJECTS = "kpi.values.>"
+# A value's idempotency key when it is not the Nats-Msg-Id: the gateway sends the caller's key
+# here and a Nats-Msg-Id that no NATS sender can guess (JetStream drops a repeated Nats-Msg-Id
+# whoever sends it). Either way the key is unique per KPI and sender, never across senders.
+VALUE_KEY_HEADER = "Okr-Idempotency-Key"
 KPI_PROGRESS_CHANGED = "kpi.progress_changed"
 
 KPI_VALUES = Stream("KPI_VALUES", (KPI_VALUES_SUBJECTS,), max_age=timedelta(days=7))

@@ -9,48 +9,16 @@ import asyncio
 import json
 import secrets
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
-import nats
 import pytest
-from nats.aio.client import Client
 
 from okr_shared.embedded import EmbeddedNats
+from tests.support.integrations import Json, connect_as, create, page
 from tests.support.kpis import history, make_kpi
 from tests.support.system import RunningSystem, eventually
 
-Json = dict[str, Any]
 Guarded = tuple[RunningSystem, EmbeddedNats]
-
-
-async def create(system: RunningSystem, name: str | None = None) -> Json:
-    body = {"name": name or f"hris-{secrets.token_hex(3)}"}
-    response = await system.client.post(
-        "/api/v1/integrations", json=body, headers=system.admin_headers
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def page(system: RunningSystem, integration_id: int) -> Json:
-    response = await system.client.get(
-        f"/api/v1/integrations/{integration_id}", headers=system.admin_headers
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def connect_as(created: Json, errors: list[str] | None = None, **options: Any) -> Client:
-    """As its owner would: the URL as given, replies under its inbox prefix."""
-
-    async def note(err: Exception) -> None:
-        if errors is not None:
-            errors.append(str(err).lower())
-
-    return await nats.connect(
-        created["nats_url"], inbox_prefix=created["inbox_prefix"], error_cb=note, **options
-    )
 
 
 async def connect_reply(server: EmbeddedNats, user: str, password: str) -> bytes:

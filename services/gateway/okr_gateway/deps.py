@@ -28,6 +28,7 @@ from okr_gateway.security_log import Origin
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn
 from okr_shared import rpc, tracing
+from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.errors import Forbidden, Unavailable
 
@@ -48,15 +49,21 @@ class Services:
         )
         return result
 
-    async def publish(self, subject: str, body: bytes, idempotency_key: str) -> bool:
-        """Publish to JetStream with the key as Nats-Msg-Id, and wait for the stream to store
-        it. True when the stream already had that key (a retry)."""
+    async def publish(
+        self, subject: str, body: bytes, message_id: str, value_key: str | None = None
+    ) -> bool:
+        """Publish to JetStream with this Nats-Msg-Id (and the value's own idempotency key, if
+        it is not the id), and wait for the stream to store it. True when the stream already
+        had that id (a retry)."""
+        headers = {"Nats-Msg-Id": message_id}
+        if value_key is not None:
+            headers[s.VALUE_KEY_HEADER] = value_key
         try:
             ack = await self.broker.connection.jetstream().publish(
                 subject,
                 body,
                 # The request's trace goes on into the KPIs service and the rollup it causes.
-                headers=tracing.inject({"Nats-Msg-Id": idempotency_key}),
+                headers=tracing.inject(headers),
                 timeout=self.timeout_s,
             )
         except (nats.errors.Error, IncorrectState, AttributeError) as err:

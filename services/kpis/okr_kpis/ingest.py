@@ -113,6 +113,9 @@ class Refused:
     part: int | None = None
 
 
+MAX_KEY_LENGTH = 200  # as IdempotencyKey; the column has room for a batch item's ":<index>"
+
+
 def decode(msg: Msg) -> Received:
     """The values one message carries. Without a Nats-Msg-Id the stream sequence is the key, so
     a redelivery is still recognised; without observed_at, the time the stream stored it. A
@@ -128,7 +131,14 @@ def decode(msg: Msg) -> Received:
 
 
 def _values(msg: Msg, target: str, stored_at: datetime) -> list[Incoming]:
-    key = (msg.headers or {}).get("Nats-Msg-Id") or f"seq:{msg.metadata.sequence.stream}"
+    headers = msg.headers or {}
+    key = (
+        headers.get(subjects.VALUE_KEY_HEADER)
+        or headers.get("Nats-Msg-Id")
+        or f"seq:{msg.metadata.sequence.stream}"
+    )
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"the idempotency key (Nats-Msg-Id) is longer than {MAX_KEY_LENGTH}")
     if target == "batch":
         batch = KpiBatchIn.model_validate_json(msg.data)
         return [

@@ -67,12 +67,19 @@ class Kpi(Base):
 
 
 class KpiValue(Base):
-    """Every value ever accepted, once: the idempotency key is unique per KPI."""
+    """Every value ever accepted, once: the idempotency key is unique per KPI and sender, so
+    no sender can use up another's keys."""
 
     __tablename__ = "kpi_values"
     __table_args__ = (
         Index("ix_kpi_values_kpi_id_observed_at", "kpi_id", "observed_at"),
-        Index("uq_kpi_values_kpi_id_idempotency_key", "kpi_id", "idempotency_key", unique=True),
+        Index(
+            "uq_kpi_values_kpi_id_source_idempotency_key",
+            "kpi_id",
+            "source",
+            "idempotency_key",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -90,7 +90,7 @@ INSERT_VALUES = text(
             CAST(:kpi_ids AS bigint[]), CAST(:values AS double precision[]),
             CAST(:observed AS timestamptz[]), CAST(:sources AS text[]),
             CAST(:labels AS text[]), CAST(:keys AS text[]))
-        ON CONFLICT (kpi_id, idempotency_key) DO NOTHING
+        ON CONFLICT (kpi_id, source, idempotency_key) DO NOTHING
         RETURNING id, kpi_id, value, observed_at
     )
     SELECT DISTINCT ON (kpi_id) kpi_id, value, observed_at
@@ -100,7 +100,8 @@ INSERT_VALUES = text(
 
 
 async def insert_values(session: AsyncSession, new: NewValues) -> list[Any]:
-    """Store values once each: a repeated (kpi_id, idempotency_key) is skipped, however late.
+    """Store values once each: a sender's repeated (kpi_id, idempotency_key) is skipped, however
+    late; another sender's value with the same key is stored.
     Returns (kpi_id, value, observed_at) of each KPI's newest value among those that were new.
     One statement for the batch."""
     if not new.keys:

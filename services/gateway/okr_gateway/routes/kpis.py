@@ -27,6 +27,7 @@ from okr_gateway.deps import (
 from okr_gateway.models import User
 from okr_gateway.routes.versions import IfMatch, etag, expected_version
 from okr_gateway.scopes import Scope
+from okr_gateway.value_ids import value_message_id
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
@@ -300,7 +301,10 @@ async def record_value(
         )
     key = idempotency_key or str(uuid4())
     duplicate = await rpc_.publish(
-        f"{prefix}.{kpi_id}", value.model_dump_json(exclude_none=True).encode(), key
+        f"{prefix}.{kpi_id}",
+        value.model_dump_json(exclude_none=True).encode(),
+        value_message_id(gateway.tokens.secret, prefix, kpi_id, key),
+        value_key=key,
     )
     return ValueAccepted(event_id=key, status="duplicate" if duplicate else "accepted")
 
