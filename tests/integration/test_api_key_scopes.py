@@ -59,11 +59,7 @@ async def test_routes_name_the_scopes_they_need(system: RunningSystem) -> None:
 async def test_a_key_without_the_scope_is_refused_everywhere(system: RunningSystem) -> None:
     keys: dict[str, str] = {}
     for scope in SCOPES:  # an admin's: the role takes nothing away
-        created = await system.client.post(
-            "/api/v1/api-keys",
-            json={"name": scope, "scopes": [scope]},
-            headers=system.admin_headers,
-        )
+        created = await system.post_api_key(system.admin_headers, name=scope, scopes=[scope])
         keys[scope] = created.json()["key"]
     checked = 0
     for (method, path), needed in operations(system).items():
@@ -87,10 +83,8 @@ async def test_a_key_without_the_scope_is_refused_everywhere(system: RunningSyst
 
 
 async def test_a_key_with_the_scope_gets_through(system: RunningSystem) -> None:
-    created = await system.client.post(
-        "/api/v1/api-keys",
-        json={"name": "reader", "scopes": ["objectives:read", "kpis:read"]},
-        headers=system.admin_headers,
+    created = await system.post_api_key(
+        system.admin_headers, name="reader", scopes=["objectives:read", "kpis:read"]
     )
     key = created.json()["key"]
     for path in ("/api/v1/objectives", "/api/v1/kpis", "/api/v1/objectives/stats/summary"):

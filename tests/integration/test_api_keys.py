@@ -23,9 +23,7 @@ H = dict[str, str]
 
 
 async def make_key(system: RunningSystem, headers: H, scopes: list[str], **body: Any) -> Any:
-    response = await system.client.post(
-        KEYS, json={"name": "a job", "scopes": scopes, **body}, headers=headers
-    )
+    response = await system.post_api_key(headers, name="a job", scopes=scopes, **body)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -38,9 +36,7 @@ async def test_a_key_is_shown_once_stored_hashed_and_ends_when_revoked(
     system: RunningSystem,
 ) -> None:
     user, headers = await system.user("employee")
-    response = await system.client.post(
-        KEYS, json={"name": "nightly import", "scopes": ["objectives:read"]}, headers=headers
-    )
+    response = await system.post_api_key(headers, name="nightly import", scopes=["objectives:read"])
     assert response.status_code == 201, response.text
     created = response.json()
     key = created["key"]
@@ -87,6 +83,31 @@ async def test_a_key_is_shown_once_stored_hashed_and_ends_when_revoked(
     assert secret not in log.text
 
 
+async def test_making_a_key_takes_the_password_again(system: RunningSystem) -> None:
+    """A key outlives sign-outs and password changes: a stolen session token alone must not be
+    able to make one. A wrong password counts as a failed sign-in, throttled like one."""
+    user, headers = await system.user("employee")
+    body = {"name": "from a stolen token", "scopes": ["objectives:read"]}
+    missing = await system.client.post(KEYS, json=body, headers=headers)
+    assert missing.status_code == 422, missing.text
+    assert "current_password" in missing.text
+    answers: list[int] = []
+    while 429 not in answers and len(answers) < 8:
+        answer = await system.client.post(
+            KEYS, json={**body, "current_password": "guess"}, headers=headers
+        )
+        answers.append(answer.status_code)
+    # Five free failures; the sixth locks the account for 1 s, during which the next is a 429
+    # (or, on a slow machine, the one after: the seventh locks it for 2 s).
+    assert answers[:6] == [403] * 6 and answers[-1] == 429, answers
+    assert (await system.client.get(KEYS, headers=headers)).json()["total"] == 0
+    log = await system.client.get(
+        "/api/v1/audit/security", params={"user_id": user["id"]}, headers=system.admin_headers
+    )
+    details = [e["detail"] for e in log.json()["items"] if e["kind"] == "sign_in_failed"]
+    assert details.count("wrong current password at making an API key") == len(answers) - 1
+
+
 async def test_wrong_and_malformed_keys_are_refused(system: RunningSystem) -> None:
     _, headers = await system.user("employee")
     key = (await make_key(system, headers, ["objectives:read"]))["key"]
@@ -124,9 +145,7 @@ async def test_a_key_holds_only_scopes_its_owners_role_can_use(system: RunningSy
         (integration, ["kpis:read", "objectives:write"], "integration", "objectives:write"),
         (integration, ["kpis:write"], "integration", "kpis:write"),
     ):
-        response = await system.client.post(
-            KEYS, json={"name": "x", "scopes": scopes}, headers=headers
-        )
+        response = await system.post_api_key(headers, name="x", scopes=scopes)
         assert response.status_code == 403, response.text
         assert response.json()["detail"] == (
             f"the {role} role cannot use {scope}: a key may hold only its owner's rights"
@@ -142,7 +161,7 @@ async def test_a_key_holds_only_scopes_its_owners_role_can_use(system: RunningSy
         {"name": "x", "scopes": ["kpis:read"], "expires_at": "2030-01-01T00:00:00"},  # no zone
         {"name": "x", "scopes": ["kpis:read"], "user_id": 1},
     ):
-        response = await system.client.post(KEYS, json=body, headers=employee)
+        response = await system.post_api_key(employee, **body)
         assert response.status_code == 422, (body, response.text)
 
 
@@ -268,9 +287,7 @@ async def test_a_user_holds_a_bounded_number_of_keys(system: RunningSystem) -> N
     """Each key has a write limit of its own: keys without number would multiply a user's."""
     _, headers = await system.user("employee")
     made = [await make_key(system, headers, ["kpis:read"]) for _ in range(MAX_KEYS_PER_USER)]
-    refused = await system.client.post(
-        KEYS, json={"name": "one too many", "scopes": ["kpis:read"]}, headers=headers
-    )
+    refused = await system.post_api_key(headers, name="one too many", scopes=["kpis:read"])
     assert refused.status_code == 409, refused.text
     assert "revoke one" in refused.json()["detail"]
     gone = await system.client.delete(f"{KEYS}/{made[0]['id']}", headers=headers)

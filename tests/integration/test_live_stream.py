@@ -173,9 +173,7 @@ async def test_the_stream_of_a_revoked_api_key_ends(
     system: RunningSystem, gateway: Gateway
 ) -> None:
     _, headers = await system.user("employee")
-    made = await system.client.post(
-        "/api/v1/api-keys", json={"name": "stream", "scopes": ["objectives:read"]}, headers=headers
-    )
+    made = await system.post_api_key(headers, name="stream", scopes=["objectives:read"])
     assert made.status_code == 201, made.text
     key = {"Authorization": f"Bearer {made.json()['key']}"}
     async with progress_stream(gateway.url, key) as stream:

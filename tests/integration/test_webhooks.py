@@ -310,10 +310,8 @@ async def test_only_an_admin_manages_webhooks_and_bad_input_is_refused(
 async def test_a_key_with_webhooks_manage_registers_an_endpoint(
     system: RunningSystem, receiver: Receiver
 ) -> None:
-    created = await system.client.post(
-        "/api/v1/api-keys",
-        json={"name": "hooks", "scopes": ["webhooks:manage"]},
-        headers=system.admin_headers,
+    created = await system.post_api_key(
+        system.admin_headers, name="hooks", scopes=["webhooks:manage"]
     )
     assert created.status_code == 201, created.text
     key = {"Authorization": f"Bearer {created.json()['key']}"}

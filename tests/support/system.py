@@ -42,13 +42,24 @@ class RunningSystem:
     engine: AsyncEngine  # for tests that look behind the API at what a service stored
     runtimes: dict[str, ServiceRuntime]
     admin_headers: dict[str, str] = field(default_factory=dict)
+    # Whose password goes with which headers: making an API key asks for it again.
+    passwords: dict[str, str] = field(default_factory=dict)
 
     async def login(self, username: str, password: str) -> dict[str, str]:
         response = await self.client.post(
             "/api/v1/auth/login", data={"username": username, "password": password}
         )
         assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        self.passwords[headers["Authorization"]] = password
+        return headers
+
+    async def post_api_key(self, headers: dict[str, str], **body: Any) -> httpx.Response:
+        """POST /api/v1/api-keys as the user of these headers, with their password."""
+        password = self.passwords.get(headers["Authorization"], ADMIN_PASSWORD)
+        return await self.client.post(
+            "/api/v1/api-keys", json={"current_password": password, **body}, headers=headers
+        )
 
     async def user(
         self, role: str = "employee", department: str | None = "Sales", **fields: Any

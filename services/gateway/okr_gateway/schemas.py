@@ -140,6 +140,15 @@ class ApiKeyCreate(Request):
     expires_at: AwareDatetime | None = Field(
         default=None, description="when it stops working (with a time zone); none: never"
     )
+    current_password: Annotated[
+        SecretStr,
+        Field(
+            max_length=256,
+            description="yours, again: a key outlives sign-outs and password changes, so a "
+            "stolen session token alone must not be enough to make one",
+        ),
+        UnicodeSecret,
+    ]
 
 
 class ApiKeyResponse(BaseModel):

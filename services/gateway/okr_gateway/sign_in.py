@@ -90,20 +90,10 @@ class SignIn:
         raise Unauthorized(WRONG_CREDENTIALS)
 
     async def change_password(self, user: User, current: str, new: str, address: str) -> User:
-        """The user's own change: the current password is checked (and a wrong one counted as
-        a failed sign-in), the new one hashed, and every token issued before ended."""
+        """The user's own change: the current password is checked (`confirm`), the new one
+        hashed, and every token issued before ended."""
+        await self.confirm(user, current, address, "a change")
         keys = _keys(user.username, address)
-        async with self.readers() as db:
-            await self._refuse_if_locked(db, keys)
-
-        async def settle(password_ok: bool) -> None:
-            if not password_ok:
-                await self._failed(keys, user, address, "wrong current password at a change")
-
-        if not await self.passwords.verify(
-            user.password_hash, current, before=lambda: self._recheck(keys), after=settle
-        ):
-            raise Forbidden("the current password is wrong")
         password_hash = await self.passwords.hash(new)
         async with self.sessions.begin() as db:
             changes = {
@@ -116,6 +106,23 @@ class SignIn:
             await throttle.forget_failures(db, keys[0])
             await record(db, EventKind.PASSWORD_CHANGED, Origin(user.id, address), user_id=user.id)
         return changed
+
+    async def confirm(self, user: User, password: str, address: str, action: str) -> None:
+        """A signed-in user's password, asked again before what a stolen token alone must not
+        do (change it, make an API key, which outlives both): throttled like a sign-in, and a
+        wrong one counted as a failed sign-in."""
+        keys = _keys(user.username, address)
+        async with self.readers() as db:
+            await self._refuse_if_locked(db, keys)
+
+        async def settle(password_ok: bool) -> None:
+            if not password_ok:
+                await self._failed(keys, user, address, f"wrong current password at {action}")
+
+        if not await self.passwords.verify(
+            user.password_hash, password, before=lambda: self._recheck(keys), after=settle
+        ):
+            raise Forbidden("the current password is wrong")
 
     async def _recheck(self, keys: list[ThrottleKey]) -> None:
         async with self.readers() as db:

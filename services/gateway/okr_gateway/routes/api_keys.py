@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from okr_gateway import api_keys
-from okr_gateway.deps import CurrentUser, OriginDep, ReaderDep, SessionDep, Writer
+from okr_gateway.deps import (
+    ClientAddress,
+    CurrentUser,
+    OriginDep,
+    ReaderDep,
+    SessionDep,
+    StateDep,
+    Writer,
+)
 from okr_gateway.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyResponse
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.fields import Id, Offset
@@ -25,9 +33,19 @@ router = APIRouter(prefix="/api/v1/api-keys", tags=["api keys"])
     summary="Make an API key for yourself (the key is shown this once)",
 )
 async def create_key(
-    data: ApiKeyCreate, user: Writer, origin: OriginDep, db: SessionDep, response: Response
+    data: ApiKeyCreate,
+    user: Writer,
+    gateway: StateDep,
+    address: ClientAddress,
+    origin: OriginDep,
+    db: SessionDep,
+    response: Response,
 ) -> ApiKeyCreated:
-    """Scopes your role cannot use are refused (403): a key holds its owner's rights at most."""
+    """Your current password is asked again (403 if wrong, counted as a failed sign-in; 429
+    while sign-in is throttled). Scopes your role cannot use are refused (403): a key holds its
+    owner's rights at most."""
+    password = data.current_password.get_secret_value()
+    await gateway.sign_in.confirm(user, password, address, "making an API key")
     row, key = await api_keys.issue_api_key(
         db, user, data.name, data.scopes, data.expires_at, origin=origin
     )
