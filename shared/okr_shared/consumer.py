@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -61,7 +62,7 @@ BatchHandler = Callable[[list[Delivery[T]]], Awaitable[None]]
 class BatchConsumer(Generic[T]):
     def __init__(
         self,
-        js: JetStreamContext,
+        client: Client,
         *,
         stream: Stream,
         durable: str,
@@ -74,7 +75,8 @@ class BatchConsumer(Generic[T]):
         retry_pause_s: float = 1.0,
         channels: Sequence[Channel] = (),
     ) -> None:
-        self.js = js
+        self.client = client
+        self.js = client.jetstream()
         self.stream = stream
         self.durable = durable
         self.filter_subject = filter_subject
@@ -114,7 +116,7 @@ class BatchConsumer(Generic[T]):
             max_ack_pending=self.batch_size * 8,
         )
         await self.js.add_consumer(self.stream.name, config)
-        puller = Puller(self.js._nc, self.stream.name, self.durable, self.batch_size)
+        puller = Puller(self.client, self.stream.name, self.durable, self.batch_size)
         await puller.start()
         return puller
 

@@ -121,6 +121,18 @@ class RpcRouter:
     def __init__(self, queue: str) -> None:
         self.router = NatsRouter()
         self.queue = queue
+        self._broker: NatsBroker | None = None
+
+    def serve_on(self, broker: NatsBroker) -> None:
+        """Include these routes in `broker`; their replies go out on its connection (nats-py
+        gives a received message's client no public name, and FastStream's injected `Client`
+        is resolved per message)."""
+        broker.include_router(self.router)
+        self._broker = broker
+
+    def _connection(self) -> NatsClient:
+        assert self._broker is not None, "serve_on(broker) first"
+        return self._broker.connection
 
     def route(self, subject: str, *, queue: bool = True) -> Callable[[Handler[Req]], Handler[Req]]:
         return self._register(subject, ok, queue=queue)
@@ -155,9 +167,7 @@ class RpcRouter:
                     reply = await dispatch(handler, model, msg.body, encode=encode)
                 latency.observe(time.perf_counter() - started)
                 requests["ok" if reply.startswith(OK_PREFIX) else "error"].inc()
-                # The connection the request came on; FastStream's injected `Client` is
-                # resolved in a worker thread per message, which costs more than the handler.
-                await send_reply(msg.raw_message._client, msg.reply_to, reply)
+                await send_reply(self._connection(), msg.reply_to, reply)
 
             endpoint.__name__ = handler.__name__
             self.router.subscriber(

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from faststream import FastStream
 from faststream.nats import NatsBroker, NatsUserPassword
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,7 +42,9 @@ class Worker(Protocol):
     async def stop(self) -> None: ...
 
 
-WorkerFactory = Callable[[JetStreamContext], Worker]
+# A worker is made from the broker's NATS connection once it is connected (a JetStream context
+# is `client.jetstream()`).
+WorkerFactory = Callable[[NatsClient], Worker]
 GAUGES_EVERY_S = 5.0  # how often /metrics's lag and backlog figures are read
 
 
@@ -116,14 +119,12 @@ class ServiceRuntime:
         self.metrics = metrics.MetricsServer(settings.metrics_host, settings.metrics_port)
         self._gauges: asyncio.Task[None] | None = None
         self.ready = False
-        self.broker.include_router(
-            ping_router(self.info, lambda: self.ready, self.metrics, self.engine).router
-        )
-        self.broker.include_router(self._status_router().router)
+        ping_router(self.info, lambda: self.ready, self.metrics, self.engine).serve_on(self.broker)
+        self._status_router().serve_on(self.broker)
         asyncapi = asyncapi_router(
             self.info, self.broker, workers=lambda: self._workers, ready=lambda: self.ready
         )
-        self.broker.include_router(asyncapi.router)
+        asyncapi.serve_on(self.broker)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
         self.app.after_startup(self._start_process)
         self.app.on_shutdown(self.stop_workers)
@@ -187,7 +188,7 @@ class ServiceRuntime:
         js = self.broker.connection.jetstream()
         await self._declare_streams(js)
         for factory in self._factories:
-            worker = factory(js)
+            worker = factory(self.broker.connection)
             await worker.start()
             self._workers.append(worker)
         if self.settings.metrics_port:

@@ -45,7 +45,7 @@ async def started(
 ) -> BatchConsumer[Thing]:
     """A running consumer of `Thing`s on the test stream."""
     consumer = BatchConsumer(
-        client.jetstream(),
+        client,
         stream=stream,
         durable="test",
         filter_subject=stream.subjects[0],

@@ -129,8 +129,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    state.services.broker.include_router(
-        ping_router(service_info("gateway", __version__, settings), metrics_server=metrics).router
+    ping_router(service_info("gateway", __version__, settings), metrics_server=metrics).serve_on(
+        state.services.broker
     )
     app.state.gateway = state
     app.state.live = live

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -102,16 +103,17 @@ class JetStreamProvider:
 
 
 def ingest_consumer(
-    js: JetStreamContext,
+    client: Client,
     sessions: async_sessionmaker[AsyncSession],
     outbox: Outbox,
     *,
     batch_size: int,
     max_clock_skew_s: float,
 ) -> BatchConsumer[ingest.Received]:
+    js = client.jetstream()
     ingestor = ingest.Ingestor(sessions, outbox, js, timedelta(seconds=max_clock_skew_s))
     return BatchConsumer(
-        js,
+        client,
         stream=s.KPI_VALUES,
         durable=ingest.CONSUMER,
         filter_subject=s.KPI_VALUES_SUBJECTS,

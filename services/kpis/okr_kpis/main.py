@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 
 from okr_kpis import __version__, commands, handlers, models
 from okr_kpis.settings import KpisSettings
@@ -18,12 +18,12 @@ def build(settings: KpisSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("kpis", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox, publishes=commands.PUBLISHES)
     jetstream = handlers.JetStreamProvider()
-    runtime.broker.include_router(handlers.build_router(runtime.sessions, outbox, jetstream).router)
+    handlers.build_router(runtime.sessions, outbox, jetstream).serve_on(runtime.broker)
 
-    def consumer(js: JetStreamContext) -> Worker:
-        jetstream.set(js)
+    def consumer(client: Client) -> Worker:
+        jetstream.set(client.jetstream())
         return handlers.ingest_consumer(
-            js,
+            client,
             runtime.sessions,
             outbox,
             batch_size=settings.ingest_batch_size,
@@ -31,7 +31,7 @@ def build(settings: KpisSettings) -> ServiceRuntime:
         )
 
     runtime.add_worker(consumer)
-    runtime.add_worker(lambda js: OutboxRelay(outbox, runtime.sessions, js))
+    runtime.add_worker(lambda nc: OutboxRelay(outbox, runtime.sessions, nc.jetstream()))
     return runtime
 
 

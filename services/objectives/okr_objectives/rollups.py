@@ -3,7 +3,7 @@ read (detail, list, tree, stats, Gantt) has the current progress."""
 
 from __future__ import annotations
 
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_objectives import repository
@@ -16,7 +16,7 @@ CONSUMER = "objectives-progress"
 
 
 def rollups_consumer(
-    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession]
+    client: Client, sessions: async_sessionmaker[AsyncSession]
 ) -> BatchConsumer[ObjectiveProgressUpdated]:
     async def handle(batch: list[Delivery[ObjectiveProgressUpdated]]) -> None:
         newest: dict[int, ObjectiveProgressUpdated] = {}
@@ -39,7 +39,7 @@ def rollups_consumer(
             )
 
     return BatchConsumer(
-        js,
+        client,
         stream=subjects.PROGRESS,
         durable=CONSUMER,
         filter_subject=subjects.PROGRESS_UPDATES,

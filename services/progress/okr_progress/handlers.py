@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from faststream.nats import NatsBroker
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,14 +34,14 @@ KPI_EVENTS_CONSUMER = "progress-kpi-events"
 
 
 def objective_events_consumer(
-    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
+    client: Client, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 ) -> BatchConsumer[ObjectiveEvent]:
     async def handle(batch: list[Delivery[ObjectiveEvent]]) -> None:
         async with sessions.begin() as session:
             await service.apply_objective_events(session, outbox, (d.event for d in batch))
 
     return BatchConsumer(
-        js,
+        client,
         stream=subjects.OBJECTIVES,
         durable=OBJECTIVE_EVENTS_CONSUMER,
         filter_subject=subjects.OBJECTIVE_EVENTS,
@@ -52,7 +52,7 @@ def objective_events_consumer(
 
 
 def kpi_events_consumer(
-    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
+    client: Client, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 ) -> BatchConsumer[KpiProgressChanged]:
     async def handle(batch: list[Delivery[KpiProgressChanged]]) -> None:
         async with sessions.begin() as session:
@@ -60,7 +60,7 @@ def kpi_events_consumer(
         observe_rollup_latency(d.event.occurred_at for d in batch)
 
     return BatchConsumer(
-        js,
+        client,
         stream=subjects.KPI_EVENTS,
         durable=KPI_EVENTS_CONSUMER,
         filter_subject=subjects.KPI_PROGRESS_CHANGED,

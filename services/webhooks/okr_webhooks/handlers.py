@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from nats.js import JetStreamContext
+from nats.aio.client import Client
 from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -134,13 +134,13 @@ def fan_out(
 
 
 def objective_events_consumer(
-    js: JetStreamContext,
+    client: Client,
     sessions: async_sessionmaker[AsyncSession],
     deliverer: Deliverer,
     batch_size: int,
 ) -> BatchConsumer[ObjectiveEvent]:
     return BatchConsumer(
-        js,
+        client,
         stream=s.OBJECTIVES,
         durable=OBJECTIVE_EVENTS_CONSUMER,
         filter_subject=s.OBJECTIVE_EVENTS,
@@ -152,13 +152,13 @@ def objective_events_consumer(
 
 
 def progress_consumer(
-    js: JetStreamContext,
+    client: Client,
     sessions: async_sessionmaker[AsyncSession],
     deliverer: Deliverer,
     batch_size: int,
 ) -> BatchConsumer[ObjectiveProgressUpdated]:
     return BatchConsumer(
-        js,
+        client,
         stream=s.PROGRESS,
         durable=PROGRESS_CONSUMER,
         filter_subject=s.PROGRESS_UPDATES,
@@ -176,7 +176,7 @@ def progress_consumer(
 
 
 def rejections_consumer(
-    js: JetStreamContext,
+    client: Client,
     sessions: async_sessionmaker[AsyncSession],
     deliverer: Deliverer,
     batch_size: int,
@@ -185,7 +185,7 @@ def rejections_consumer(
     reason, whatever refused it (an unknown or archived KPI, a bad payload, a time too far
     ahead)."""
     return BatchConsumer(
-        js,
+        client,
         stream=s.KPI_VALUES_DEAD_LETTERS,
         durable=REJECTIONS_CONSUMER,
         filter_subject=s.KPI_VALUE_REJECTIONS,

@@ -17,9 +17,7 @@ from okr_webhooks.settings import WebhooksSettings
 def build(settings: WebhooksSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("webhooks", __version__, settings, pool_size=settings.db_pool_size)
     deliverer = Deliverer(runtime.sessions, settings)
-    runtime.broker.include_router(
-        handlers.build_router(runtime.sessions, settings, deliverer).router
-    )
+    handlers.build_router(runtime.sessions, settings, deliverer).serve_on(runtime.broker)
     size = settings.fanout_batch_size
     runtime.add_worker(lambda _: deliverer)  # first: the consumers hand it work at once
     for consumer in (
@@ -28,7 +26,7 @@ def build(settings: WebhooksSettings) -> ServiceRuntime:
         handlers.rejections_consumer,
     ):
         runtime.add_worker(
-            lambda js, make=consumer: make(js, runtime.sessions, deliverer, size)  # type: ignore[misc]
+            lambda nc, make=consumer: make(nc, runtime.sessions, deliverer, size)  # type: ignore[misc]
         )
     return runtime
 
