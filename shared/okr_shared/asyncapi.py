@@ -169,6 +169,9 @@ def _add_request_reply_contracts(document: dict[str, Any]) -> None:
                 "payload": _schema(contract.result, schemas),
                 "examples": [{"name": "answer", "payload": answer}],
             }
+            if contract.refuses:
+                # Besides `invalid` (a malformed request) and `unavailable`, which any may answer.
+                message["x-refuses"] = sorted({e.code for e in contract.refuses})
     if not _mentions(document, "#/components/schemas/EmptyPayload"):
         schemas.pop("EmptyPayload", None)
 

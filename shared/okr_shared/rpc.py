@@ -29,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
 from okr_shared import metrics, tracing
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.errors import Internal, Invalid, OkrError, Unavailable, error_from_dict
 from okr_shared.faults import is_transient
 
@@ -110,6 +111,7 @@ class RpcContract:
 
     request: type[BaseModel]
     result: object  # the handler's return annotation; Any for raw JSON of unknown shape
+    refuses: tuple[type[OkrError], ...] = ()
 
 
 CONTRACTS: dict[str, RpcContract] = {}  # by subject, as routes are registered
@@ -136,6 +138,27 @@ class RpcRouter:
 
     def route(self, subject: str, *, queue: bool = True) -> Callable[[Handler[Req]], Handler[Req]]:
         return self._register(subject, ok, queue=queue)
+
+    def serve(
+        self, endpoint: RpcEndpoint[Req, Resp]
+    ) -> Callable[[Callable[[Req], Awaitable[Resp]]], Callable[[Req], Awaitable[Resp]]]:
+        """Serve a declared endpoint; the handler must take its request model."""
+
+        def register(
+            handler: Callable[[Req], Awaitable[Resp]],
+        ) -> Callable[[Req], Awaitable[Resp]]:
+            if _request_model(handler) is not endpoint.request:
+                raise TypeError(
+                    f"{handler.__name__} serves {endpoint.subject}: it must take "
+                    f"{endpoint.request.__name__}"
+                )
+            self._register(endpoint.subject, ok, queue=True, result=endpoint.result)(handler)
+            CONTRACTS[endpoint.subject] = RpcContract(
+                endpoint.request, endpoint.result, endpoint.refuses
+            )
+            return handler
+
+        return register
 
     def route_raw(
         self, subject: str, *, result: object = Any
@@ -191,6 +214,17 @@ def _request_model(handler: Handler[Req]) -> type[Req]:
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise TypeError(f"{handler.__name__}: its one parameter must be a pydantic model")
     return cast(type[Req], model)
+
+
+async def ask(
+    broker: NatsBroker,
+    endpoint: RpcEndpoint[Req, Resp],
+    request: Req,
+    *,
+    timeout: float = 5.0,
+) -> Resp:
+    """Call a declared endpoint: its typed result, or the error it answered with."""
+    return await call(broker, endpoint.subject, request, endpoint.result, timeout=timeout)
 
 
 async def call(

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from okr_shared import subjects
+from okr_shared.contracts import webhook_rpc
 from tests.support.system import RunningSystem
 
 
@@ -113,3 +114,13 @@ async def test_request_reply_subjects_show_their_request_and_result_models(
     assert "actor" in message["examples"][0]["payload"]
     assert "target_value" in message["x-reply"]["examples"][0]["payload"]["result"]
     assert "EmptyPayload" not in str(document)
+
+
+async def test_a_declared_endpoint_shows_what_it_may_refuse(system: RunningSystem) -> None:
+    document = (await system.client.get("/asyncapi.json")).json()
+    (channel,) = channels_at(document, webhook_rpc.TEST.subject)
+    (message_ref,) = channel["messages"].values()
+    message = resolve(document, message_ref["$ref"])
+    assert message["x-refuses"] == ["forbidden", "not_found"]
+    reply = resolve(document, message["x-reply"]["payload"]["$ref"])
+    assert reply["title"] == webhook_rpc.TEST.result.__name__

@@ -30,9 +30,11 @@ from okr_gateway.sign_in import SignIn
 from okr_shared import rpc, tracing
 from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.errors import Forbidden, Unavailable
 
 T = TypeVar("T")
+Req = TypeVar("Req", bound=BaseModel)
 
 
 @dataclass
@@ -42,6 +44,10 @@ class Services:
     broker: NatsBroker
     timeout_s: float
     large_timeout_s: float
+
+    async def ask(self, endpoint: RpcEndpoint[Req, T], request: Req) -> T:
+        """Call a declared endpoint (okr_shared.contracts): its typed result, or its error."""
+        return await rpc.ask(self.broker, endpoint, request, timeout=self.timeout_s)
 
     async def call(self, subject: str, request: BaseModel, result_type: type[T] | Any) -> T:
         result: T = await rpc.call(

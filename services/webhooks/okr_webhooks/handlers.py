@@ -39,28 +39,28 @@ def build_router(
     sessions: async_sessionmaker[AsyncSession], settings: WebhooksSettings, deliverer: Deliverer
 ) -> RpcRouter:
     router = RpcRouter(queue="webhooks")
-    route = router.route
+    serve = router.serve
     allow_private = settings.allow_private
 
-    @route(s.RPC_WEBHOOKS_CREATE)
+    @serve(rpc.CREATE)
     async def create(request: rpc.CreateEndpoint) -> EndpointWithSecret:
         """Register an endpoint for some event types; its signing secret is answered once."""
         async with sessions.begin() as session:
             return await service.create_endpoint(session, request, allow_private)
 
-    @route(s.RPC_WEBHOOKS_LIST)
+    @serve(rpc.LIST)
     async def list_(request: rpc.ListEndpoints) -> Page[Endpoint]:
         """A page of the endpoints, without their secrets."""
         async with sessions() as session:
             return await service.list_endpoints(session, request)
 
-    @route(s.RPC_WEBHOOKS_GET)
+    @serve(rpc.GET)
     async def get(request: rpc.EndpointRequest) -> Endpoint:
         """One endpoint, with why it is disabled if it is."""
         async with sessions() as session:
             return await service.get_endpoint(session, request)
 
-    @route(s.RPC_WEBHOOKS_UPDATE)
+    @serve(rpc.UPDATE)
     async def update(request: rpc.UpdateEndpoint) -> Endpoint:
         """Change an endpoint, or enable it again (its pending deliveries are retried)."""
         async with sessions.begin() as session:
@@ -68,25 +68,25 @@ def build_router(
         deliverer.nudge()
         return updated
 
-    @route(s.RPC_WEBHOOKS_DELETE)
+    @serve(rpc.DELETE)
     async def delete(request: rpc.EndpointRequest) -> None:
         """Remove an endpoint and its deliveries."""
         async with sessions.begin() as session:
             await service.delete_endpoint(session, request)
 
-    @route(s.RPC_WEBHOOKS_ROTATE_SECRET)
+    @serve(rpc.ROTATE_SECRET)
     async def rotate_secret(request: rpc.EndpointRequest) -> EndpointWithSecret:
         """A new signing secret; the old one signs too for 24 h."""
         async with sessions.begin() as session:
             return await service.rotate_secret(session, request)
 
-    @route(s.RPC_WEBHOOKS_DELIVERIES)
+    @serve(rpc.DELIVERIES)
     async def deliveries(request: rpc.ListDeliveries) -> list[DeliveryView]:
         """An endpoint's deliveries, newest first, each with its attempts."""
         async with sessions() as session:
             return await service.deliveries(session, request)
 
-    @route(s.RPC_WEBHOOKS_TEST)
+    @serve(rpc.TEST)
     async def test(request: rpc.EndpointRequest) -> DeliveryView:
         """Send a `webhook.ping` now; answered with its first attempt if that is over within
         3 s, else while it is still pending."""

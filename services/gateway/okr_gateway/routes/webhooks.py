@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from okr_gateway.deps import ServicesDep, WebhooksManage, actor
-from okr_shared import subjects as s
 from okr_shared.contracts import webhook_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.fields import Id, Offset
@@ -36,9 +35,7 @@ async def create_endpoint(
     data: EndpointCreate, user: Manager, rpc_: ServicesDep, response: Response
 ) -> EndpointWithSecret:
     request = rpc.CreateEndpoint(actor=actor(user), data=data)
-    created: EndpointWithSecret = await rpc_.call(
-        s.RPC_WEBHOOKS_CREATE, request, EndpointWithSecret
-    )
+    created = await rpc_.ask(rpc.CREATE, request)
     response.headers["Location"] = f"/api/v1/webhooks/{created.id}"
     response.headers["Cache-Control"] = "no-store"  # it holds the secret
     return created
@@ -52,8 +49,7 @@ async def list_endpoints(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[Endpoint]:
     request = rpc.ListEndpoints(actor=actor(user), skip=skip, limit=limit)
-    found: Page[Endpoint] = await rpc_.call(s.RPC_WEBHOOKS_LIST, request, Page[Endpoint])
-    return found
+    return await rpc_.ask(rpc.LIST, request)
 
 
 @router.get(
@@ -63,8 +59,7 @@ async def list_endpoints(
 )
 async def get_endpoint(endpoint_id: EndpointId, user: Manager, rpc_: ServicesDep) -> Endpoint:
     request = rpc.EndpointRequest(actor=actor(user), endpoint_id=endpoint_id)
-    found: Endpoint = await rpc_.call(s.RPC_WEBHOOKS_GET, request, Endpoint)
-    return found
+    return await rpc_.ask(rpc.GET, request)
 
 
 @router.patch(
@@ -76,8 +71,7 @@ async def update_endpoint(
     endpoint_id: EndpointId, changes: EndpointUpdate, user: Manager, rpc_: ServicesDep
 ) -> Endpoint:
     request = rpc.UpdateEndpoint(actor=actor(user), endpoint_id=endpoint_id, changes=changes)
-    updated: Endpoint = await rpc_.call(s.RPC_WEBHOOKS_UPDATE, request, Endpoint)
-    return updated
+    return await rpc_.ask(rpc.UPDATE, request)
 
 
 @router.delete(
@@ -87,7 +81,7 @@ async def update_endpoint(
 )
 async def delete_endpoint(endpoint_id: EndpointId, user: Manager, rpc_: ServicesDep) -> Response:
     request = rpc.EndpointRequest(actor=actor(user), endpoint_id=endpoint_id)
-    await rpc_.call(s.RPC_WEBHOOKS_DELETE, request, type(None))
+    await rpc_.ask(rpc.DELETE, request)
     return Response(status_code=204)
 
 
@@ -100,9 +94,7 @@ async def rotate_secret(
     endpoint_id: EndpointId, user: Manager, rpc_: ServicesDep, response: Response
 ) -> EndpointWithSecret:
     request = rpc.EndpointRequest(actor=actor(user), endpoint_id=endpoint_id)
-    rotated: EndpointWithSecret = await rpc_.call(
-        s.RPC_WEBHOOKS_ROTATE_SECRET, request, EndpointWithSecret
-    )
+    rotated = await rpc_.ask(rpc.ROTATE_SECRET, request)
     response.headers["Cache-Control"] = "no-store"  # it holds the secret
     return rotated
 
@@ -123,8 +115,7 @@ async def deliveries(
     request = rpc.ListDeliveries(
         actor=actor(user), endpoint_id=endpoint_id, status=status, skip=skip, limit=limit
     )
-    found: list[Delivery] = await rpc_.call(s.RPC_WEBHOOKS_DELIVERIES, request, list[Delivery])
-    return found
+    return await rpc_.ask(rpc.DELIVERIES, request)
 
 
 @router.post(
@@ -135,5 +126,4 @@ async def deliveries(
 )
 async def test_endpoint(endpoint_id: EndpointId, user: Manager, rpc_: ServicesDep) -> Delivery:
     request = rpc.EndpointRequest(actor=actor(user), endpoint_id=endpoint_id)
-    sent: Delivery = await rpc_.call(s.RPC_WEBHOOKS_TEST, request, Delivery)
-    return sent
+    return await rpc_.ask(rpc.TEST, request)
