@@ -24,46 +24,46 @@ def build_router(
     sessions: async_sessionmaker[AsyncSession], outbox: Outbox, js: JetStreamProvider
 ) -> RpcRouter:
     router = RpcRouter(queue="kpis")
-    route = router.route
+    serve = router.serve
 
-    @route(s.RPC_KPIS_CREATE)
+    @serve(rpc.CREATE)
     async def create(request: rpc.CreateKpi) -> KpiResponse:
         """Create a KPI definition."""
         async with sessions.begin() as session:
             return await commands.create_kpi(session, outbox, request)
 
-    @route(s.RPC_KPIS_UPDATE)
+    @serve(rpc.UPDATE)
     async def update(request: rpc.UpdateKpi) -> KpiResponse:
         """Change a KPI definition; its progress is recomputed."""
         async with sessions.begin() as session:
             return await commands.update_kpi(session, outbox, request)
 
-    @route(s.RPC_KPIS_ARCHIVE)
+    @serve(rpc.ARCHIVE)
     async def archive(request: rpc.ArchiveKpi) -> None:
         """Archive a KPI: it takes no more values and leaves rollups; history stays."""
         async with sessions.begin() as session:
             await commands.archive_kpi(session, outbox, request)
 
-    @route(s.RPC_KPIS_GET)
+    @serve(rpc.GET)
     async def get(request: rpc.KpiRequest) -> KpiDetail:
         """One KPI, if the caller may see it."""
         async with sessions() as session:
             return await queries.get_kpi(session, request)
 
-    @route(s.RPC_KPIS_LIST)
+    @serve(rpc.LIST)
     async def list_(request: rpc.ListKpis) -> Page[KpiResponse]:
         """A page of the KPIs the caller may see."""
         async with sessions() as session:
             return await queries.list_kpis(session, request)
 
-    @route(s.RPC_KPIS_VALUES)
+    @serve(rpc.VALUES)
     async def values(request: rpc.ValueHistory) -> list[KpiValue]:
         """A KPI's values, newest first."""
         async with sessions() as session:
             return await queries.value_history(session, request)
 
-    @route(s.RPC_KPIS_WRITABLE)
-    async def writable(request: rpc.WritableKpis) -> dict[str, list[int]]:
+    @serve(rpc.WRITABLE)
+    async def writable(request: rpc.WritableKpis) -> rpc.Writability:
         """Which of these KPIs the caller may see, and may write values to."""
         async with sessions() as session:
             return await queries.writable(session, request)
@@ -74,12 +74,12 @@ def build_router(
         async with sessions() as session:
             return await queries.export(session)
 
-    @route(s.RPC_KPIS_REJECTIONS)
+    @serve(rpc.REJECTIONS)
     async def rejections(request: rpc.RecentRejections) -> list[Rejection]:
         """The newest refused values with their reasons (admin)."""
         return await queries.rejections(js(), request)
 
-    @route(s.RPC_KPIS_SOURCES)
+    @serve(rpc.SOURCES)
     async def sources(request: rpc.SourceStatsRequest) -> list[SourceStats]:
         """Values sent and refused per sender, and when it last published (admin)."""
         async with sessions() as session:

@@ -21,7 +21,9 @@ from okr_shared.contracts.kpi_rpc import (
     RecentRejections,
     SourceStatsRequest,
     ValueHistory,
+    Writability,
     WritableKpis,
+    WriteRefusal,
 )
 from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection, SourceStats
 from okr_shared.contracts.progress import KpisExport
@@ -51,14 +53,20 @@ async def value_history(session: AsyncSession, request: ValueHistory) -> list[Kp
     return [value_view(v) for v in values]
 
 
-async def writable(session: AsyncSession, request: WritableKpis) -> dict[str, list[int]]:
-    """Of the ids asked about: those the caller may see, and of them those it may write to."""
-    found = await repository.visible_kpis(session, request.actor, request.kpi_ids)
-    return {
-        "visible": sorted(k.id for k in found),
-        "writable": sorted(k.id for k in found if can_write_values(request.actor, k)),
-        "archived": sorted(k.id for k in found if k.status == "archived"),
-    }
+async def writable(session: AsyncSession, request: WritableKpis) -> Writability:
+    """Of the ids asked about, each the caller may not write values to, and why."""
+    visible = await repository.visible_kpis(session, request.actor, request.kpi_ids)
+    found = {k.id: k for k in visible}
+    refused: dict[int, WriteRefusal] = {}
+    for kpi_id in request.kpi_ids:
+        kpi = found.get(kpi_id)
+        if kpi is None:
+            refused[kpi_id] = WriteRefusal.MISSING
+        elif kpi.status == "archived":
+            refused[kpi_id] = WriteRefusal.ARCHIVED
+        elif not can_write_values(request.actor, kpi):
+            refused[kpi_id] = WriteRefusal.FORBIDDEN
+    return Writability(refused=refused)
 
 
 async def rejections(js: JetStreamContext, request: RecentRejections) -> list[Rejection]:

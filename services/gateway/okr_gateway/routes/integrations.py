@@ -24,6 +24,7 @@ from okr_gateway.integration_schemas import (
 from okr_gateway.models import User
 from okr_gateway.nats_access import nats_username
 from okr_shared import subjects as s
+from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts.fields import Id
 from okr_shared.contracts.kpi_rpc import SourceStatsRequest
 from okr_shared.contracts.kpis import SourceStats
@@ -106,6 +107,6 @@ async def _stats(rpc_: ServicesDep, admin: User, ids: list[int]) -> dict[str, So
     for start in range(0, len(ids), 500):  # the request's limit
         sources = [s.integration_source(i) for i in ids[start : start + 500]]
         request = SourceStatsRequest(actor=actor(admin), sources=sources)
-        found: list[SourceStats] = await rpc_.call(s.RPC_KPIS_SOURCES, request, list[SourceStats])
+        found = await rpc_.ask(kpi_rpc.SOURCES, request)
         stats.update((one.source, one) for one in found)
     return stats

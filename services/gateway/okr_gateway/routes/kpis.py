@@ -50,7 +50,7 @@ from okr_shared.contracts.kpis import (
 )
 from okr_shared.contracts.objective_rpc import ObjectivesByKpi
 from okr_shared.contracts.objectives import ObjectiveResponse, Quarter
-from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
+from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound, OkrError
 from okr_shared.event_channels import Channel
 from okr_shared.rpc import validation_details
 
@@ -97,7 +97,7 @@ async def create_kpi(
     request = rpc.CreateKpi(
         actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
     )
-    created: KpiResponse = await rpc_.call(s.RPC_KPIS_CREATE, request, KpiResponse)
+    created: KpiResponse = await rpc_.ask(rpc.CREATE, request)
     response.headers["ETag"] = etag(created.version)
     response.headers["Location"] = f"/api/v1/kpis/{created.id}"
     return created
@@ -119,7 +119,7 @@ async def list_kpis(
         owner_id=owner_id, department=department, year=year, quarter=quarter, status=status
     )
     request = rpc.ListKpis(actor=actor(user), filters=filters, skip=skip, limit=limit)
-    page: Page[KpiResponse] = await rpc_.call(s.RPC_KPIS_LIST, request, Page[KpiResponse])
+    page: Page[KpiResponse] = await rpc_.ask(rpc.LIST, request)
     return page
 
 
@@ -184,12 +184,11 @@ async def record_values(
             results[index] = _rejected(index, item.kpi_id, problem)
             continue
         items.append((index, item))
-    allowed = await _writable(rpc_, user, [item.kpi_id for _, item in items])
+    refused = await _refused(rpc_, user, [item.kpi_id for _, item in items])
     keyed: list[KpiBatchItem] = []
     for index, item in items:
-        refusal = _refusal(allowed, item.kpi_id)
-        if refusal:
-            results[index] = _rejected(index, item.kpi_id, refusal.split(": ", 1)[1])
+        if item.kpi_id in refused:
+            results[index] = _rejected(index, item.kpi_id, refused[item.kpi_id].message)
             continue
         key = item.idempotency_key or str(uuid4())
         keyed.append(item.model_copy(update={"idempotency_key": key}))
@@ -234,9 +233,7 @@ def _summary(err: ValidationError) -> str:
 async def get_kpi(
     kpi_id: KpiId, user: KpisRead, rpc_: ServicesDep, response: Response
 ) -> KpiDetail:
-    found: KpiDetail = await rpc_.call(
-        s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiDetail
-    )
+    found = await rpc_.ask(rpc.GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id))
     response.headers["ETag"] = etag(found.version)
     return found
 
@@ -259,7 +256,7 @@ async def update_kpi(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    updated: KpiResponse = await rpc_.call(s.RPC_KPIS_UPDATE, request, KpiResponse)
+    updated: KpiResponse = await rpc_.ask(rpc.UPDATE, request)
     response.headers["ETag"] = etag(updated.version)
     return updated
 
@@ -271,7 +268,7 @@ async def archive_kpi(
     request = rpc.ArchiveKpi(
         actor=actor(user), kpi_id=kpi_id, expected_version=expected_version(if_match)
     )
-    await rpc_.call(s.RPC_KPIS_ARCHIVE, request, type(None))
+    await rpc_.ask(rpc.ARCHIVE, request)
     return Response(status_code=204)
 
 
@@ -294,11 +291,9 @@ async def record_value(
 ) -> ValueAccepted:
     if problem := _future_check(gateway.settings.values_max_clock_skew_s)(value):
         raise Invalid(problem)
-    reason = _refusal(await _writable(rpc_, user, [kpi_id]), kpi_id)
-    if reason:
-        raise {"missing": NotFound, "archived": Conflict}.get(reason.split(":")[0], Forbidden)(
-            reason.split(": ", 1)[1]
-        )
+    refused = await _refused(rpc_, user, [kpi_id])
+    if kpi_id in refused:
+        raise refused[kpi_id]
     key = idempotency_key or str(uuid4())
     duplicate = await rpc_.publish(
         f"{prefix}.{kpi_id}",
@@ -321,7 +316,7 @@ async def value_history(
     request = rpc.ValueHistory(
         actor=actor(user), kpi_id=kpi_id, since=since, until=until, limit=limit
     )
-    found: list[KpiValue] = await rpc_.call(s.RPC_KPIS_VALUES, request, list[KpiValue])
+    found: list[KpiValue] = await rpc_.ask(rpc.VALUES, request)
     return found
 
 
@@ -333,7 +328,7 @@ async def value_history(
 async def linking_objectives(
     kpi_id: KpiId, user: KpisAndObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
-    await rpc_.call(s.RPC_KPIS_GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id), KpiResponse)
+    await rpc_.ask(rpc.GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id))
     request = ObjectivesByKpi(actor=actor(user), kpi_id=kpi_id)
     found: list[ObjectiveResponse] = await rpc_.call(
         s.RPC_OBJECTIVES_BY_KPI, request, list[ObjectiveResponse]
@@ -350,25 +345,24 @@ async def rejections(
     user: AdminKpisRead, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[Rejection]:
     request = rpc.RecentRejections(actor=actor(user), limit=limit)
-    found: list[Rejection] = await rpc_.call(s.RPC_KPIS_REJECTIONS, request, list[Rejection])
+    found: list[Rejection] = await rpc_.ask(rpc.REJECTIONS, request)
     return found
 
 
-async def _writable(rpc_: ServicesDep, user: User, kpi_ids: list[int]) -> dict[str, set[int]]:
+async def _refused(rpc_: ServicesDep, user: User, kpi_ids: list[int]) -> dict[int, OkrError]:
+    """Of these KPIs, each the caller may not record values of, with the error that says why."""
     if not kpi_ids:
-        return {"visible": set(), "writable": set(), "archived": set()}
+        return {}
     request = rpc.WritableKpis(actor=actor(user), kpi_ids=sorted(set(kpi_ids)))
-    answer: dict[str, list[int]] = await rpc_.call(
-        s.RPC_KPIS_WRITABLE, request, dict[str, list[int]]
-    )
-    return {k: set(v) for k, v in answer.items()}
+    answer = await rpc_.ask(rpc.WRITABLE, request)
+    return {kpi_id: _refusal(kpi_id, why) for kpi_id, why in answer.refused.items()}
 
 
-def _refusal(allowed: dict[str, set[int]], kpi_id: int) -> str | None:
-    if kpi_id not in allowed["visible"]:
-        return f"missing: KPI {kpi_id} not found"
-    if kpi_id in allowed["archived"]:
-        return f"archived: KPI {kpi_id} is archived and takes no more values"
-    if kpi_id not in allowed["writable"]:
-        return f"forbidden: you may not record values of KPI {kpi_id}"
-    return None
+def _refusal(kpi_id: int, why: rpc.WriteRefusal) -> OkrError:
+    match why:
+        case rpc.WriteRefusal.MISSING:
+            return NotFound(f"KPI {kpi_id} not found")
+        case rpc.WriteRefusal.ARCHIVED:
+            return Conflict(f"KPI {kpi_id} is archived and takes no more values")
+        case rpc.WriteRefusal.FORBIDDEN:
+            return Forbidden(f"you may not record values of KPI {kpi_id}")

@@ -385,7 +385,7 @@ async def _check_kpi_exists(rpc_: ServicesDep, user: User, kpi_id: int) -> None:
     """A link to an unknown KPI is refused: the KPIs service is asked."""
     request = kpi_rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id)
     try:
-        await rpc_.call(s.RPC_KPIS_GET, request, dict)
+        await rpc_.ask(kpi_rpc.GET, request)
     except Unavailable as err:
         raise Unavailable(
             f"cannot check that KPI {kpi_id} exists: the kpis service did not answer; "
