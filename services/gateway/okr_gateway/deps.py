@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import nats.errors
 from fastapi import Depends, Request, Security
@@ -48,12 +48,6 @@ class Services:
     async def ask(self, endpoint: RpcEndpoint[Req, T], request: Req) -> T:
         """Call a declared endpoint (okr_shared.contracts): its typed result, or its error."""
         return await rpc.ask(self.broker, endpoint, request, timeout=self.timeout_s)
-
-    async def call(self, subject: str, request: BaseModel, result_type: type[T] | Any) -> T:
-        result: T = await rpc.call(
-            self.broker, subject, request, result_type, timeout=self.timeout_s
-        )
-        return result
 
     async def publish(
         self, subject: str, body: bytes, message_id: str, value_key: str | None = None

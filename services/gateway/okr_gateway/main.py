@@ -40,7 +40,7 @@ from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
-from okr_shared import subjects as s
+from okr_shared.contracts import objective_rpc
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.heap import freeze_startup_objects
 from okr_shared.metrics import MetricsServer
@@ -95,7 +95,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     services = state.services
     live = LiveHub(
         lambda: services.broker.connection,
-        lambda request: services.call(s.RPC_OBJECTIVES_VISIBLE_IDS, request, list[int]),
+        lambda request: services.ask(objective_rpc.VISIBLE_IDS, request),
     )
 
     @contextlib.asynccontextmanager

@@ -38,45 +38,45 @@ def build_router(
 def _command_routes(
     router: RpcRouter, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 ) -> None:
-    route = router.route
+    serve = router.serve
 
-    @route(s.RPC_OBJECTIVES_CREATE)
+    @serve(rpc.CREATE)
     async def create(request: rpc.CreateObjective) -> ObjectiveResponse:
         """Create an objective; publishes objective.created."""
         async with sessions.begin() as session:
             return await commands.create_objective(session, outbox, request)
 
-    @route(s.RPC_OBJECTIVES_UPDATE)
+    @serve(rpc.UPDATE)
     async def update(request: rpc.UpdateObjective) -> ObjectiveResponse:
         """Change an objective; publishes objective.updated (objective.moved for a new parent)."""
         async with sessions.begin() as session:
             return await commands.update_objective(session, outbox, request)
 
-    @route(s.RPC_OBJECTIVES_MOVE)
+    @serve(rpc.MOVE)
     async def move(request: rpc.MoveObjective) -> ObjectiveResponse:
         """Give an objective a new parent; publishes objective.moved."""
         async with sessions.begin() as session:
             return await commands.move_objective(session, outbox, request)
 
-    @route(s.RPC_OBJECTIVES_DELETE)
+    @serve(rpc.DELETE)
     async def delete(request: rpc.DeleteObjective) -> None:
         """Soft-delete an objective and its subtree; publishes objective.deleted."""
         async with sessions.begin() as session:
             await commands.delete_objective(session, outbox, request)
 
-    @route(s.RPC_OBJECTIVES_RESTORE)
+    @serve(rpc.RESTORE)
     async def restore(request: rpc.ObjectiveRequest) -> ObjectiveResponse:
         """Bring back a deleted objective with its subtree; publishes objective.restored."""
         async with sessions.begin() as session:
             return await commands.restore_objective(session, outbox, request)
 
-    @route(s.RPC_OBJECTIVES_LINK_KPI)
+    @serve(rpc.LINK_KPI)
     async def link_kpi(request: rpc.LinkKpi) -> ObjectiveKPILink:
         """Link a KPI with a weight; publishes objective.kpi_linked."""
         async with sessions.begin() as session:
             return await commands.link_kpi(session, outbox, request)
 
-    @route(s.RPC_OBJECTIVES_UNLINK_KPI)
+    @serve(rpc.UNLINK_KPI)
     async def unlink_kpi(request: rpc.UnlinkKpi) -> None:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
         async with sessions.begin() as session:
@@ -84,68 +84,68 @@ def _command_routes(
 
 
 def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
-    route, raw = router.route, router.route_raw
+    serve, raw = router.serve, router.route_raw
 
-    @route(s.RPC_OBJECTIVES_GET)
+    @serve(rpc.GET)
     async def get(request: rpc.ObjectiveRequest) -> ObjectiveDetail:
         """One objective with its counts, if the caller may see it."""
         async with sessions() as session:
             return await queries.get_objective(session, request)
 
-    @route(s.RPC_OBJECTIVES_CREATABLE_LEVELS)
+    @serve(rpc.CREATABLE_LEVELS)
     async def creatable_levels(request: rpc.CreatableLevelsRequest) -> CreatableLevels:
         """The levels the caller may create objectives at (from the permission matrix)."""
         return queries.levels_to_create(request)
 
-    @route(s.RPC_OBJECTIVES_LIST)
+    @serve(rpc.LIST)
     async def list_(request: rpc.ListObjectives) -> Page[ObjectiveResponse]:
         """A page of the objectives the caller may see."""
         async with sessions() as session:
             return await queries.list_objectives(session, request)
 
-    @route(s.RPC_OBJECTIVES_CHILDREN)
+    @serve(rpc.CHILDREN)
     async def children(request: rpc.ObjectiveRequest) -> list[ObjectiveResponse]:
         """Direct children the caller may see."""
         async with sessions() as session:
             return await queries.children(session, request)
 
-    @route(s.RPC_OBJECTIVES_ANCESTORS)
+    @serve(rpc.ANCESTORS)
     async def ancestors(request: rpc.ObjectiveRequest) -> list[ObjectiveResponse]:
         """Ancestors the caller may see, nearest first."""
         async with sessions() as session:
             return await queries.ancestors(session, request)
 
-    @route(s.RPC_OBJECTIVES_OWNERS)
+    @serve(rpc.OWNERS)
     async def owners(request: rpc.VisibleOwners) -> list[int]:
         """Which of these users own an objective the caller may see (whose names it may read)."""
         async with sessions() as session:
             return await queries.visible_owners(session, request)
 
-    @route(s.RPC_OBJECTIVES_VISIBLE_IDS)
+    @serve(rpc.VISIBLE_IDS)
     async def visible_ids(request: rpc.VisibleIds) -> list[int]:
         """The ids of the objectives the caller may see (all, a subtree's, or some of a list)."""
         async with sessions() as session:
             return await queries.visible_ids(session, request)
 
-    @route(s.RPC_OBJECTIVES_BY_KPI)
+    @serve(rpc.BY_KPI)
     async def by_kpi(request: rpc.ObjectivesByKpi) -> list[ObjectiveResponse]:
         """Objectives the caller may see that link a KPI."""
         async with sessions() as session:
             return await queries.linking_kpi(session, request)
 
-    @route(s.RPC_OBJECTIVES_STATS)
+    @serve(rpc.STATS)
     async def stats(request: rpc.StatsSummary) -> ObjectiveStats:
         """Counts by level and status, and the average progress."""
         async with sessions() as session:
             return await queries.stats(session, request)
 
-    @route(s.RPC_OBJECTIVES_HISTORY)
+    @serve(rpc.HISTORY)
     async def history(request: rpc.ObjectiveRequest) -> list[AuditEntry]:
         """The audit trail of one objective, newest first."""
         async with sessions() as session:
             return await queries.history(session, request)
 
-    @route(s.RPC_OBJECTIVES_LINKS)
+    @serve(rpc.LINKS)
     async def links(request: rpc.ObjectiveRequest) -> list[ObjectiveKPILink]:
         """The KPIs an objective links, with their weights."""
         async with sessions() as session:

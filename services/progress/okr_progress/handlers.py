@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from okr_progress import service
 from okr_shared import metrics, subjects
 from okr_shared.consumer import BatchConsumer, Delivery
+from okr_shared.contracts import progress
 from okr_shared.contracts.common import utcnow
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import ObjectiveEvent
@@ -86,7 +87,7 @@ def build_router(
 ) -> RpcRouter:
     router = RpcRouter(queue="progress")
 
-    @router.route(subjects.RPC_PROGRESS_REBUILD)
+    @router.serve(progress.REBUILD)
     async def rebuild(_: Export) -> RebuildReport:
         """Rebuild the projection from the objectives and KPIs services; recompute everything."""
         objectives = ObjectivesExport.model_validate_json(
@@ -100,13 +101,13 @@ def build_router(
         async with sessions.begin() as session:
             return await service.rebuild(session, outbox, objectives, kpis)
 
-    @router.route(subjects.RPC_PROGRESS_CALCULATE)
+    @router.serve(progress.CALCULATE)
     async def calculate(request: ProgressRequest) -> ProgressCalculation:
         """One objective's progress computed now; nothing stored."""
         async with sessions() as session:
             return await service.calculate(session, request.objective_id)
 
-    @router.route(subjects.RPC_PROGRESS_RECALCULATE)
+    @router.serve(progress.RECALCULATE)
     async def recalculate(request: ProgressRequest) -> ProgressCalculation:
         """Recompute one objective, store it, cascade to its ancestors, publish."""
         async with sessions.begin() as session:

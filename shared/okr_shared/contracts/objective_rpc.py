@@ -1,5 +1,7 @@
-"""Requests the gateway sends to the objectives service. Each carries the `Actor`: the service
-applies the permission matrix to its own data."""
+"""The objectives service's request/reply endpoints. Each request carries the `Actor`: the
+service applies the permission matrix to its own data. The declarations at the end name each
+endpoint's subject, request and result once (the tree, Gantt and export views answer raw JSON,
+`RpcRouter.route_raw`)."""
 
 from __future__ import annotations
 
@@ -7,16 +9,25 @@ from typing import Annotated
 
 from pydantic import Field
 
-from okr_shared.contracts.common import Actor, Contract
+from okr_shared import subjects as s
+from okr_shared.contracts.common import Actor, Contract, Page
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.objectives import (
+    AuditEntry,
+    CreatableLevels,
     ObjectiveCreate,
+    ObjectiveDetail,
+    ObjectiveKPILink,
     ObjectiveKPILinkCreate,
     ObjectiveLevel,
+    ObjectiveResponse,
+    ObjectiveStats,
     ObjectiveStatus,
     ObjectiveUpdate,
     Quarter,
 )
+from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 Limit = Annotated[int, Field(ge=1, le=500)]
 Version = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
@@ -120,3 +131,32 @@ class VisibleIds(Contract):
     actor: Actor
     root_id: Id | None = None
     objective_ids: Annotated[list[Id], Field(max_length=500)] | None = None
+
+
+# Writes refuse what the caller may not do (403), what they may not see (404), what breaks the
+# hierarchy or its rules (422) and a stale expected version (409).
+WRITE_REFUSALS = (NotFound, Forbidden, Invalid, Conflict)
+CREATE = RpcEndpoint(s.RPC_OBJECTIVES_CREATE, CreateObjective, ObjectiveResponse, WRITE_REFUSALS)
+UPDATE = RpcEndpoint(s.RPC_OBJECTIVES_UPDATE, UpdateObjective, ObjectiveResponse, WRITE_REFUSALS)
+MOVE = RpcEndpoint(s.RPC_OBJECTIVES_MOVE, MoveObjective, ObjectiveResponse, WRITE_REFUSALS)
+DELETE = RpcEndpoint(s.RPC_OBJECTIVES_DELETE, DeleteObjective, type(None), WRITE_REFUSALS)
+RESTORE = RpcEndpoint(s.RPC_OBJECTIVES_RESTORE, ObjectiveRequest, ObjectiveResponse, WRITE_REFUSALS)
+LINK_KPI = RpcEndpoint(s.RPC_OBJECTIVES_LINK_KPI, LinkKpi, ObjectiveKPILink, WRITE_REFUSALS)
+UNLINK_KPI = RpcEndpoint(s.RPC_OBJECTIVES_UNLINK_KPI, UnlinkKpi, type(None), WRITE_REFUSALS)
+GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotFound,))
+CREATABLE_LEVELS = RpcEndpoint(
+    s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels
+)
+LIST = RpcEndpoint(s.RPC_OBJECTIVES_LIST, ListObjectives, Page[ObjectiveResponse])
+CHILDREN = RpcEndpoint(
+    s.RPC_OBJECTIVES_CHILDREN, ObjectiveRequest, list[ObjectiveResponse], (NotFound,)
+)
+ANCESTORS = RpcEndpoint(
+    s.RPC_OBJECTIVES_ANCESTORS, ObjectiveRequest, list[ObjectiveResponse], (NotFound,)
+)
+OWNERS = RpcEndpoint(s.RPC_OBJECTIVES_OWNERS, VisibleOwners, list[int])
+VISIBLE_IDS = RpcEndpoint(s.RPC_OBJECTIVES_VISIBLE_IDS, VisibleIds, list[int])
+BY_KPI = RpcEndpoint(s.RPC_OBJECTIVES_BY_KPI, ObjectivesByKpi, list[ObjectiveResponse])
+STATS = RpcEndpoint(s.RPC_OBJECTIVES_STATS, StatsSummary, ObjectiveStats)
+HISTORY = RpcEndpoint(s.RPC_OBJECTIVES_HISTORY, ObjectiveRequest, list[AuditEntry], (NotFound,))
+LINKS = RpcEndpoint(s.RPC_OBJECTIVES_LINKS, ObjectiveRequest, list[ObjectiveKPILink], (NotFound,))

@@ -8,10 +8,13 @@ from typing import Literal
 
 from pydantic import ConfigDict
 
+from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Contract, Event
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.fields import Id
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import LinkState, ObjectiveState
+from okr_shared.errors import NotFound
 
 
 class CalculationMethod(StrEnum):
@@ -85,3 +88,11 @@ class RebuildReport(Contract):
     links: int
     kpis: int
     changed: int
+
+
+# The progress service's request/reply endpoints.
+CALCULATE = RpcEndpoint(s.RPC_PROGRESS_CALCULATE, ProgressRequest, ProgressCalculation, (NotFound,))
+RECALCULATE = RpcEndpoint(
+    s.RPC_PROGRESS_RECALCULATE, ProgressRequest, ProgressCalculation, (NotFound,)
+)
+REBUILD = RpcEndpoint(s.RPC_PROGRESS_REBUILD, Export, RebuildReport)

@@ -31,6 +31,7 @@ from okr_gateway.value_ids import value_message_id
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
+from okr_shared.contracts import objective_rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.fields import Department, Id, Moment, Offset, too_far_ahead
 from okr_shared.contracts.kpis import (
@@ -97,7 +98,7 @@ async def create_kpi(
     request = rpc.CreateKpi(
         actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
     )
-    created: KpiResponse = await rpc_.ask(rpc.CREATE, request)
+    created = await rpc_.ask(rpc.CREATE, request)
     response.headers["ETag"] = etag(created.version)
     response.headers["Location"] = f"/api/v1/kpis/{created.id}"
     return created
@@ -119,8 +120,7 @@ async def list_kpis(
         owner_id=owner_id, department=department, year=year, quarter=quarter, status=status
     )
     request = rpc.ListKpis(actor=actor(user), filters=filters, skip=skip, limit=limit)
-    page: Page[KpiResponse] = await rpc_.ask(rpc.LIST, request)
-    return page
+    return await rpc_.ask(rpc.LIST, request)
 
 
 class BatchRequest(BaseModel):
@@ -256,7 +256,7 @@ async def update_kpi(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    updated: KpiResponse = await rpc_.ask(rpc.UPDATE, request)
+    updated = await rpc_.ask(rpc.UPDATE, request)
     response.headers["ETag"] = etag(updated.version)
     return updated
 
@@ -316,8 +316,7 @@ async def value_history(
     request = rpc.ValueHistory(
         actor=actor(user), kpi_id=kpi_id, since=since, until=until, limit=limit
     )
-    found: list[KpiValue] = await rpc_.ask(rpc.VALUES, request)
-    return found
+    return await rpc_.ask(rpc.VALUES, request)
 
 
 @router.get(
@@ -330,10 +329,7 @@ async def linking_objectives(
 ) -> list[ObjectiveResponse]:
     await rpc_.ask(rpc.GET, rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id))
     request = ObjectivesByKpi(actor=actor(user), kpi_id=kpi_id)
-    found: list[ObjectiveResponse] = await rpc_.call(
-        s.RPC_OBJECTIVES_BY_KPI, request, list[ObjectiveResponse]
-    )
-    return found
+    return await rpc_.ask(objective_rpc.BY_KPI, request)
 
 
 @router.get(
@@ -345,8 +341,7 @@ async def rejections(
     user: AdminKpisRead, rpc_: ServicesDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[Rejection]:
     request = rpc.RecentRejections(actor=actor(user), limit=limit)
-    found: list[Rejection] = await rpc_.ask(rpc.REJECTIONS, request)
-    return found
+    return await rpc_.ask(rpc.REJECTIONS, request)
 
 
 async def _refused(rpc_: ServicesDep, user: User, kpi_ids: list[int]) -> dict[int, OkrError]:

@@ -22,6 +22,7 @@ from okr_gateway.routes.versions import IfMatch, etag, expected_version, one_ver
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
+from okr_shared.contracts import progress as progress_rpc
 from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.fields import Department, Id, Offset
 from okr_shared.contracts.objectives import (
@@ -67,9 +68,7 @@ async def create_objective(
     request = rpc.CreateObjective(
         actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
     )
-    created: ObjectiveResponse = await rpc_.call(
-        s.RPC_OBJECTIVES_CREATE, request, ObjectiveResponse
-    )
+    created = await rpc_.ask(rpc.CREATE, request)
     response.headers["ETag"] = etag(created.version)
     response.headers["Location"] = f"/api/v1/objectives/{created.id}"
     return created
@@ -99,10 +98,7 @@ async def list_objectives(
         parent_id=parent_id,
     )
     request = rpc.ListObjectives(actor=actor(user), filters=filters, skip=skip, limit=limit)
-    page: Page[ObjectiveResponse] = await rpc_.call(
-        s.RPC_OBJECTIVES_LIST, request, Page[ObjectiveResponse]
-    )
-    return page
+    return await rpc_.ask(rpc.LIST, request)
 
 
 @router.get(
@@ -132,8 +128,7 @@ async def stats_summary(
     year: Year = None,
 ) -> ObjectiveStats:
     request = rpc.StatsSummary(actor=actor(user), owner_id=owner_id, year=year)
-    stats: ObjectiveStats = await rpc_.call(s.RPC_OBJECTIVES_STATS, request, ObjectiveStats)
-    return stats
+    return await rpc_.ask(rpc.STATS, request)
 
 
 @router.get(
@@ -168,10 +163,7 @@ async def gantt_view(
 )
 async def creatable_levels(user: ObjectivesRead, rpc_: ServicesDep) -> CreatableLevels:
     request = rpc.CreatableLevelsRequest(actor=actor(user))
-    found: CreatableLevels = await rpc_.call(
-        s.RPC_OBJECTIVES_CREATABLE_LEVELS, request, CreatableLevels
-    )
-    return found
+    return await rpc_.ask(rpc.CREATABLE_LEVELS, request)
 
 
 @router.get("/{objective_id}", response_model=ObjectiveDetail, summary="One objective, with counts")
@@ -183,7 +175,7 @@ async def get_objective(
     response: Response,
 ) -> ObjectiveDetail:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    found: ObjectiveDetail = await rpc_.call(s.RPC_OBJECTIVES_GET, request, ObjectiveDetail)
+    found = await rpc_.ask(rpc.GET, request)
     response.headers["ETag"] = etag(found.version)
     return found.model_copy(update={"owner_name": await service.display_name(db, found.owner_id)})
 
@@ -206,9 +198,7 @@ async def update_objective(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    updated: ObjectiveResponse = await rpc_.call(
-        s.RPC_OBJECTIVES_UPDATE, request, ObjectiveResponse
-    )
+    updated = await rpc_.ask(rpc.UPDATE, request)
     response.headers["ETag"] = etag(updated.version)
     return updated
 
@@ -220,7 +210,7 @@ async def delete_objective(
     request = rpc.DeleteObjective(
         actor=actor(user), objective_id=objective_id, expected_version=expected_version(if_match)
     )
-    await rpc_.call(s.RPC_OBJECTIVES_DELETE, request, type(None))
+    await rpc_.ask(rpc.DELETE, request)
     return Response(status_code=204)
 
 
@@ -233,9 +223,7 @@ async def restore_objective(
     objective_id: ObjectiveId, user: ObjectivesWrite, rpc_: ServicesDep, response: Response
 ) -> ObjectiveResponse:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    restored: ObjectiveResponse = await rpc_.call(
-        s.RPC_OBJECTIVES_RESTORE, request, ObjectiveResponse
-    )
+    restored = await rpc_.ask(rpc.RESTORE, request)
     response.headers["ETag"] = etag(restored.version)
     return restored
 
@@ -245,10 +233,7 @@ async def children(
     objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    found: list[ObjectiveResponse] = await rpc_.call(
-        s.RPC_OBJECTIVES_CHILDREN, request, list[ObjectiveResponse]
-    )
-    return found
+    return await rpc_.ask(rpc.CHILDREN, request)
 
 
 @router.get(
@@ -260,10 +245,7 @@ async def ancestors(
     objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveResponse]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    found: list[ObjectiveResponse] = await rpc_.call(
-        s.RPC_OBJECTIVES_ANCESTORS, request, list[ObjectiveResponse]
-    )
-    return found
+    return await rpc_.ask(rpc.ANCESTORS, request)
 
 
 @router.post(
@@ -283,7 +265,7 @@ async def move_objective(
         new_parent_id=move.new_parent_id,
         expected_version=one_version(if_match, move.version),
     )
-    moved: ObjectiveResponse = await rpc_.call(s.RPC_OBJECTIVES_MOVE, request, ObjectiveResponse)
+    moved = await rpc_.ask(rpc.MOVE, request)
     response.headers["ETag"] = etag(moved.version)
     return moved
 
@@ -299,8 +281,7 @@ async def link_kpi(
 ) -> ObjectiveKPILink:
     await _check_kpi_exists(rpc_, user, link.kpi_id)
     request = rpc.LinkKpi(actor=actor(user), objective_id=objective_id, link=link)
-    made: ObjectiveKPILink = await rpc_.call(s.RPC_OBJECTIVES_LINK_KPI, request, ObjectiveKPILink)
-    return made
+    return await rpc_.ask(rpc.LINK_KPI, request)
 
 
 @router.delete("/{objective_id}/kpis/{kpi_id}", status_code=204, summary="Unlink a KPI")
@@ -311,7 +292,7 @@ async def unlink_kpi(
     rpc_: ServicesDep,
 ) -> Response:
     request = rpc.UnlinkKpi(actor=actor(user), objective_id=objective_id, kpi_id=kpi_id)
-    await rpc_.call(s.RPC_OBJECTIVES_UNLINK_KPI, request, type(None))
+    await rpc_.ask(rpc.UNLINK_KPI, request)
     return Response(status_code=204)
 
 
@@ -322,10 +303,7 @@ async def linked_kpis(
     objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[ObjectiveKPILink]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    found: list[ObjectiveKPILink] = await rpc_.call(
-        s.RPC_OBJECTIVES_LINKS, request, list[ObjectiveKPILink]
-    )
-    return found
+    return await rpc_.ask(rpc.LINKS, request)
 
 
 @router.get(
@@ -335,8 +313,7 @@ async def history(
     objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
 ) -> list[AuditEntry]:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    found: list[AuditEntry] = await rpc_.call(s.RPC_OBJECTIVES_HISTORY, request, list[AuditEntry])
-    return found
+    return await rpc_.ask(rpc.HISTORY, request)
 
 
 @router.get(
@@ -349,15 +326,11 @@ async def progress(
 ) -> ProgressCalculation:
     """The progress counts every child (it is one number for everyone who may see the
     objective); `child_count` counts only those the caller may see, as the detail does."""
-    visible_children: list[ObjectiveResponse] = await rpc_.call(
-        s.RPC_OBJECTIVES_CHILDREN,
-        rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id),
-        list[ObjectiveResponse],
-    )  # 404 unless the caller may see it
+    # 404 unless the caller may see it.
+    asked = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    visible_children = await rpc_.ask(rpc.CHILDREN, asked)
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
-    found: ProgressCalculation = await rpc_.call(
-        s.RPC_PROGRESS_CALCULATE, request, ProgressCalculation
-    )
+    found = await rpc_.ask(progress_rpc.CALCULATE, request)
     if user.role == Role.ADMIN.value:
         return found
     # The rollup's rule for a counted child: live (these are) and not abandoned.
@@ -375,9 +348,7 @@ async def recalculate(
 ) -> ObjectiveDetail:
     detail = await get_objective(objective_id, user, db, rpc_, Response())
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
-    calculation: ProgressCalculation = await rpc_.call(
-        s.RPC_PROGRESS_RECALCULATE, request, ProgressCalculation
-    )
+    calculation = await rpc_.ask(progress_rpc.RECALCULATE, request)
     return detail.model_copy(update={"progress_percentage": calculation.progress_percentage})
 
 

@@ -16,7 +16,7 @@ from okr_gateway.deps import (
     actor,
 )
 from okr_gateway.schemas import UserCreate, UserNames, UserResponse, UserUpdate
-from okr_shared import subjects as s
+from okr_shared.contracts import objective_rpc
 from okr_shared.contracts.common import Page, Role
 from okr_shared.contracts.fields import Department, Id, Offset
 from okr_shared.contracts.objective_rpc import VisibleOwners
@@ -83,7 +83,7 @@ async def user_names(
     if user.role != Role.ADMIN.value:
         others = sorted(set(user_id) - {user.id})
         request = VisibleOwners(actor=actor(user), user_ids=others)
-        owners: list[int] = await rpc_.call(s.RPC_OBJECTIVES_OWNERS, request, list[int])
+        owners = await rpc_.ask(objective_rpc.OWNERS, request)
         user_id = [user.id, *owners] if user.id in user_id else owners
     return UserNames(names=await service.display_names(db, user_id) if user_id else {})
 
