@@ -8,17 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from uuid import uuid4
 
-import nats
 import typer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from rich.table import Table
 
-from okr_cli import hr
+from okr_cli import admin_api, hr
+from okr_cli.admin_api import GATEWAY
 from okr_cli.config import CliSettings
 from okr_cli.ui import app, console, fail, nats_url
-from okr_shared import subjects
-from okr_shared.contracts.common import Actor, Role
-from okr_shared.contracts.kpi_rpc import RecentRejections
 from okr_shared.contracts.kpis import KpiValueIn, Rejection
 from okr_shared.private_files import redact_url
 from okr_shared.settings import load_settings
@@ -93,16 +90,12 @@ def import_values(
 @app.command()
 def rejections(
     limit: int = typer.Option(20, min=1, max=1000, help="How many, newest first."),
+    gateway: str | None = GATEWAY,
 ) -> None:
-    """The values the KPIs service refused, with their reasons (from the KPI_VALUES_DLQ stream)."""
-    settings = load_settings(CliSettings, "okr")
-    url = nats_url(settings, hr=False)
-    try:
-        found = asyncio.run(_rejections(url, limit))
-    except Exception as err:
-        raise fail(
-            f"could not read from NATS at {redact_url(url)}: {err or type(err).__name__}"
-        ) from None
+    """The values the KPIs service refused, with their reasons (the gateway's
+    `GET /api/v1/ingest/rejections`, as the admin)."""
+    answer = admin_api.call("GET", "/api/v1/ingest/rejections", gateway, params={"limit": limit})
+    found = TypeAdapter(list[Rejection]).validate_python(answer)
     table = Table("seq", "rejected at", "subject", "reason", "payload")
     for r in found:
         table.add_row(
@@ -114,19 +107,3 @@ def rejections(
         )
     console.print(table)
     console.print(f"{len(found)} shown")
-
-
-async def _rejections(nats_url: str, limit: int) -> list[Rejection]:
-    from okr_kpis.queries import rejections as read  # noqa: PLC0415 - only this command needs it
-
-    client = await nats.connect(
-        nats_url,
-        connect_timeout=3,
-        max_reconnect_attempts=1,
-        inbox_prefix=subjects.SERVICE_INBOX_PREFIX,
-    )
-    try:
-        admin = Actor(user_id=0, role=Role.ADMIN)
-        return await read(client.jetstream(), RecentRejections(actor=admin, limit=limit))
-    finally:
-        await client.close()

@@ -3,17 +3,13 @@ gateway's REST API as the admin (`/api/v1/integrations`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import typer
 from rich.table import Table
 
-from okr_cli.config import CliSettings
-from okr_cli.supervisor import read_run_info
-from okr_cli.ui import app, console, fail
+from okr_cli import admin_api
+from okr_cli.admin_api import GATEWAY
+from okr_cli.ui import app, console
 from okr_shared.nats_callout import account_public_key, new_account_seed
-from okr_shared.settings import load_settings
 
 integrations = typer.Typer(
     help="An identity per system that sends KPI values: NATS credentials of its own, its "
@@ -22,7 +18,6 @@ integrations = typer.Typer(
 )
 app.add_typer(integrations, name="integrations")
 
-GATEWAY = typer.Option(None, "--gateway", help="The gateway's URL (default: the running okr up's).")
 SCOPES = ("values:write", "kpis:read")
 
 
@@ -35,7 +30,9 @@ def create(
     gateway: str | None = GATEWAY,
 ) -> None:
     """Create an integration and print its NATS URL (and API key) once."""
-    made = _call("POST", "/api/v1/integrations", gateway, json={"name": name, "scopes": scope})
+    made = admin_api.call(
+        "POST", "/api/v1/integrations", gateway, json={"name": name, "scopes": scope}
+    )
     console.print(f"created integration {made['id']} ({made['name']})")
     console.print(f"  nats_url        {made['nats_url']}")
     console.print(f"  inbox_prefix    {made['inbox_prefix']}   (its client must take replies here)")
@@ -54,7 +51,7 @@ def create(
 def list_(gateway: str | None = GATEWAY) -> None:
     """Every integration, with when it last connected and what it sent."""
     table = Table("id", "name", "state", "last connected", "last published", "sent", "refused")
-    for one in _call("GET", "/api/v1/integrations", gateway):
+    for one in admin_api.call("GET", "/api/v1/integrations", gateway):
         table.add_row(
             str(one["id"]),
             one["name"],
@@ -70,7 +67,7 @@ def list_(gateway: str | None = GATEWAY) -> None:
 @integrations.command("show")
 def show(integration_id: int = typer.Argument(..., min=1), gateway: str | None = GATEWAY) -> None:
     """One integration: its subjects, when it last connected and published, its counts."""
-    one = _call("GET", f"/api/v1/integrations/{integration_id}", gateway)
+    one = admin_api.call("GET", f"/api/v1/integrations/{integration_id}", gateway)
     for key, value in one.items():
         console.print(f"  {key:<18}{'-' if value is None else value}")
 
@@ -78,7 +75,7 @@ def show(integration_id: int = typer.Argument(..., min=1), gateway: str | None =
 @integrations.command("revoke")
 def revoke(integration_id: int = typer.Argument(..., min=1), gateway: str | None = GATEWAY) -> None:
     """Revoke an integration: its open NATS connections are closed, no new one is let in."""
-    done = _call("DELETE", f"/api/v1/integrations/{integration_id}", gateway)
+    done = admin_api.call("DELETE", f"/api/v1/integrations/{integration_id}", gateway)
     console.print(
         f"revoked integration {done['id']} at {done['revoked_at']}; "
         f"closed {done['connections_closed']} open NATS connection(s)"
@@ -92,46 +89,6 @@ def keygen() -> None:
     seed = new_account_seed()
     console.print(f"OKR_NATS_CALLOUT_SEED={seed}")
     console.print(f"OKR_NATS_CALLOUT_ISSUER={account_public_key(seed)}")
-
-
-def _call(method: str, path: str, gateway: str | None, json: Any = None) -> Any:
-    settings = load_settings(CliSettings, "okr")
-    base = gateway or read_run_info(settings.data_path).get("gateway_url")
-    base = base or f"http://{settings.gateway_host}:{settings.gateway_port}"
-    try:
-        with httpx.Client(base_url=base, timeout=15) as client:
-            login = client.post(
-                "/api/v1/auth/login",
-                data={"username": settings.admin_username, "password": _admin_password(settings)},
-            )
-            _check(login, "signing in as the admin")
-            token = login.json()["access_token"]
-            response = client.request(
-                method, path, json=json, headers={"Authorization": f"Bearer {token}"}
-            )
-    except httpx.HTTPError as err:
-        raise fail(f"the gateway at {base} did not answer ({err}); is okr up running?") from None
-    _check(response, f"{method} {path}")
-    return response.json()
-
-
-def _admin_password(settings: CliSettings) -> str:
-    if settings.admin_password:
-        return settings.admin_password.get_secret_value()
-    kept = settings.data_path / "admin-password"
-    if kept.exists():
-        return kept.read_text().strip()
-    raise fail(f"no admin password: set OKR_ADMIN_PASSWORD (none is kept in {kept})")
-
-
-def _check(response: httpx.Response, what: str) -> None:
-    if response.is_success:
-        return
-    try:
-        detail = response.json().get("detail", response.text)
-    except ValueError:
-        detail = response.text
-    raise fail(f"{what}: {response.status_code} {detail}")
 
 
 def _when(moment: str | None) -> str:
