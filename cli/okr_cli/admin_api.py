@@ -11,6 +11,7 @@ import typer
 from okr_cli.config import CliSettings
 from okr_cli.supervisor import read_run_info
 from okr_cli.ui import fail
+from okr_shared.private_files import ADMIN_PASSWORD_FILE
 from okr_shared.settings import load_settings
 
 GATEWAY = typer.Option(None, "--gateway", help="The gateway's URL (default: the running okr up's).")
@@ -52,7 +53,7 @@ def call(
 def _admin_password(settings: CliSettings) -> str:
     if settings.admin_password:
         return settings.admin_password.get_secret_value()
-    kept = settings.data_path / "admin-password"
+    kept = settings.data_path / ADMIN_PASSWORD_FILE
     if kept.exists():
         return kept.read_text().strip()
     raise fail(f"no admin password: set OKR_ADMIN_PASSWORD (none is kept in {kept})")

@@ -18,8 +18,8 @@ from okr_cli.migrate import MigrationFailed, kept_role_passwords, migrate_all
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import AlreadyRunning, Endpoints, StartFailed, System, replicas_from
 from okr_cli.ui import app, console, fail
-from okr_shared.db import make_engine, make_sessionmaker
 from okr_shared.embedded import EmbeddedPostgres, EmbeddedServerError
+from okr_shared.private_files import ADMIN_PASSWORD_FILE
 from okr_shared.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,8 @@ def up(
             endpoints = system.start_servers()
         with console.status("applying migrations"):
             system.migrate(endpoints)
-            login = asyncio.run(_bootstrap_admin(settings, endpoints.database_url))
+        password_file = settings.data_path / ADMIN_PASSWORD_FILE
+        kept_before = password_file.exists()
         with console.status("starting the services"):
             system.start_services(endpoints)
             asyncio.run(
@@ -85,6 +86,7 @@ def up(
                     system.check_started,
                 )
             )
+        login = _admin_login(settings, password_file, kept_before)
         _banner(system, endpoints, login, time.monotonic() - started)
         while True:
             time.sleep(0.5)
@@ -108,24 +110,17 @@ def up(
     console.print("okr stopped.")
 
 
-async def _bootstrap_admin(settings: CliSettings, database_url: str) -> str:
-    from okr_gateway.bootstrap import bootstrap_admin  # noqa: PLC0415 - only `up` needs the gateway
-
-    engine = make_engine(database_url, pool_size=1, application_name="okr-cli")
-    password = settings.admin_password.get_secret_value() if settings.admin_password else None
-    try:
-        login = await bootstrap_admin(
-            make_sessionmaker(engine), settings.admin_username, password, settings.data_path
-        )
-    finally:
-        await engine.dispose()
-    if login.generated_password:
-        return f"{login.username} / {login.generated_password}  (kept in {login.password_file})"
-    if password:
-        return f"{login.username} / the password in OKR_ADMIN_PASSWORD"
-    if login.password_file:
-        return f"{login.username} / the password in {login.password_file}"
-    return f"{login.username} / the password it was given when it was created"
+def _admin_login(settings: CliSettings, password_file: Path, kept_before: bool) -> str:
+    """How to sign in as the admin, for the banner. The gateway makes the admin on its first
+    start (and is ready only once it has), keeping a generated password in the data folder."""
+    username = settings.admin_username
+    if settings.admin_password:
+        return f"{username} / the password in OKR_ADMIN_PASSWORD"
+    if password_file.exists() and not kept_before:
+        return f"{username} / {password_file.read_text().strip()}  (kept in {password_file})"
+    if password_file.exists():
+        return f"{username} / the password in {password_file}"
+    return f"{username} / the password it was given when it was created"
 
 
 def _banner(system: System, endpoints: Endpoints, login: str, elapsed_s: float) -> None:

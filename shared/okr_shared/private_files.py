@@ -9,6 +9,10 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+# Where a generated admin password is kept, in the data directory: the gateway writes it on
+# the start that makes the admin; `okr up`, the demo and the CLI's admin commands read it.
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
+
 
 def write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

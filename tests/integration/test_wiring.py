@@ -138,7 +138,10 @@ async def test_ready_is_503_while_nats_or_the_database_is_unreachable(tmp_path: 
         assert (await http.get("/health")).status_code == 200
         response = await http.get("/ready")
     assert response.status_code == 503
-    assert response.json() == {"status": "not ready", "checks": {"nats": False, "database": False}}
+    assert response.json() == {
+        "status": "not ready",
+        "checks": {"started": False, "nats": False, "database": False},
+    }
 
 
 @contextlib.asynccontextmanager

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from okr_kpis.progress import kpi_progress
 from okr_shared.contracts.kpis import Direction as D
+from okr_shared.kpi_progress import kpi_progress
 
 
 @pytest.mark.parametrize(

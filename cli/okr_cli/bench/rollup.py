@@ -24,7 +24,7 @@ SAME = 1e-9  # the largest difference between two computations of one progress, 
 
 
 def company_progress(value: int, target: int) -> float:
-    """The company's progress once the KPI holds `value` (okr_kpis.progress, then the rollup
+    """The company's progress once the KPI holds `value` (okr_shared.kpi_progress, then the rollup
     rules: the person's one KPI, the team's average of ten, one child for division and company)."""
     kpi = value / target * 100.0
     return kpi / PEOPLE

@@ -21,10 +21,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from okr_kpis.progress import kpi_progress
 from okr_shared import subjects
 from okr_shared.contracts.kpis import Direction, KpiValueIn
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
+from okr_shared.kpi_progress import kpi_progress
 
 RATE_WINDOW_S = 5.0  # values/s is measured over this much recent time
 GIVE_UP_S = 10.0  # a timed value with no rollup by then is counted as unanswered

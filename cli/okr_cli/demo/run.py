@@ -37,12 +37,11 @@ from okr_cli.supervisor import (
     replicas_from,
 )
 from okr_cli.ui import nats_url
-from okr_gateway.bootstrap import ADMIN_PASSWORD_FILE
 from okr_shared import subjects
 from okr_shared.contracts.common import Role
 from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.embedded import EmbeddedServerError
-from okr_shared.private_files import redact_url, write_private
+from okr_shared.private_files import ADMIN_PASSWORD_FILE, redact_url, write_private
 from okr_shared.runtime import make_broker
 
 READY_TIMEOUT_S = 60.0

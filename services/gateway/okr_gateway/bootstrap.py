@@ -10,9 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_gateway import service
 from okr_gateway.security import PasswordHashing
-from okr_shared.private_files import write_private
-
-ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
+from okr_shared.private_files import ADMIN_PASSWORD_FILE, write_private
 
 
 @dataclass(frozen=True)

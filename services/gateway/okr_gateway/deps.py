@@ -85,6 +85,8 @@ class GatewayState:
     sign_in: SignIn  # the password checks and the throttle
     # None when this gateway is not configured for them (OKR_NATS_CALLOUT_SEED unset).
     integrations: integrations.IntegrationAccess | None = None
+    # Connected and the admin made (on a first start): until then /ready answers 503.
+    started: bool = False
 
 
 async def state(request: Request) -> GatewayState:

@@ -13,7 +13,7 @@ from datetime import timedelta
 import uvicorn
 from fastapi import FastAPI
 
-from okr_gateway import __version__, errors
+from okr_gateway import __version__, errors, viewer_assets
 from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.body_limit import BodyLimit
 from okr_gateway.bootstrap import bootstrap_admin
@@ -159,7 +159,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (api_keys, audit):
         app.include_router(module.router)
     app.include_router(webhooks.router)
-    app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
+    app.mount(viewer_assets.ASSETS_PATH, viewer_assets.assets(), name="docs-assets")
     return app
 
 
@@ -190,6 +190,7 @@ async def _connect(state: GatewayState) -> None:
             )
 
     await _retry("the database", admin)
+    state.started = True
 
 
 async def _retry(what: str, attempt: object) -> None:

@@ -12,7 +12,6 @@ from okr_kpis import repository
 from okr_kpis.errors import StaleVersion
 from okr_kpis.models import Kpi
 from okr_kpis.permissions import ensure_can_create, ensure_can_manage, ensure_can_place, visible
-from okr_kpis.progress import kpi_progress
 from okr_kpis.views import progress_event, response
 from okr_shared import subjects
 from okr_shared.contracts.common import Role
@@ -21,6 +20,7 @@ from okr_shared.contracts.kpi_rpc import ArchiveKpi, CreateKpi, UpdateKpi
 from okr_shared.contracts.kpis import Direction, KpiResponse, KpiStatus, check_target
 from okr_shared.errors import Invalid
 from okr_shared.event_channels import Channel
+from okr_shared.kpi_progress import kpi_progress
 from okr_shared.outbox import Outbox
 
 # Published by these commands and by ingestion (okr_kpis.ingest), through the one outbox.

@@ -27,12 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_kpis import repository
 from okr_kpis.models import Kpi
-from okr_kpis.progress import kpi_progress
 from okr_shared import subjects
 from okr_shared.consumer import Delivery, publish_dead_letter
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.kpis import Direction, KpiBatchIn, KpiBatchItem, KpiStatus, KpiValueIn
 from okr_shared.event_channels import Channel
+from okr_shared.kpi_progress import kpi_progress
 from okr_shared.outbox import Outbox
 
 CONSUMER = "kpis-ingest"

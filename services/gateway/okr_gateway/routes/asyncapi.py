@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from okr_gateway.asyncapi import SystemDocument
-from okr_gateway.routes.docs import ASSETS_PATH
+from okr_gateway.viewer_assets import ASSETS_PATH
 
 VIEWER = f"{ASSETS_PATH}/asyncapi-react"
 # Sandboxed, the page has an opaque origin of its own, so its scripts (the viewer runs the

@@ -9,26 +9,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 
-ASSETS = Path(__file__).resolve().parent.parent / "docs_assets"
-ASSETS_PATH = "/docs-assets"
+from okr_gateway.viewer_assets import ASSETS_PATH
+
 SWAGGER_JS = f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js"
 SWAGGER_CSS = f"{ASSETS_PATH}/swagger-ui/swagger-ui.css"
 SWAGGER_FAVICON = f"{ASSETS_PATH}/swagger-ui/favicon-32x32.png"
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 router = APIRouter(include_in_schema=False)
-
-
-def assets() -> StaticFiles:
-    """The viewers' files, for `app.mount(ASSETS_PATH, ...)`."""
-    return StaticFiles(directory=ASSETS)
 
 
 @router.get("/docs")

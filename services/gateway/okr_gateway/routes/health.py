@@ -17,9 +17,16 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/ready", summary="NATS and the database are reachable (503 otherwise)")
+@router.get(
+    "/ready",
+    summary="Started (the admin made), and NATS and the database reachable (503 otherwise)",
+)
 async def ready(gateway: StateDep) -> JSONResponse:
-    checks = {"nats": _nats_ok(gateway), "database": await _database_ok(gateway)}
+    checks = {
+        "started": gateway.started,
+        "nats": _nats_ok(gateway),
+        "database": await _database_ok(gateway),
+    }
     status = 200 if all(checks.values()) else 503
     body = {"status": "ready" if status == 200 else "not ready", "checks": checks}
     return JSONResponse(body, status_code=status)

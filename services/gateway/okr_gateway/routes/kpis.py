@@ -25,9 +25,9 @@ from okr_gateway.deps import (
     scoped_admin,
 )
 from okr_gateway.models import User
-from okr_gateway.routes.versions import IfMatch, etag, expected_version
 from okr_gateway.scopes import Scope
 from okr_gateway.value_ids import value_message_id
+from okr_gateway.versions import IfMatch, etag, expected_version
 from okr_shared import subjects as s
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc

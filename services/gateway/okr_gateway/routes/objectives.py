@@ -18,7 +18,7 @@ from okr_gateway.deps import (
     actor,
 )
 from okr_gateway.models import User
-from okr_gateway.routes.versions import IfMatch, etag, expected_version, one_version
+from okr_gateway.versions import IfMatch, etag, expected_version, one_version
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc

@@ -1,4 +1,6 @@
-"""KPI progress: one formula for both directions, as serious OKR tools compute it.
+"""KPI progress: one formula for both directions, as serious OKR tools compute it. The rule the
+README documents, in `shared` because it is a contract: the KPIs service applies it, and tools
+that predict a KPI's progress (the demo) read it from here rather than from the service.
 
 - increase / decrease: (current - baseline) / (target - baseline) x 100, clamped to 0-100;
   a value that moved the wrong way is 0. With target == baseline: 100 once the target is
