@@ -17,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_kpis import repository
@@ -36,7 +34,6 @@ from okr_shared.kpi_progress import kpi_progress
 from okr_shared.outbox import Outbox
 
 CONSUMER = "kpis-ingest"
-KPIS = cast(Table, Kpi.__table__)
 
 # What `decode` accepts, for the AsyncAPI document: HR systems publish these.
 CHANNELS = (
@@ -234,11 +231,11 @@ class Ingestor:
 
 
 async def _advance(
-    session: AsyncSession, kpis: dict[int, Kpi], newest: Sequence[Any]
+    session: AsyncSession, kpis: dict[int, Kpi], newest: Sequence[repository.NewestValue]
 ) -> list[KpiProgressChanged]:
     """Move each KPI to its newest stored value, if that is newer than its current one; an older
     value stays in the history without moving the KPI back. One statement for all of them."""
-    changes = []
+    moves = []
     for kpi_id, value, observed_at in newest:
         kpi = kpis[kpi_id]
         if kpi.current_observed_at is not None and observed_at <= kpi.current_observed_at:
@@ -246,33 +243,18 @@ async def _advance(
         progress = kpi_progress(
             Direction(kpi.direction), kpi.baseline_value, kpi.target_value, value
         )
-        changes.append(
-            {"kid": kpi_id, "cv": value, "co": observed_at, "pp": progress, "nv": kpi.version + 1}
-        )
-    if not changes:
-        return []
-    statement = (
-        update(KPIS)
-        .where(KPIS.c.id == bindparam("kid"))
-        .values(
-            current_value=bindparam("cv"),
-            current_observed_at=bindparam("co"),
-            progress_percentage=bindparam("pp"),
-            version=bindparam("nv"),
-            updated_at=func.now(),
-        )
-    )
-    await (await session.connection()).execute(statement, changes)
+        moves.append(repository.KpiMove(kpi_id, value, observed_at, progress, kpi.version + 1))
+    await repository.move_kpis(session, moves)
     return [
         KpiProgressChanged(
-            kpi_id=c["kid"],
-            progress=c["pp"],
-            value=c["cv"],
-            observed_at=c["co"],
+            kpi_id=m.kpi_id,
+            progress=m.progress,
+            value=m.value,
+            observed_at=m.observed_at,
             active=True,
-            version=c["nv"],
+            version=m.version,
         )
-        for c in changes
+        for m in moves
     ]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_kpis.models import IngestSource, Kpi, KpiValue
@@ -99,7 +99,15 @@ INSERT_VALUES = text(
 )
 
 
-async def insert_values(session: AsyncSession, new: NewValues) -> list[Any]:
+class NewestValue(NamedTuple):
+    """A KPI's newest value among those a batch stored."""
+
+    kpi_id: int
+    value: float
+    observed_at: datetime
+
+
+async def insert_values(session: AsyncSession, new: NewValues) -> list[NewestValue]:
     """Store values once each: a sender's repeated (kpi_id, idempotency_key) is skipped, however
     late; another sender's value with the same key is stored.
     Returns (kpi_id, value, observed_at) of each KPI's newest value among those that were new.
@@ -114,7 +122,50 @@ async def insert_values(session: AsyncSession, new: NewValues) -> list[Any]:
         "labels": new.labels,
         "keys": new.keys,
     }
-    return list((await session.execute(INSERT_VALUES, params)).all())
+    rows = (await session.execute(INSERT_VALUES, params)).all()
+    return [NewestValue(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class KpiMove:
+    """A KPI moved to a newer value: its new progress and version."""
+
+    kpi_id: int
+    value: float
+    observed_at: datetime
+    progress: float | None
+    version: int
+
+
+KPIS = cast(Table, Kpi.__table__)
+MOVE_KPI = (
+    update(KPIS)
+    .where(KPIS.c.id == bindparam("b_id"))
+    .values(
+        current_value=bindparam("b_value"),
+        current_observed_at=bindparam("b_observed_at"),
+        progress_percentage=bindparam("b_progress"),
+        version=bindparam("b_version"),
+        updated_at=func.now(),
+    )
+)
+
+
+async def move_kpis(session: AsyncSession, moves: Sequence[KpiMove]) -> None:
+    """Every KPI of `moves` to its new value, in one executemany."""
+    if not moves:
+        return
+    rows = [
+        {
+            "b_id": m.kpi_id,
+            "b_value": m.value,
+            "b_observed_at": m.observed_at,
+            "b_progress": m.progress,
+            "b_version": m.version,
+        }
+        for m in moves
+    ]
+    await (await session.connection()).execute(MOVE_KPI, rows)
 
 
 @dataclass
