@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, get_args, get_origin
 
-from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.subjects import STREAMS, Stream, dead_letters_of
 
 PARAMETER = re.compile(r"\{([a-z_]+)\}")
@@ -100,9 +99,3 @@ def own_doc(model: type) -> str:
     """The model's own docstring, not its base's (every event would say "Base of every event")."""
     doc = model.__dict__.get("__doc__")
     return inspect.cleandoc(doc) if isinstance(doc, str) else ""
-
-
-# Published by the objectives service, consumed by the progress service: declared once for both.
-OBJECTIVE_EVENT_CHANNELS = channel_per_event(
-    ObjectiveEvent, "A change to objectives or their KPI links."
-)

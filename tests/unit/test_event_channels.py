@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
-from okr_shared import subjects
+from okr_shared import channels, subjects
 from okr_shared.contracts.kpis import KpiValueIn
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.event_channels import Channel, Declared, document_consumed
@@ -33,3 +36,22 @@ def test_a_consumer_that_decodes_with_a_function_must_say_what_it_accepts() -> N
         document_consumed(subjects.KPI_VALUES_SUBJECTS, lambda msg: msg, ())
     (derived,) = document_consumed(subjects.PROGRESS_UPDATES, ObjectiveProgressUpdated, ())
     assert derived.payload is ObjectiveProgressUpdated
+
+
+def test_every_channel_is_declared_once_in_shared() -> None:
+    """Services name okr_shared.channels; none declares a channel of its own, so no two places
+    can describe one subject differently."""
+    root = Path(__file__).resolve().parents[2]
+    made_elsewhere = [
+        f"{path.relative_to(root)}:{node.lineno}"
+        for folder in ("services", "cli")
+        for path in sorted((root / folder).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Channel"
+    ]
+    assert made_elsewhere == []
+    declared = [value for value in vars(channels).values() if isinstance(value, Channel)] + list(
+        channels.OBJECTIVE_EVENTS
+    )
+    addresses = [c.address for c in declared]
+    assert len(addresses) == len(set(addresses)), addresses

@@ -13,24 +13,16 @@ from okr_kpis.errors import StaleVersion
 from okr_kpis.models import Kpi
 from okr_kpis.permissions import ensure_can_create, ensure_can_manage, ensure_can_place, visible
 from okr_kpis.views import progress_event, response
-from okr_shared import subjects
+from okr_shared import channels, subjects
 from okr_shared.contracts.common import Role
-from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.kpi_rpc import ArchiveKpi, CreateKpi, UpdateKpi
 from okr_shared.contracts.kpis import Direction, KpiResponse, KpiStatus, check_target
 from okr_shared.errors import Invalid
-from okr_shared.event_channels import Channel
 from okr_shared.kpi_progress import kpi_progress
 from okr_shared.outbox import Outbox
 
 # Published by these commands and by ingestion (okr_kpis.ingest), through the one outbox.
-PUBLISHES = (
-    Channel(
-        subjects.KPI_PROGRESS_CHANGED,
-        KpiProgressChanged,
-        "A KPI's value, progress or definition changed; the progress service rolls it up.",
-    ),
-)
+PUBLISHES = (channels.KPI_PROGRESS_CHANGED,)
 
 PROGRESS_FIELDS = {"direction", "baseline_value", "target_value"}
 

@@ -25,51 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_kpis import repository
 from okr_kpis.models import Kpi
-from okr_shared import subjects
+from okr_shared import channels, subjects
 from okr_shared.consumer import Delivery, publish_dead_letter
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.kpis import Direction, KpiBatchIn, KpiBatchItem, KpiStatus, KpiValueIn
-from okr_shared.event_channels import Channel
 from okr_shared.kpi_progress import kpi_progress
 from okr_shared.outbox import Outbox
 
 CONSUMER = "kpis-ingest"
 
-# What `decode` accepts, for the AsyncAPI document: HR systems publish these.
-CHANNELS = (
-    Channel(
-        subjects.KPI_VALUE_ADDRESS,
-        KpiValueIn,
-        "One value of the KPI named in the subject, published by an HR system (or the gateway). "
-        "The Nats-Msg-Id header is the idempotency key.",
-    ),
-    Channel(
-        subjects.KPI_VALUE_BATCH,
-        KpiBatchIn,
-        "Many values in one message, for bulk loads; each item is stored or refused on its own.",
-    ),
-    Channel(
-        subjects.KPI_VALUE_INTEGRATION_ADDRESS,
-        KpiValueIn,
-        "One value, published by one integration under its own prefix (its NATS permissions "
-        "allow no other): stored with source integration:<id>.",
-    ),
-    Channel(
-        subjects.KPI_VALUE_INTEGRATION_BATCH_ADDRESS,
-        KpiBatchIn,
-        "Many values in one message, published by one integration under its own prefix.",
-    ),
-    Channel(
-        subjects.KPI_VALUE_USER_ADDRESS,
-        KpiValueIn,
-        "One value a user recorded over REST, published by the gateway: source user:<id>.",
-    ),
-    Channel(
-        subjects.KPI_VALUE_USER_BATCH_ADDRESS,
-        KpiBatchIn,
-        "Values a user recorded over REST in one request, published by the gateway.",
-    ),
-)  # core UPDATE: the batch's ORM objects must stay untouched
+CHANNELS = channels.KPI_VALUES  # what `decode` accepts
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, 100,000 a second

@@ -137,7 +137,7 @@ class KpiMove:
     version: int
 
 
-KPIS = cast(Table, Kpi.__table__)
+KPIS = cast(Table, Kpi.__table__)  # core UPDATE: the batch's ORM objects must stay untouched
 MOVE_KPI = (
     update(KPIS)
     .where(KPIS.c.id == bindparam("b_id"))

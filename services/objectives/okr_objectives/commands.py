@@ -29,7 +29,7 @@ from okr_objectives.permissions import (
     visible,
 )
 from okr_objectives.views import link_state, link_view, response, state
-from okr_shared import subjects
+from okr_shared import channels, subjects
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_events import (
     ObjectiveCreated,
@@ -51,10 +51,9 @@ from okr_shared.contracts.objective_rpc import (
 )
 from okr_shared.contracts.objectives import ObjectiveKPILink, ObjectiveLevel, ObjectiveResponse
 from okr_shared.errors import Conflict, Invalid, NotFound
-from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS
 from okr_shared.outbox import Outbox
 
-PUBLISHES = OBJECTIVE_EVENT_CHANNELS
+PUBLISHES = channels.OBJECTIVE_EVENTS
 
 EVENT_BATCH = 500  # objectives per delete/restore event: keeps each message well under 1 MiB
 

@@ -7,10 +7,9 @@ from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_objectives import repository
-from okr_shared import subjects
+from okr_shared import channels, subjects
 from okr_shared.consumer import BatchConsumer, Delivery
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
-from okr_shared.event_channels import Channel
 
 CONSUMER = "objectives-progress"
 
@@ -46,11 +45,5 @@ def rollups_consumer(
         payload=ObjectiveProgressUpdated,
         handle=handle,
         batch_size=500,
-        channels=[
-            Channel(
-                subjects.PROGRESS_UPDATE_ADDRESS,
-                ObjectiveProgressUpdated,
-                "Kept with each objective, so every read shows its current progress.",
-            )
-        ],
+        channels=[channels.PROGRESS_UPDATED],
     )

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_progress import service
-from okr_shared import metrics, subjects
+from okr_shared import channels, metrics, subjects
 from okr_shared.consumer import BatchConsumer, Delivery
 from okr_shared.contracts import progress
 from okr_shared.contracts.common import utcnow
@@ -26,7 +26,6 @@ from okr_shared.contracts.progress import (
     ProgressRequest,
     RebuildReport,
 )
-from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter, call_raw
 
@@ -48,7 +47,7 @@ def objective_events_consumer(
         filter_subject=subjects.OBJECTIVE_EVENTS,
         payload=TypeAdapter(ObjectiveEvent),
         handle=handle,
-        channels=OBJECTIVE_EVENT_CHANNELS,
+        channels=channels.OBJECTIVE_EVENTS,
     )
 
 
@@ -68,6 +67,7 @@ def kpi_events_consumer(
         payload=KpiProgressChanged,
         handle=handle,
         batch_size=500,
+        channels=[channels.KPI_PROGRESS_CHANGED],
     )
 
 

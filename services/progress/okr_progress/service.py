@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_progress import repository
 from okr_progress.rollup import Inputs, Node, Rollup, bottom_up, compute
-from okr_shared import subjects
+from okr_shared import channels, subjects
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
     LinkState,
@@ -36,16 +36,9 @@ from okr_shared.contracts.progress import (
     RebuildReport,
 )
 from okr_shared.errors import NotFound
-from okr_shared.event_channels import Channel
 from okr_shared.outbox import Outbox
 
-PUBLISHES = (
-    Channel(
-        subjects.PROGRESS_UPDATE_ADDRESS,
-        ObjectiveProgressUpdated,
-        "An objective's rollup changed (the objectives service and the gateway's live stream).",
-    ),
-)
+PUBLISHES = (channels.PROGRESS_UPDATED,)
 
 MAX_CLOSURE_ROUNDS = 5
 

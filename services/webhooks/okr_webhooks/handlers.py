@@ -11,16 +11,15 @@ from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from okr_shared import channels
 from okr_shared import subjects as s
 from okr_shared.consumer import BatchConsumer, Delivery
 from okr_shared.contracts import webhook_rpc as rpc
 from okr_shared.contracts.common import Page, utcnow
-from okr_shared.contracts.kpis import KpiValueIn
 from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.contracts.webhooks import Delivery as DeliveryView
 from okr_shared.contracts.webhooks import Endpoint, EndpointWithSecret
-from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS, Channel
 from okr_shared.rpc import RpcRouter
 from okr_webhooks import messages, repository, service
 from okr_webhooks.delivery import Deliverer
@@ -147,7 +146,7 @@ def objective_events_consumer(
         payload=TypeAdapter(ObjectiveEvent),
         handle=fan_out(sessions, deliverer, messages.from_objective_event),
         batch_size=batch_size,
-        channels=OBJECTIVE_EVENT_CHANNELS,
+        channels=channels.OBJECTIVE_EVENTS,
     )
 
 
@@ -165,13 +164,7 @@ def progress_consumer(
         payload=ObjectiveProgressUpdated,
         handle=fan_out(sessions, deliverer, messages.from_progress),
         batch_size=batch_size,
-        channels=[
-            Channel(
-                s.PROGRESS_UPDATE_ADDRESS,
-                ObjectiveProgressUpdated,
-                "Sent on as objective.progress_changed to the endpoints that subscribed.",
-            )
-        ],
+        channels=[channels.PROGRESS_UPDATED],
     )
 
 
@@ -192,15 +185,7 @@ def rejections_consumer(
         payload=messages.from_dead_letter,
         handle=fan_out(sessions, deliverer, _as_is),
         batch_size=batch_size,
-        channels=[
-            Channel(
-                s.KPI_VALUE_REJECTIONS,
-                KpiValueIn,
-                "KPI values the KPIs service refused, as they were sent (a value, or one item "
-                "of a batch), with the reason in `Okr-Dlq-Reason`: sent on as "
-                "kpi.value_rejected to the endpoints that subscribed.",
-            )
-        ],
+        channels=[channels.KPI_VALUE_REJECTED],
     )
 
 

@@ -28,7 +28,7 @@ from okr_gateway.models import User
 from okr_gateway.scopes import Scope
 from okr_gateway.value_ids import value_message_id
 from okr_gateway.versions import IfMatch, etag, expected_version
-from okr_shared import subjects as s
+from okr_shared import channels
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts import objective_rpc
@@ -52,7 +52,6 @@ from okr_shared.contracts.kpis import (
 from okr_shared.contracts.objective_rpc import ObjectivesByKpi
 from okr_shared.contracts.objectives import ObjectiveResponse, Quarter
 from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound, OkrError
-from okr_shared.event_channels import Channel
 from okr_shared.rpc import validation_details
 
 KpiId = Annotated[Id, Path(description="the KPI's id")]
@@ -61,25 +60,15 @@ router = APIRouter(tags=["kpis"])
 # For the AsyncAPI document: what the value routes below publish.
 PUBLISHES = tuple(
     Documented(
-        Channel(address, model, f"Values recorded through POST {route} {who}."),
+        channel,
         receives=False,
         how="directly to JetStream, answering only once the stream has stored it",
     )
-    for address, model, route, who in (
-        (s.KPI_VALUE_USER_ADDRESS, KpiValueIn, "/api/v1/kpis/{id}/values", "by a user"),
-        (s.KPI_VALUE_USER_BATCH_ADDRESS, KpiBatchIn, "/api/v1/kpis/values/batch", "by a user"),
-        (
-            s.KPI_VALUE_INTEGRATION_ADDRESS,
-            KpiValueIn,
-            "/api/v1/kpis/{id}/values",
-            "with an integration's key",
-        ),
-        (
-            s.KPI_VALUE_INTEGRATION_BATCH_ADDRESS,
-            KpiBatchIn,
-            "/api/v1/kpis/values/batch",
-            "with an integration's key",
-        ),
+    for channel in (
+        channels.KPI_VALUE_USER,
+        channels.KPI_VALUE_USER_BATCH,
+        channels.KPI_VALUE_INTEGRATION,
+        channels.KPI_VALUE_INTEGRATION_BATCH,
     )
 )
 BATCH_LIMIT = 1000

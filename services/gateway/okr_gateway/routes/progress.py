@@ -27,12 +27,10 @@ from okr_gateway.errors import Unauthorized
 from okr_gateway.live import VIEW_EVENTS, LiveHub, Scope, Viewer
 from okr_gateway.scopes import Scope as ApiScope
 from okr_gateway.security import looks_like_api_key
-from okr_shared import subjects as s
+from okr_shared import channels
 from okr_shared.asyncapi import Documented
 from okr_shared.contracts.fields import Id
-from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.errors import NotFound, Unavailable
-from okr_shared.event_channels import OBJECTIVE_EVENT_CHANNELS, Channel
 from okr_shared.faults import is_transient
 
 router = APIRouter(tags=["progress"])
@@ -42,14 +40,11 @@ HEARTBEAT_S = 15.0
 # For the AsyncAPI document: what the live streams subscribe to.
 RECEIVES = (
     Documented(
-        Channel(
-            s.PROGRESS_UPDATE_ADDRESS,
-            ObjectiveProgressUpdated,
-            "Passed on to GET /api/v1/progress/stream as Server-Sent Events.",
-        ),
+        channels.PROGRESS_UPDATED,
         receives=True,
         how="with one core NATS subscription per gateway process, shared by its open streams "
-        "(no durable: a client that reconnects reads the current progress from the API)",
+        "and passed on to GET /api/v1/progress/stream as Server-Sent Events (no durable: a "
+        "client that reconnects reads the current progress from the API)",
     ),
     *(
         Documented(
@@ -58,7 +53,7 @@ RECEIVES = (
             how="with one core NATS subscription per gateway process: the owner and department "
             "of each objective keep every open progress stream's view up to date",
         )
-        for channel in OBJECTIVE_EVENT_CHANNELS
+        for channel in channels.OBJECTIVE_EVENTS
         if channel.address in VIEW_EVENTS
     ),
 )
