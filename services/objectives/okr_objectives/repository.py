@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from okr_objectives.models import AuditEntry, KpiLink, Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_rpc import ObjectiveFilters
+from okr_shared.contracts.progress import ObjectiveProgressUpdated
 
 TREE_LOCK = 0x6F6B72  # pg_advisory_xact_lock key: one structural change of the tree at a time
 
@@ -376,10 +377,14 @@ async def history(session: AsyncSession, objective_id: int) -> list[AuditEntry]:
     return list((await session.execute(statement)).scalars().all())
 
 
-async def apply_rollups(session: AsyncSession, updates: Sequence[dict[str, Any]]) -> None:
+async def apply_rollups(session: AsyncSession, updates: Sequence[ObjectiveProgressUpdated]) -> None:
     """Show the progress service's rollups; each applies only if newer than the one shown."""
     if not updates:
         return
+    rows = [
+        {"b_id": u.objective_id, "b_progress": u.progress_percentage, "b_version": u.version}
+        for u in updates
+    ]
     table: Table = Objective.__table__  # type: ignore[assignment]
     statement = (
         update(table)
@@ -388,7 +393,7 @@ async def apply_rollups(session: AsyncSession, updates: Sequence[dict[str, Any]]
             progress_percentage=bindparam("b_progress"), progress_version=bindparam("b_version")
         )
     )
-    await (await session.connection()).execute(statement, list(updates))
+    await (await session.connection()).execute(statement, rows)
 
 
 async def all_objectives(session: AsyncSession) -> list[Objective]:

@@ -25,17 +25,7 @@ def rollups_consumer(
             if held is None or held.version < update.version:
                 newest[update.objective_id] = update
         async with sessions.begin() as session:
-            await repository.apply_rollups(
-                session,
-                [
-                    {
-                        "b_id": u.objective_id,
-                        "b_progress": u.progress_percentage,
-                        "b_version": u.version,
-                    }
-                    for u in newest.values()
-                ],
-            )
+            await repository.apply_rollups(session, list(newest.values()))
 
     return BatchConsumer(
         client,

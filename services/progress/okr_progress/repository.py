@@ -13,6 +13,7 @@ from sqlalchemy.types import BigInteger
 from okr_progress.models import KpiNode, LinkNode, ObjectiveNode
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import LinkState, ObjectiveState
+from okr_shared.contracts.progress import ObjectiveProgressUpdated
 
 # PostgreSQL takes at most 32,767 parameters per statement; 7 per row leaves room for 4,000.
 ROWS_PER_STATEMENT = 4000
@@ -222,9 +223,22 @@ async def objectives_linking(session: AsyncSession, kpi_ids: Collection[int]) ->
     return list((await session.execute(statement)).scalars().all())
 
 
-async def write_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
+async def write_rollups(session: AsyncSession, updates: Sequence[ObjectiveProgressUpdated]) -> None:
+    """Store recomputed rollups, each as its event will announce it; one executemany."""
+    if not updates:
         return
+    rows = [
+        {
+            "b_id": u.objective_id,
+            "b_progress": u.progress_percentage,
+            "b_method": u.calculation_method.value,
+            "b_children": u.child_count,
+            "b_kpis": u.kpi_count,
+            "b_at": u.last_calculated,
+            "b_version": u.version,
+        }
+        for u in updates
+    ]
     statement = (
         update(OBJECTIVES)
         .where(OBJECTIVES.c.id == bindparam("b_id"))
@@ -237,7 +251,7 @@ async def write_rollups(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
             progress_version=bindparam("b_version"),
         )
     )
-    await (await session.connection()).execute(statement, list(rows))
+    await (await session.connection()).execute(statement, rows)
 
 
 async def lock_projection(session: AsyncSession) -> None:

@@ -102,21 +102,6 @@ async def recompute(
     results = await _compute(session, live)
     now = datetime.now(UTC)
     changed = [(i, result) for i, result in results.items() if _differs(rows[i], result)]
-    await repository.write_rollups(
-        session,
-        [
-            {
-                "b_id": i,
-                "b_progress": r.progress,
-                "b_method": r.method.value,
-                "b_children": r.child_count,
-                "b_kpis": r.kpi_count,
-                "b_at": now,
-                "b_version": rows[i].progress_version + 1,
-            }
-            for i, r in changed
-        ],
-    )
     updates = [
         ObjectiveProgressUpdated(
             objective_id=i,
@@ -129,6 +114,7 @@ async def recompute(
         )
         for i, r in changed
     ]
+    await repository.write_rollups(session, updates)
     await outbox.add_each(
         session, [(subjects.progress_subject(u.objective_id), u) for u in updates]
     )
