@@ -49,13 +49,26 @@ class Scenario:
     runs_itself: Callable[[bool], Awaitable[verdict.Verdict]] | None = None
 
 
-async def _died(chaos: Chaos, instance: str, times: int, timeout_s: float = 60.0) -> float:
-    """Wait until `instance` has died at a failpoint `times` times; when it last did."""
+async def _died(
+    chaos: Chaos,
+    instance: str,
+    times: int,
+    probe: Probe | None = None,
+    timeout_s: float = 60.0,
+) -> float:
+    """Wait until `instance` has died at a failpoint `times` times; when it last did. With a
+    probe, a value is published every half second meanwhile: a worker restarted after the
+    stream has been sent (or one whose replica takes every batch) still gets work to reach its
+    failpoint with, where it would otherwise wait for ever (seen once in the quick size)."""
     deadline = time.monotonic() + timeout_s
+    nudged_at, n = time.monotonic(), 0
     while time.monotonic() < deadline:
         deaths = [at for name, code, at in chaos.exits if (name, code) == (instance, KILLED)]
         if len(deaths) >= times:
             return deaths[-1]
+        if probe is not None and time.monotonic() - nudged_at >= 0.5:
+            n, nudged_at = n + 1, time.monotonic()
+            await probe.publish(f"nudge-{instance}-{n}", float(n % 97 + 1))
         await asyncio.sleep(0.05)
     raise TimeoutError(f"{instance} did not reach its failpoint {times} time(s)")
 
@@ -76,13 +89,13 @@ def _disarm_after(chaos: Chaos, instance: str, deaths: int) -> None:
 
 async def kill_progress_worker(chaos: Chaos, probe: Probe) -> float:
     _disarm_after(chaos, "progress-1", 2)
-    last = await _died(chaos, "progress-1", 2)
+    last = await _died(chaos, "progress-1", 2, probe)
     return await probe.recovery_s(last)
 
 
 async def kill_kpis(chaos: Chaos, probe: Probe) -> float:
     _disarm_after(chaos, "kpis-1", 1)
-    return await probe.recovery_s(await _died(chaos, "kpis-1", 1))
+    return await probe.recovery_s(await _died(chaos, "kpis-1", 1, probe))
 
 
 async def kill_objectives_relay(chaos: Chaos, probe: Probe) -> float:
