@@ -152,11 +152,10 @@ class RpcRouter:
                     f"{handler.__name__} serves {endpoint.subject}: it must take "
                     f"{endpoint.request.__name__}"
                 )
-            self._register(endpoint.subject, ok, queue=True, result=endpoint.result)(handler)
-            CONTRACTS[endpoint.subject] = RpcContract(
-                endpoint.request, endpoint.result, endpoint.refuses
+            register_as = self._register(
+                endpoint.subject, ok, queue=True, result=endpoint.result, refuses=endpoint.refuses
             )
-            return handler
+            return register_as(handler)
 
         return register
 
@@ -174,11 +173,12 @@ class RpcRouter:
         *,
         queue: bool,
         result: object = None,
+        refuses: tuple[type[OkrError], ...] = (),
     ) -> Callable[[Handler[Req]], Handler[Req]]:
         def register(handler: Handler[Req]) -> Handler[Req]:
             model = _request_model(handler)
             answers = result if result is not None else get_type_hints(handler).get("return")
-            CONTRACTS[subject] = RpcContract(model, answers)
+            CONTRACTS[subject] = RpcContract(model, answers, refuses)
 
             requests = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
             latency = metrics.RPC_LATENCY.labels(subject)

@@ -1,5 +1,6 @@
-"""CPU time that processes spend, from /proc: where a request's cost goes, process by process.
-PostgreSQL's is its postmaster's and its backends' (its children)."""
+"""CPU time from /proc: where a request's cost goes, process by process (PostgreSQL's is its
+postmaster's and its backends', its children), and how busy the whole machine was while a
+latency was measured."""
 
 from __future__ import annotations
 
@@ -40,3 +41,23 @@ def per_request_ms(
     before: dict[str, float], after: dict[str, float], requests: float
 ) -> dict[str, float]:
     return {name: (after[name] - before[name]) * 1000 / requests for name in before}
+
+
+class CpuShare:
+    """The share of the machine's CPU time (all cores) that was busy since it was made: the
+    load a latency was measured under."""
+
+    def __init__(self) -> None:
+        self.total, self.idle = _cpu_times()
+
+    def since(self) -> float:
+        total, idle = _cpu_times()
+        spent = total - self.total
+        return 100.0 * (1 - (idle - self.idle) / spent) if spent else 0.0
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All CPU time and idle time (with I/O wait) so far, in ticks, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(f) for f in stat.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]

@@ -34,6 +34,7 @@ import httpx
 import nats
 from nats.js import JetStreamContext
 
+from okr_cli.bench import cpu
 from okr_cli.bench.rollup import percentile
 from okr_cli.receiver import Received, Receiver
 from okr_cli.supervisor import System
@@ -123,7 +124,7 @@ class WebhookBench:
         js = client.jetstream()
         sent_at: list[float] = []
         first = datetime.now(UTC) - timedelta(minutes=1)
-        busy = CpuShare()
+        busy = cpu.CpuShare()
         try:
             started = time.perf_counter()
             for n in range(1, count + 1):
@@ -189,26 +190,6 @@ class Timed:
             found[f"{stage_name}_p50_ms"] = statistics.median(self.stage)
             found[f"{stage_name}_p99_ms"] = percentile(self.stage, 0.99)
         return found
-
-
-class CpuShare:
-    """The share of the machine's CPU time (all cores) that was busy since it was made: the
-    load a latency was measured under."""
-
-    def __init__(self) -> None:
-        self.total, self.idle = _cpu_times()
-
-    def since(self) -> float:
-        total, idle = _cpu_times()
-        spent = total - self.total
-        return 100.0 * (1 - (idle - self.idle) / spent) if spent else 0.0
-
-
-def _cpu_times() -> tuple[int, int]:
-    """All CPU time and idle time (with I/O wait) so far, in ticks, from /proc/stat."""
-    with open("/proc/stat") as stat:
-        fields = [int(f) for f in stat.readline().split()[1:]]
-    return sum(fields), fields[3] + fields[4]
 
 
 async def _publish_refused(js: JetStreamContext, count: int) -> None:
