@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
 from okr_cli.bench import cpu, load, raw, webhooks
+from okr_cli.bench.restart import GatewayRestart
 from okr_cli.bench.rollup import RollupClock, percentile
 from okr_cli.bench.targets import PARTS
 from okr_cli.bench.trees import insert_tree
@@ -95,6 +96,7 @@ async def run(
         figures["startup_to_ready_s"] = time.perf_counter() - started
         bench = Bench(system.gateway_url, endpoints.nats_url, endpoints.database_url, console)
         bench.pids = _pids(system)
+        bench.restart = GatewayRestart(system, bench.pids)
         await bench.login()
         with console.status("raw limits of this machine"):
             figures["nats_pull_raw_msgs_per_s"] = await raw.nats_pull_raw(
@@ -139,6 +141,7 @@ class Bench:
         self.database_url = database_url
         self.console = console
         self.headers: dict[str, str] = {}
+        self.restart: GatewayRestart | None = None
 
     async def login(self) -> None:
         async with httpx.AsyncClient(base_url=self.gateway) as http:
@@ -327,6 +330,11 @@ class Bench:
         finally:
             await engine.dispose()
         figures: dict[str, float] = {}
+        if self.restart is not None:
+            # The trees were written past the events: a restarted gateway's model takes them.
+            with self.console.status("restarting the gateway (its read model takes the trees)"):
+                objectives = len(small.ids) + len(large.ids)
+                figures.update(await self.restart.measure(objectives))
         async with httpx.AsyncClient(
             base_url=self.gateway, timeout=120, headers=self.headers
         ) as http:

@@ -24,17 +24,17 @@ from pydantic import BaseModel
 
 from okr_cli import probe
 from okr_cli.demo.company import Company, Goal, KpiPlan, Person
-from okr_shared import rpc, subjects
+from okr_shared import rpc
+from okr_shared.contracts import kpi_rpc, objective_rpc
 from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.kpi_rpc import CreateKpi
-from okr_shared.contracts.kpis import Frequency, KpiCreate, KpiResponse
+from okr_shared.contracts.kpis import Frequency, KpiCreate
 from okr_shared.contracts.objective_rpc import CreateObjective, LinkKpi
 from okr_shared.contracts.objectives import (
     ObjectiveCreate,
-    ObjectiveKPILink,
     ObjectiveKPILinkCreate,
     ObjectiveLevel,
-    ObjectiveResponse,
 )
 from okr_shared.errors import OkrError
 
@@ -43,6 +43,7 @@ IN_FLIGHT = rpc.CONCURRENT_REQUESTS
 USERS_IN_FLIGHT = 4  # each costs the gateway a password hash
 RPC_TIMEOUT_S = 30.0
 T = TypeVar("T")
+Req = TypeVar("Req", bound=BaseModel)
 
 
 class BuildFailed(RuntimeError):
@@ -135,14 +136,12 @@ class Builder:
     async def _kpis(self) -> None:
         await together(self._kpi(k) for k in self.built.company.kpis)
 
-    async def _call(self, subject: str, request: BaseModel, result: type[T]) -> T:
+    async def _ask(self, endpoint: RpcEndpoint[Req, T], request: Req) -> T:
         async with self.limit:
             try:
-                answer: T = await rpc.call(
-                    self.broker, subject, request, result, timeout=RPC_TIMEOUT_S
-                )
+                answer = await rpc.ask(self.broker, endpoint, request, timeout=RPC_TIMEOUT_S)
             except OkrError as err:
-                raise BuildFailed(f"{subject} refused: {err.message}") from None
+                raise BuildFailed(f"{endpoint.subject} refused: {err.message}") from None
         self.on_done()
         return answer
 
@@ -163,8 +162,8 @@ class Builder:
         request = CreateObjective(
             actor=self.actor, data=data, owner_id=owner_id, owner_department=department
         )
-        created = await self._call(subjects.RPC_OBJECTIVES_CREATE, request, ObjectiveResponse)
-        self.built.objectives[goal.key] = created.id
+        created = await self._ask(objective_rpc.CREATE, request)
+        self.built.objectives[goal.key] = created.result.id
 
     async def _kpi(self, kpi: KpiPlan) -> None:
         owner_id, department = self._owner(kpi.owner)
@@ -182,7 +181,7 @@ class Builder:
         request = CreateKpi(
             actor=self.actor, data=data, owner_id=owner_id, owner_department=department
         )
-        created = await self._call(subjects.RPC_KPIS_CREATE, request, KpiResponse)
+        created = await self._ask(kpi_rpc.CREATE, request)
         self.built.kpis[kpi.key] = created.id
 
     async def _link(self, goal: Goal, kpi_key: int, weight: float) -> None:
@@ -191,7 +190,7 @@ class Builder:
             objective_id=self.built.objectives[goal.key],
             link=ObjectiveKPILinkCreate(kpi_id=self.built.kpis[kpi_key], weight=weight),
         )
-        await self._call(subjects.RPC_OBJECTIVES_LINK_KPI, request, ObjectiveKPILink)
+        await self._ask(objective_rpc.LINK_KPI, request)
         self.built.links += 1
 
 

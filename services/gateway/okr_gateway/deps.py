@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from okr_gateway import api_keys, integrations, repository, service
 from okr_gateway.errors import RateLimited, Unauthorized
 from okr_gateway.models import ApiKey, User
+from okr_gateway.read_model.feed import ReadModel
 from okr_gateway.scopes import DESCRIPTIONS, Scope
 from okr_gateway.security import Tokens, looks_like_api_key
 from okr_gateway.security_log import Origin
@@ -83,6 +84,7 @@ class GatewayState:
     services: Services
     tokens: Tokens
     sign_in: SignIn  # the password checks and the throttle
+    read_model: ReadModel  # answers the hot objective reads once warm
     # None when this gateway is not configured for them (OKR_NATS_CALLOUT_SEED unset).
     integrations: integrations.IntegrationAccess | None = None
     # Connected and the admin made (on a first start): until then /ready answers 503.
@@ -305,6 +307,13 @@ async def services(gateway: StateDep) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def read_model(gateway: StateDep) -> ReadModel:
+    return gateway.read_model
+
+
+ReadModelDep = Annotated[ReadModel, Depends(read_model)]
 
 
 def actor(user: User) -> Actor:

@@ -4,7 +4,7 @@ shared by every open stream, and each stream's view of the objectives, kept up t
 - `progress.objective.>`: an update goes to the streams whose view holds its objective (an
   index by objective id), serialised once, never parsed for a stream that does not want it.
 - `objective.>`: every objective event carries the owner and department of the objectives it
-  touched, so each stream re-applies the view rule (okr_shared.objective_view) to them: an
+  touched, so each stream re-applies the view rule (okr_shared.objective_rules) to them: an
   objective created in, or moved into, the caller's view joins their stream, one that leaves
   it stops, without a request to any service. A change that the events cannot settle alone (a
   subtree stream when an objective moves: what comes with it) asks the objectives service
@@ -35,7 +35,7 @@ from okr_shared import subjects as s
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Actor
 from okr_shared.faults import is_transient
-from okr_shared.objective_view import sees_objective
+from okr_shared.objective_rules import sees_objective
 
 log = logging.getLogger(__name__)
 

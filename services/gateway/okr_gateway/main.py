@@ -21,6 +21,7 @@ from okr_gateway.deps import GatewayState, Services
 from okr_gateway.integrations import IntegrationAccess
 from okr_gateway.live import LiveHub
 from okr_gateway.nats_access import Callout, SystemAccount
+from okr_gateway.read_model.feed import ReadModel
 from okr_gateway.routes import (
     api_keys,
     asyncapi,
@@ -40,7 +41,9 @@ from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
+from okr_shared import subjects
 from okr_shared.contracts import objective_rpc
+from okr_shared.contracts.progress import Export
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.heap import freeze_startup_objects
 from okr_shared.metrics import MetricsServer
@@ -59,14 +62,19 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
     sessions, readers = make_sessionmaker(engine), make_reader(engine)
+    services = Services(
+        make_broker(settings.nats_url, "okr-gateway"),
+        settings.rpc_timeout_s,
+        settings.rpc_large_timeout_s,
+    )
     state = GatewayState(
         settings=settings,
         sessions=sessions,
         readers=readers,
-        services=Services(
-            make_broker(settings.nats_url, "okr-gateway"),
-            settings.rpc_timeout_s,
-            settings.rpc_large_timeout_s,
+        services=services,
+        read_model=ReadModel(
+            lambda: services.broker.connection,
+            lambda: services.call_raw(subjects.RPC_OBJECTIVES_EXPORT, Export()),
         ),
         tokens=Tokens(
             secret or secret_file(settings.data_dir / "jwt-secret"),
@@ -92,7 +100,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         )
 
     metrics = MetricsServer(settings.metrics_host, settings.metrics_port)
-    services = state.services
     live = LiveHub(
         lambda: services.broker.connection,
         lambda request: services.ask(objective_rpc.VISIBLE_IDS, request),
@@ -108,6 +115,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         finally:
             await asyncio.to_thread(metrics.stop)
             await live.stop()
+            await state.read_model.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
@@ -165,6 +173,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 async def _connect(state: GatewayState) -> None:
     await _retry("NATS", state.services.broker.start)
+    if state.settings.read_model:
+        state.read_model.start()
     access = state.integrations
     if access:
         # Integrations connect through the callout this gateway answers.

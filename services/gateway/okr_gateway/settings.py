@@ -52,6 +52,10 @@ class GatewaySettings(ServiceSettings):
     # counts by sending a header.
     forwarded_allow_ips: str = ""
     db_pool_size: int = 10
+    # Answer the hot objective reads (one, its children and ancestors, the tree) from a model
+    # in this process, kept current by the events (okr_gateway/read_model). Off: every read
+    # asks the objectives service, and the process holds no copy of the objectives.
+    read_model: bool = True
     # How often the open progress streams' users are looked at (deactivated, changed): one
     # query for all of them.
     stream_recheck_s: Annotated[float, Field(gt=0, le=3600)] = 5.0

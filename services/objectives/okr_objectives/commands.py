@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,7 @@ from okr_shared import channels, subjects
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_events import (
     ObjectiveCreated,
+    ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
@@ -46,6 +47,7 @@ from okr_shared.contracts.objective_rpc import (
     LinkKpi,
     MoveObjective,
     ObjectiveRequest,
+    ObjectiveWrite,
     UnlinkKpi,
     UpdateObjective,
 )
@@ -55,12 +57,13 @@ from okr_shared.outbox import Outbox
 
 PUBLISHES = channels.OBJECTIVE_EVENTS
 
+T = TypeVar("T")
 EVENT_BATCH = 500  # objectives per delete/restore event: keeps each message well under 1 MiB
 
 
 async def create_objective(
     session: AsyncSession, outbox: Outbox, request: CreateObjective
-) -> ObjectiveResponse:
+) -> ObjectiveWrite[ObjectiveResponse]:
     data, actor = request.data, request.actor
     department = data.department or request.owner_department
     ensure_can_create(actor, data.level, request.owner_id, department)
@@ -90,15 +93,14 @@ async def create_objective(
         k: [None, _plain(v)] for k, v in values.items() if k not in ("created_by", "version")
     }
     await _audit(session, actor, "created", [(objective.id, created)])
-    await outbox.add(
-        session, subjects.OBJECTIVE_CREATED, [ObjectiveCreated(objective=state(objective))]
-    )
-    return response(objective)
+    events = [ObjectiveCreated(objective=state(objective))]
+    await outbox.add(session, subjects.OBJECTIVE_CREATED, events)
+    return _written(response(objective), events)
 
 
 async def update_objective(
     session: AsyncSession, outbox: Outbox, request: UpdateObjective
-) -> ObjectiveResponse:
+) -> ObjectiveWrite[ObjectiveResponse]:
     actor, changes = request.actor, request.changes.changes()
     ensure_objectives_role(actor)
     if "parent_id" in changes and actor.role is Role.ADMIN:
@@ -115,7 +117,7 @@ async def update_objective(
         if _plain(getattr(objective, k)) != _plain(v)
     }
     if not diff:
-        return response(objective)
+        return _written(response(objective))
     previous_parent = objective.parent_id
     updated = await repository.update_objective(session, objective.id, values)
     moved = "parent_id" in diff
@@ -128,7 +130,7 @@ async def update_objective(
         event = ObjectiveUpdated(objective=state(updated), changed=sorted(diff))
     subject = subjects.OBJECTIVE_MOVED if moved else subjects.OBJECTIVE_UPDATED
     await outbox.add(session, subject, [event])
-    return response(updated)
+    return _written(response(updated), [event])
 
 
 async def _update_values(
@@ -155,7 +157,7 @@ async def _update_values(
 
 async def move_objective(
     session: AsyncSession, outbox: Outbox, request: MoveObjective
-) -> ObjectiveResponse:
+) -> ObjectiveWrite[ObjectiveResponse]:
     actor = request.actor
     ensure_objectives_role(actor)
     ensure_admin(actor, "move")
@@ -163,7 +165,7 @@ async def move_objective(
     objective = await _for_update(session, actor, request.objective_id)
     _check_version(objective, request.expected_version)
     if request.new_parent_id == objective.parent_id:
-        return response(objective)
+        return _written(response(objective))
     await _check_new_parent(session, actor, objective, request.new_parent_id)
     previous_parent = objective.parent_id
     moved = await repository.update_objective(
@@ -174,10 +176,12 @@ async def move_objective(
     )
     event = ObjectiveMoved(objective=state(moved), previous_parent_id=previous_parent)
     await outbox.add(session, subjects.OBJECTIVE_MOVED, [event])
-    return response(moved)
+    return _written(response(moved), [event])
 
 
-async def delete_objective(session: AsyncSession, outbox: Outbox, request: DeleteObjective) -> None:
+async def delete_objective(
+    session: AsyncSession, outbox: Outbox, request: DeleteObjective
+) -> ObjectiveWrite[None]:
     actor = request.actor
     ensure_objectives_role(actor)
     await repository.lock_tree(session)
@@ -195,12 +199,15 @@ async def delete_objective(session: AsyncSession, outbox: Outbox, request: Delet
         for o in deleted
     ]
     await _audit(session, actor, "deleted", entries)
-    await _publish_states(session, outbox, subjects.OBJECTIVE_DELETED, ObjectivesDeleted, deleted)
+    events = await _publish_states(
+        session, outbox, subjects.OBJECTIVE_DELETED, ObjectivesDeleted, deleted
+    )
+    return _written(None, events)
 
 
 async def restore_objective(
     session: AsyncSession, outbox: Outbox, request: ObjectiveRequest
-) -> ObjectiveResponse:
+) -> ObjectiveWrite[ObjectiveResponse]:
     actor = request.actor
     ensure_objectives_role(actor)
     ensure_admin(actor, "restore")
@@ -223,13 +230,15 @@ async def restore_objective(
     restored = await repository.restore_subtree(session, objective.id, deleted_at)
     entries = [(o.id, {"deleted_at": [_plain(deleted_at), None]}) for o in restored]
     await _audit(session, actor, "restored", entries)
-    await _publish_states(
+    events = await _publish_states(
         session, outbox, subjects.OBJECTIVE_RESTORED, ObjectivesRestored, restored
     )
-    return response(next(o for o in restored if o.id == objective.id))
+    return _written(response(next(o for o in restored if o.id == objective.id)), events)
 
 
-async def link_kpi(session: AsyncSession, outbox: Outbox, request: LinkKpi) -> ObjectiveKPILink:
+async def link_kpi(
+    session: AsyncSession, outbox: Outbox, request: LinkKpi
+) -> ObjectiveWrite[ObjectiveKPILink]:
     """Link a KPI (the gateway has checked that it exists), or change the weight of a link."""
     actor = request.actor
     objective = await _for_update(session, actor, request.objective_id)
@@ -241,13 +250,14 @@ async def link_kpi(session: AsyncSession, outbox: Outbox, request: LinkKpi) -> O
     await _audit(
         session, actor, "kpi_linked", [(objective.id, {f"kpi:{kpi_id}": [before, weight]})]
     )
-    await outbox.add(
-        session, subjects.OBJECTIVE_KPI_LINKED, [ObjectiveKpiLinked(link=link_state(link))]
-    )
-    return link_view(link)
+    events = [ObjectiveKpiLinked(link=link_state(link))]
+    await outbox.add(session, subjects.OBJECTIVE_KPI_LINKED, events)
+    return _written(link_view(link), events)
 
 
-async def unlink_kpi(session: AsyncSession, outbox: Outbox, request: UnlinkKpi) -> None:
+async def unlink_kpi(
+    session: AsyncSession, outbox: Outbox, request: UnlinkKpi
+) -> ObjectiveWrite[None]:
     actor = request.actor
     objective = await _for_update(session, actor, request.objective_id)
     ensure_can_update(actor, objective)
@@ -260,9 +270,9 @@ async def unlink_kpi(session: AsyncSession, outbox: Outbox, request: UnlinkKpi) 
         "kpi_unlinked",
         [(objective.id, {f"kpi:{request.kpi_id}": [link.weight, None]})],
     )
-    await outbox.add(
-        session, subjects.OBJECTIVE_KPI_UNLINKED, [ObjectiveKpiUnlinked(link=link_state(link))]
-    )
+    events = [ObjectiveKpiUnlinked(link=link_state(link))]
+    await outbox.add(session, subjects.OBJECTIVE_KPI_UNLINKED, events)
+    return _written(None, events)
 
 
 # --- rules shared by the commands ------------------------------------------------------------
@@ -336,13 +346,18 @@ async def _publish_states(
     subject: str,
     event_type: type[ObjectivesDeleted] | type[ObjectivesRestored],
     objectives: Sequence[Objective],
-) -> None:
+) -> list[ObjectivesDeleted | ObjectivesRestored]:
     states = [state(o) for o in objectives]
     events = [
         event_type(objectives=states[i : i + EVENT_BATCH])
         for i in range(0, len(states), EVENT_BATCH)
     ]
     await outbox.add(session, subject, events)
+    return events
+
+
+def _written(result: T, events: Sequence[ObjectiveEvent] = ()) -> ObjectiveWrite[T]:
+    return ObjectiveWrite(result=result, events=list(events))
 
 
 def _plain(value: Any) -> Any:

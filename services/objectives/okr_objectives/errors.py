@@ -1,11 +1,12 @@
 """The objectives service's errors: domain names over the shared, transportable classes."""
 
 from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
+from okr_shared.objective_rules import not_found
 
 
 class ObjectiveNotFound(NotFound):
     def __init__(self, objective_id: int) -> None:
-        super().__init__(f"objective {objective_id} not found")
+        super().__init__(not_found(objective_id))
 
 
 class NotAllowed(Forbidden):

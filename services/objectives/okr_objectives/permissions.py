@@ -15,8 +15,9 @@ Integration users (HR systems) have no access to objectives. An objective outsid
 view is reported as missing (404); an action the role may not take on a visible one is 403.
 Every objective an operation touches is checked: a delete takes the subtree with it, so each
 objective in it must be one the caller may delete.
-The view rule exists twice: okr_shared.objective_view for a loaded objective (the gateway's live
-stream applies it to the objective events), and as SQL in repository.visible_to.
+The view, update and delete rules themselves live in okr_shared.objective_rules, which the
+gateway's read model applies too; the view rule's SQL twin is repository.visible_to. This module
+turns them into refusals with reasons.
 """
 
 from __future__ import annotations
@@ -28,12 +29,19 @@ from okr_objectives.errors import NotAllowed, ObjectiveNotFound
 from okr_objectives.models import Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objectives import ObjectiveAction, ObjectiveLevel
-from okr_shared.objective_view import sees_objective
+from okr_shared.objective_rules import allowed_actions as allowed_on
+from okr_shared.objective_rules import (
+    has_objectives_role,
+    may_delete,
+    may_update,
+    no_objectives_role,
+    sees_objective,
+)
 
 
 def ensure_objectives_role(actor: Actor) -> None:
-    if actor.role not in (Role.ADMIN, Role.MANAGER, Role.EMPLOYEE):
-        raise NotAllowed(f"the {actor.role.value} role has no access to objectives")
+    if not has_objectives_role(actor):
+        raise NotAllowed(no_objectives_role(actor))
 
 
 def can_view(actor: Actor, objective: Objective) -> bool:
@@ -79,11 +87,7 @@ def ensure_can_place(actor: Actor, department: str | None) -> None:
 
 
 def ensure_can_update(actor: Actor, objective: Objective) -> None:
-    if actor.role is Role.ADMIN:
-        return
-    if actor.role is Role.MANAGER and _same_department(actor, objective.department):
-        return
-    if actor.role is Role.EMPLOYEE and objective.owner_id == actor.user_id:
+    if may_update(actor, objective.owner_id, objective.department):
         return
     raise NotAllowed(
         "a manager can change only their department's objectives"
@@ -93,11 +97,7 @@ def ensure_can_update(actor: Actor, objective: Objective) -> None:
 
 
 def ensure_can_delete(actor: Actor, objective: Objective) -> None:
-    if actor.role is Role.ADMIN:
-        return
-    if actor.role is Role.MANAGER and objective.created_by == actor.user_id:
-        return
-    if actor.role is Role.EMPLOYEE and objective.owner_id == actor.user_id:
+    if may_delete(actor, objective.owner_id, objective.created_by):
         return
     raise NotAllowed(
         "a manager can delete only objectives they created"
@@ -134,15 +134,7 @@ def ensure_admin(actor: Actor, action: str) -> None:
 
 
 def allowed_actions(actor: Actor, objective: Objective) -> list[ObjectiveAction]:
-    """What the caller may do with a visible objective: the checks above, asked in advance, so
-    that a client offers only what would be accepted."""
-    checks = {
-        ObjectiveAction.UPDATE: lambda: ensure_can_update(actor, objective),
-        ObjectiveAction.DELETE: lambda: ensure_can_delete(actor, objective),
-        ObjectiveAction.MOVE: lambda: ensure_admin(actor, "move"),
-        ObjectiveAction.LINK: lambda: ensure_can_update(actor, objective),  # linking is an update
-    }
-    return [action for action, check in checks.items() if _passes(check)]
+    return allowed_on(actor, objective.owner_id, objective.department, objective.created_by)
 
 
 def creatable_levels(actor: Actor) -> list[ObjectiveLevel]:

@@ -13,7 +13,6 @@ from okr_objectives.permissions import (
     ensure_objectives_role,
     visible,
 )
-from okr_objectives.tree_json import render_forest
 from okr_objectives.views import audit_view, link_state, link_view, response, state
 from okr_shared.contracts.common import Actor, Page
 from okr_shared.contracts.objective_rpc import (
@@ -40,6 +39,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveStatus,
 )
 from okr_shared.contracts.progress import ObjectivesExport
+from okr_shared.tree_json import render_forest
 
 _gantt = TypeAdapter(list[ObjectiveGanttItem])
 

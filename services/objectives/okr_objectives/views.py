@@ -22,6 +22,17 @@ def state(objective: Objective) -> ObjectiveState:
         version=objective.version,
         owner_id=objective.owner_id,
         department=objective.department,
+        title=objective.title,
+        description=objective.description,
+        year=objective.year,
+        quarter=contract.Quarter(objective.quarter) if objective.quarter else None,
+        start_date=objective.start_date,
+        end_date=objective.end_date,
+        progress_percentage=objective.progress_percentage,
+        progress_version=objective.progress_version,
+        created_at=objective.created_at,
+        updated_at=objective.updated_at,
+        created_by=objective.created_by,
     )
 
 

@@ -7,17 +7,19 @@ redelivery are harmless.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
 from okr_shared.contracts.common import Contract, Event
-from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus
+from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus, Quarter
 
 
 class ObjectiveState(Contract):
-    """What rollup needs of an objective (its place in the tree and its own progress), and who
-    may see it (its owner and department: the gateway's live stream follows them)."""
+    """An objective as it is after the change: what rollup needs (its place in the tree and its
+    own progress), who may see it (its owner and department: the gateway's live stream follows
+    them), and the rest of what readers see (the gateway's read model answers from it)."""
 
     id: int
     parent_id: int | None
@@ -26,9 +28,22 @@ class ObjectiveState(Contract):
     manual_progress: float
     deleted: bool = False
     version: int
-    # Added later, so optional: None in events published before (owner_id is never None).
+    # Added later, so optional: None in events published before (owner_id is never None, nor
+    # are the fields below in events published since).
     owner_id: int | None = None
     department: str | None = None
+    title: str | None = None
+    description: str | None = None
+    year: int | None = None
+    quarter: Quarter | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    # What readers see, and the version of the rollup it came from (0: none yet).
+    progress_percentage: float | None = None
+    progress_version: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    created_by: int | None = None
 
 
 class LinkState(Contract):
@@ -50,6 +65,17 @@ _STATE = {
     "version": 2,
     "owner_id": 7,
     "department": "Sales",
+    "title": "Win the north-east",
+    "description": "",
+    "year": 2025,
+    "quarter": "Q2",
+    "start_date": "2025-04-01",
+    "end_date": "2025-06-30",
+    "progress_percentage": 42.5,
+    "progress_version": 12,
+    "created_at": "2025-03-30T09:12:00Z",
+    "updated_at": "2025-03-31T17:00:00Z",
+    "created_by": 7,
 }
 _LINK = {"objective_id": 3, "kpi_id": 12, "weight": 0.5, "active": True, "version": 1}
 

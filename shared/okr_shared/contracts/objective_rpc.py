@@ -5,7 +5,7 @@ endpoint's subject, request and result once (the tree, Gantt and export views an
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import Field
 
@@ -13,6 +13,7 @@ from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Contract, Page
 from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
+from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
@@ -30,6 +31,7 @@ from okr_shared.contracts.objectives import (
 from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 
 Limit = Annotated[int, Field(ge=1, le=500)]
+ResultT = TypeVar("ResultT")
 Version = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
@@ -133,16 +135,37 @@ class VisibleIds(Contract):
     objective_ids: Annotated[list[Id], Field(max_length=500)] | None = None
 
 
+class ObjectiveWrite(Contract, Generic[ResultT]):
+    """A write's answer: its result, and the events it put in the outbox in the same
+    transaction. The gateway applies them to its read model before it answers, so a writer reads
+    their own write in the very next request; the same events arriving later change nothing."""
+
+    result: ResultT
+    events: list[ObjectiveEvent] = []
+
+
 # Writes refuse what the caller may not do (403), what they may not see (404), what breaks the
 # hierarchy or its rules (422) and a stale expected version (409).
 WRITE_REFUSALS = (NotFound, Forbidden, Invalid, Conflict)
-CREATE = RpcEndpoint(s.RPC_OBJECTIVES_CREATE, CreateObjective, ObjectiveResponse, WRITE_REFUSALS)
-UPDATE = RpcEndpoint(s.RPC_OBJECTIVES_UPDATE, UpdateObjective, ObjectiveResponse, WRITE_REFUSALS)
-MOVE = RpcEndpoint(s.RPC_OBJECTIVES_MOVE, MoveObjective, ObjectiveResponse, WRITE_REFUSALS)
-DELETE = RpcEndpoint(s.RPC_OBJECTIVES_DELETE, DeleteObjective, type(None), WRITE_REFUSALS)
-RESTORE = RpcEndpoint(s.RPC_OBJECTIVES_RESTORE, ObjectiveRequest, ObjectiveResponse, WRITE_REFUSALS)
-LINK_KPI = RpcEndpoint(s.RPC_OBJECTIVES_LINK_KPI, LinkKpi, ObjectiveKPILink, WRITE_REFUSALS)
-UNLINK_KPI = RpcEndpoint(s.RPC_OBJECTIVES_UNLINK_KPI, UnlinkKpi, type(None), WRITE_REFUSALS)
+CREATE = RpcEndpoint(
+    s.RPC_OBJECTIVES_CREATE, CreateObjective, ObjectiveWrite[ObjectiveResponse], WRITE_REFUSALS
+)
+UPDATE = RpcEndpoint(
+    s.RPC_OBJECTIVES_UPDATE, UpdateObjective, ObjectiveWrite[ObjectiveResponse], WRITE_REFUSALS
+)
+MOVE = RpcEndpoint(
+    s.RPC_OBJECTIVES_MOVE, MoveObjective, ObjectiveWrite[ObjectiveResponse], WRITE_REFUSALS
+)
+DELETE = RpcEndpoint(s.RPC_OBJECTIVES_DELETE, DeleteObjective, ObjectiveWrite[None], WRITE_REFUSALS)
+RESTORE = RpcEndpoint(
+    s.RPC_OBJECTIVES_RESTORE, ObjectiveRequest, ObjectiveWrite[ObjectiveResponse], WRITE_REFUSALS
+)
+LINK_KPI = RpcEndpoint(
+    s.RPC_OBJECTIVES_LINK_KPI, LinkKpi, ObjectiveWrite[ObjectiveKPILink], WRITE_REFUSALS
+)
+UNLINK_KPI = RpcEndpoint(
+    s.RPC_OBJECTIVES_UNLINK_KPI, UnlinkKpi, ObjectiveWrite[None], WRITE_REFUSALS
+)
 GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotFound,))
 CREATABLE_LEVELS = RpcEndpoint(
     s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels

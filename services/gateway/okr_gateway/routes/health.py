@@ -28,7 +28,12 @@ async def ready(gateway: StateDep) -> JSONResponse:
         "database": await _database_ok(gateway),
     }
     status = 200 if all(checks.values()) else 503
-    body = {"status": "ready" if status == 200 else "not ready", "checks": checks}
+    body = {
+        "status": "ready" if status == 200 else "not ready",
+        "checks": checks,
+        # Not a condition of readiness: until it is warm, reads ask the objectives service.
+        "read_model": "warm" if gateway.read_model.warm else "warming",
+    }
     return JSONResponse(body, status_code=status)
 
 

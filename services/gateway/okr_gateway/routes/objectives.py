@@ -1,23 +1,30 @@
 """`/api/v1/objectives`: each route checks the caller, asks the objectives service, and shapes
 the answer. The service applies the permission matrix; the gateway adds what it alone knows
-(users) and the HTTP conventions (ETag, If-Match, Location)."""
+(users) and the HTTP conventions (ETag, If-Match, Location).
+
+The hot reads (one objective, its children and ancestors, the tree) are answered by the
+gateway's read model once it is warm (okr_gateway.read_model), under the same rules, as JSON
+made once per change; writes apply the events they caused to it before they answer."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import TypeAdapter
 
 from okr_gateway import service
 from okr_gateway.deps import (
     ObjectivesRead,
     ObjectivesWrite,
     ReaderDep,
+    ReadModelDep,
     ServicesDep,
     SessionDep,
     actor,
 )
 from okr_gateway.models import User
+from okr_gateway.read_model.feed import ReadModel
 from okr_gateway.versions import IfMatch, etag, expected_version, one_version
 from okr_shared import subjects as s
 from okr_shared.contracts import kpi_rpc
@@ -46,14 +53,25 @@ from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
 from okr_shared.errors import Invalid, Unavailable
 from okr_shared.errors import NotFound as NotFoundError
 
+T = TypeVar("T")
 ObjectiveId = Annotated[Id, Path(description="the objective's id")]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 router = APIRouter(prefix="/api/v1/objectives", tags=["objectives"])
 
 
-def json_response(body: bytes) -> Response:
-    return Response(content=body, media_type="application/json")
+_objectives = TypeAdapter(list[ObjectiveResponse])
+
+
+def json_response(body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=body, media_type="application/json", headers=headers)
+
+
+def _written(model: ReadModel, written: rpc.ObjectiveWrite[T]) -> T:
+    """A write's result, once the read model holds what it changed: the writer's next request
+    reads it, whichever route answers."""
+    model.apply_written(written.events)
+    return written.result
 
 
 @router.post("", status_code=201, response_model=ObjectiveResponse, summary="Create an objective")
@@ -62,13 +80,14 @@ async def create_objective(
     user: ObjectivesWrite,
     db: SessionDep,
     rpc_: ServicesDep,
+    model: ReadModelDep,
     response: Response,
 ) -> ObjectiveResponse:
     owner = await service.resolve_owner(db, user, data.owner_id)
     request = rpc.CreateObjective(
         actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
     )
-    created = await rpc_.ask(rpc.CREATE, request)
+    created = _written(model, await rpc_.ask(rpc.CREATE, request))
     response.headers["ETag"] = etag(created.version)
     response.headers["Location"] = f"/api/v1/objectives/{created.id}"
     return created
@@ -109,11 +128,14 @@ async def list_objectives(
 async def tree_view(
     user: ObjectivesRead,
     rpc_: ServicesDep,
+    model: ReadModelDep,
     root_id: Annotated[Id | None, Query()] = None,
     year: Year = None,
     quarter: Quarter | None = None,
     status: ObjectiveStatus | None = None,
 ) -> Response:
+    if (answers := model.answers) is not None:
+        return json_response(answers.tree(actor(user), root_id, year, quarter, status))
     request = rpc.TreeView(
         actor=actor(user), root_id=root_id, year=year, quarter=quarter, status=status
     )
@@ -172,12 +194,25 @@ async def get_objective(
     user: ObjectivesRead,
     db: ReaderDep,
     rpc_: ServicesDep,
-    response: Response,
-) -> ObjectiveDetail:
+    model: ReadModelDep,
+) -> Response:
+    if (answers := model.answers) is not None:
+        caller = actor(user)
+        owner_id = answers.visible(caller, objective_id).owner_id
+        owner_name = await service.display_name(db, owner_id)
+        body, version = answers.detail(caller, objective_id, owner_name)
+    else:
+        found = await _detail(rpc_, user, objective_id)
+        found = found.model_copy(
+            update={"owner_name": await service.display_name(db, found.owner_id)}
+        )
+        body, version = found.model_dump_json().encode(), found.version
+    return json_response(body, {"ETag": etag(version)})
+
+
+async def _detail(rpc_: ServicesDep, user: User, objective_id: int) -> ObjectiveDetail:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    found = await rpc_.ask(rpc.GET, request)
-    response.headers["ETag"] = etag(found.version)
-    return found.model_copy(update={"owner_name": await service.display_name(db, found.owner_id)})
+    return await rpc_.ask(rpc.GET, request)
 
 
 @router.put("/{objective_id}", response_model=ObjectiveResponse, summary="Change an objective")
@@ -187,6 +222,7 @@ async def update_objective(
     user: ObjectivesWrite,
     db: SessionDep,
     rpc_: ServicesDep,
+    model: ReadModelDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> ObjectiveResponse:
@@ -198,19 +234,23 @@ async def update_objective(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    updated = await rpc_.ask(rpc.UPDATE, request)
+    updated = _written(model, await rpc_.ask(rpc.UPDATE, request))
     response.headers["ETag"] = etag(updated.version)
     return updated
 
 
 @router.delete("/{objective_id}", status_code=204, summary="Delete an objective and its subtree")
 async def delete_objective(
-    objective_id: ObjectiveId, user: ObjectivesWrite, rpc_: ServicesDep, if_match: IfMatch = None
+    objective_id: ObjectiveId,
+    user: ObjectivesWrite,
+    rpc_: ServicesDep,
+    model: ReadModelDep,
+    if_match: IfMatch = None,
 ) -> Response:
     request = rpc.DeleteObjective(
         actor=actor(user), objective_id=objective_id, expected_version=expected_version(if_match)
     )
-    await rpc_.ask(rpc.DELETE, request)
+    _written(model, await rpc_.ask(rpc.DELETE, request))
     return Response(status_code=204)
 
 
@@ -220,20 +260,26 @@ async def delete_objective(
     summary="Bring back a deleted objective with its subtree (admin)",
 )
 async def restore_objective(
-    objective_id: ObjectiveId, user: ObjectivesWrite, rpc_: ServicesDep, response: Response
+    objective_id: ObjectiveId,
+    user: ObjectivesWrite,
+    rpc_: ServicesDep,
+    model: ReadModelDep,
+    response: Response,
 ) -> ObjectiveResponse:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    restored = await rpc_.ask(rpc.RESTORE, request)
+    restored = _written(model, await rpc_.ask(rpc.RESTORE, request))
     response.headers["ETag"] = etag(restored.version)
     return restored
 
 
 @router.get("/{objective_id}/children", response_model=list[ObjectiveResponse], summary="Children")
 async def children(
-    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
-) -> list[ObjectiveResponse]:
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep, model: ReadModelDep
+) -> Response:
+    if (answers := model.answers) is not None:
+        return json_response(answers.children(actor(user), objective_id))
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    return await rpc_.ask(rpc.CHILDREN, request)
+    return json_response(_objectives.dump_json(await rpc_.ask(rpc.CHILDREN, request)))
 
 
 @router.get(
@@ -242,10 +288,12 @@ async def children(
     summary="Ancestors, nearest parent first",
 )
 async def ancestors(
-    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
-) -> list[ObjectiveResponse]:
+    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep, model: ReadModelDep
+) -> Response:
+    if (answers := model.answers) is not None:
+        return json_response(answers.ancestors(actor(user), objective_id))
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    return await rpc_.ask(rpc.ANCESTORS, request)
+    return json_response(_objectives.dump_json(await rpc_.ask(rpc.ANCESTORS, request)))
 
 
 @router.post(
@@ -256,6 +304,7 @@ async def move_objective(
     move: ObjectiveMove,
     user: ObjectivesWrite,
     rpc_: ServicesDep,
+    model: ReadModelDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> ObjectiveResponse:
@@ -265,7 +314,7 @@ async def move_objective(
         new_parent_id=move.new_parent_id,
         expected_version=one_version(if_match, move.version),
     )
-    moved = await rpc_.ask(rpc.MOVE, request)
+    moved = _written(model, await rpc_.ask(rpc.MOVE, request))
     response.headers["ETag"] = etag(moved.version)
     return moved
 
@@ -278,10 +327,11 @@ async def link_kpi(
     link: ObjectiveKPILinkCreate,
     user: ObjectivesWrite,
     rpc_: ServicesDep,
+    model: ReadModelDep,
 ) -> ObjectiveKPILink:
     await _check_kpi_exists(rpc_, user, link.kpi_id)
     request = rpc.LinkKpi(actor=actor(user), objective_id=objective_id, link=link)
-    return await rpc_.ask(rpc.LINK_KPI, request)
+    return _written(model, await rpc_.ask(rpc.LINK_KPI, request))
 
 
 @router.delete("/{objective_id}/kpis/{kpi_id}", status_code=204, summary="Unlink a KPI")
@@ -290,9 +340,10 @@ async def unlink_kpi(
     kpi_id: Annotated[Id, Path(description="the KPI's id")],
     user: ObjectivesWrite,
     rpc_: ServicesDep,
+    model: ReadModelDep,
 ) -> Response:
     request = rpc.UnlinkKpi(actor=actor(user), objective_id=objective_id, kpi_id=kpi_id)
-    await rpc_.ask(rpc.UNLINK_KPI, request)
+    _written(model, await rpc_.ask(rpc.UNLINK_KPI, request))
     return Response(status_code=204)
 
 
@@ -346,7 +397,10 @@ async def progress(
 async def recalculate(
     objective_id: ObjectiveId, user: ObjectivesWrite, db: SessionDep, rpc_: ServicesDep
 ) -> ObjectiveDetail:
-    detail = await get_objective(objective_id, user, db, rpc_, Response())
+    detail = await _detail(rpc_, user, objective_id)
+    detail = detail.model_copy(
+        update={"owner_name": await service.display_name(db, detail.owner_id)}
+    )
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
     calculation = await rpc_.ask(progress_rpc.RECALCULATE, request)
     return detail.model_copy(update={"progress_percentage": calculation.progress_percentage})

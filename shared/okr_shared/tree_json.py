@@ -1,4 +1,5 @@
-"""The tree view as JSON, written without recursion.
+"""The tree view as JSON, written without recursion: by the objectives service from its rows,
+and by the gateway from its read model, in the same shape.
 
 A chain 10,000 objectives deep must render: `json.dumps` and pydantic both recurse once per
 level and give up near 1,000, so nodes are written one by one from an explicit stack.
@@ -12,9 +13,10 @@ from typing import Any
 
 
 def render_forest(rows: Sequence[Any]) -> bytes:
-    """`rows` (id, parent_id, head: a node's JSON without its closing brace, the repository's
-    TREE_HEAD) as a list of nested nodes. A row whose parent is not among `rows` (a root, or its
-    parent is out of view or filtered out) starts a tree of its own."""
+    """`rows` (id, parent_id, head: a node's JSON without its closing brace, e.g. the objectives
+    repository's TREE_HEAD), in id order, as a list of nested nodes. A row whose parent is not
+    among `rows` (a root, or its parent is out of view or filtered out) starts a tree of its
+    own."""
     ids = {row.id for row in rows}
     children: dict[int, list[Any]] = defaultdict(list)
     roots: list[Any] = []

@@ -1,0 +1,189 @@
+"""What keeps the store current: the objective events and the rollups, each followed by a
+JetStream ordered consumer from the moment the model starts, and a snapshot of every objective
+(the objectives service's export) taken after both are followed. Events that arrive while the
+snapshot loads are held and applied on top of it; versions make the overlap harmless.
+
+An ordered consumer notices a gap itself (a reconnect, a slow callback) and starts again after
+the last message it delivered, so nothing is skipped. Anything the store cannot apply (an event
+from before events carried every field) makes the model cold and takes a new snapshot; while
+cold, the routes ask the objectives service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
+from nats.js.client import JetStreamContext
+from pydantic import TypeAdapter, ValidationError
+
+from okr_gateway.read_model.answers import Answers
+from okr_gateway.read_model.store import Incomplete, ObjectiveStore
+from okr_shared import subjects as s
+from okr_shared.contracts.objective_events import LinkState, ObjectiveEvent, ObjectiveState
+
+log = logging.getLogger(__name__)
+
+LOAD_SLICE = 2_000  # records built between two yields to the event loop while loading
+RETRY_S = 1.0
+_event = TypeAdapter(ObjectiveEvent)
+
+
+class Rollup:
+    """The three fields of a progress update the store needs (parsed without pydantic: the
+    progress stream is the busiest thing a gateway hears)."""
+
+    __slots__ = ("objective_id", "progress", "version")
+
+    def __init__(self, body: bytes) -> None:
+        found: dict[str, Any] = json.loads(body)
+        self.objective_id = int(found["objective_id"])
+        self.progress = float(found["progress_percentage"])
+        self.version = int(found["version"])
+
+
+class ReadModel:
+    def __init__(
+        self, connection: Callable[[], Client], export: Callable[[], Awaitable[bytes]]
+    ) -> None:
+        self._connection = connection
+        self._export = export
+        self.answers: Answers | None = None  # set while warm
+        self.loaded_in_s: float | None = None
+        self._store = ObjectiveStore()
+        self._held: list[ObjectiveEvent | Rollup] | None = None  # while a snapshot loads
+        self._lost = asyncio.Event()
+        self._warmed = asyncio.Event()
+        self._resync = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def warm(self) -> bool:
+        return self.answers is not None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def resync(self) -> None:
+        """Take a new snapshot now, and return once it is warm again: for objectives written
+        past the events (rows an operator or a test wrote with SQL)."""
+        self._resync = True
+        self.answers = None
+        self._warmed.clear()
+        self._lost.set()
+        await self._warmed.wait()
+
+    def apply_written(self, events: list[ObjectiveEvent]) -> None:
+        """The events of a write this gateway made: applied before it answers the writer."""
+        for event in events:
+            self._take(event)
+
+    # --- the feed -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                if not self._resync:
+                    log.warning("the read model lost its feed (%s); reads ask the service", err)
+            self.answers = None
+            if not self._resync:
+                await asyncio.sleep(RETRY_S)
+            self._resync = False
+
+    async def _follow(self) -> None:
+        js = self._connection().jetstream()
+        self._lost.clear()
+        self._store, self._held = ObjectiveStore(), []
+        subscriptions = [
+            await self._subscribe(js, s.OBJECTIVE_EVENTS, self._on_objective_event),
+            await self._subscribe(js, s.PROGRESS_UPDATES, self._on_rollup),
+        ]
+        try:
+            started = time.perf_counter()
+            await self._load(await self._export())
+            held, self._held = self._held or [], None
+            for item in held:
+                self._take(item)
+            if self._lost.is_set():
+                raise RuntimeError("an event could not be applied")
+            self.answers = Answers(self._store)
+            self._warmed.set()
+            self.loaded_in_s = time.perf_counter() - started
+            log.info("read model warm: %d objectives in %.1f s", len(self._store), self.loaded_in_s)
+            await self._lost.wait()
+            if not self._resync:
+                raise RuntimeError("an event could not be applied")
+        finally:
+            self._held = None
+            for subscription in subscriptions:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+
+    @staticmethod
+    async def _subscribe(
+        js: JetStreamContext, subject: str, callback: Callable[[Msg], Awaitable[None]]
+    ) -> Any:
+        return await js.subscribe(
+            subject, cb=callback, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+        )
+
+    async def _load(self, export: bytes) -> None:
+        found = json.loads(export)
+        objectives, links = found["objectives"], found["links"]
+        for start in range(0, len(objectives), LOAD_SLICE):
+            for state in objectives[start : start + LOAD_SLICE]:
+                self._store.apply_state(ObjectiveState.model_validate(state))
+            await asyncio.sleep(0)
+        for link in links:
+            self._store.apply_link(LinkState.model_validate(link))
+
+    async def _on_objective_event(self, msg: Msg) -> None:
+        try:
+            event = _event.validate_json(msg.data)
+        except ValidationError as err:
+            log.warning("an objective event the read model cannot read: %s", err)
+            self._lost.set()
+            return
+        self._take(event)
+
+    async def _on_rollup(self, msg: Msg) -> None:
+        try:
+            rollup = Rollup(msg.data)
+        except (ValueError, KeyError, TypeError) as err:
+            log.warning("a progress update the read model cannot read: %s", err)
+            return
+        self._take(rollup)
+
+    def _take(self, item: ObjectiveEvent | Rollup) -> None:
+        if self._held is not None:
+            self._held.append(item)
+            return
+        try:
+            if isinstance(item, Rollup):
+                self._store.apply_progress(item.objective_id, item.progress, item.version)
+            else:
+                self._store.apply(item)
+        except Incomplete as err:
+            log.warning("%s: the read model takes a new snapshot", err)
+            self.answers = None
+            self._lost.set()

@@ -1,0 +1,315 @@
+"""The gateway's read model answers as the objectives service does, reads its writer's writes at
+once, follows another replica's writes within 100 ms, applies permission changes to the next
+request, and serves correct reads while it warms up.
+
+The reference is a second gateway with the read model off (OKR_GATEWAY_READ_MODEL=false): every
+read route of it asks the objectives service. Both are asked the same questions, as every role,
+on a random world, and must give the same status, body and ETag."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select
+
+from okr_gateway.read_model.feed import ReadModel
+from okr_objectives import models as objectives_models
+from tests.support.gateways import client_at, extra_gateway
+from tests.support.system import RunningSystem, eventually
+
+H = dict[str, str]
+YEARS = (2093, 2094)  # this world's own: a tree view filtered by them holds nothing else
+LEVELS = ("company", "division", "team", "individual")
+
+
+@dataclass
+class World:
+    people: dict[str, H]  # a name for the test's messages -> headers
+    ids: list[int] = field(default_factory=list)
+    roots: list[int] = field(default_factory=list)
+
+
+def read_model(system: RunningSystem) -> ReadModel:
+    model: ReadModel = system.app.state.gateway.read_model
+    return model
+
+
+async def warm(system: RunningSystem) -> None:
+    async def is_warm() -> bool:
+        return read_model(system).warm
+
+    await eventually(is_warm, timeout_s=30)
+
+
+async def build_world(system: RunningSystem, seed: int) -> World:
+    rng = random.Random(seed)
+    sales, ops = f"Sales-{secrets.token_hex(2)}", f"Ops-{secrets.token_hex(2)}"
+    people: dict[str, H] = {"admin": system.admin_headers}
+    owners: list[tuple[int, str | None]] = []
+    for name, role, department in (
+        ("sales manager", "manager", sales),
+        ("ops manager", "manager", ops),
+        ("manager without a department", "manager", None),
+        ("sales employee", "employee", sales),
+        ("another sales employee", "employee", sales),
+        ("ops employee", "employee", ops),
+        ("integration", "integration", None),
+    ):
+        user, headers = await system.user(role, department=department)
+        people[name] = headers
+        if role != "integration":
+            owners.append((user["id"], department))
+    world = World(people)
+    admin = system.admin_headers
+    client = system.client
+
+    async def make(level_rank: int, parent: int | None) -> int:
+        owner, department = rng.choice(owners)
+        body: dict[str, Any] = {
+            "title": f'{LEVELS[level_rank]} {secrets.token_hex(2)} \u00e9"\\',
+            "level": LEVELS[level_rank],
+            "year": rng.choice(YEARS),
+            "owner_id": owner,
+            "department": rng.choice([department, sales, ops, None]),
+            "status": rng.choice(["active", "active", "completed", "abandoned", "on_hold"]),
+            "parent_id": parent,
+        }
+        if rng.random() < 0.5:
+            body["quarter"] = rng.choice(["Q1", "Q2", "Q3", "Q4"])
+        response = await client.post("/api/v1/objectives", json=body, headers=admin)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    for _ in range(2):
+        root = await make(0, None)
+        world.roots.append(root)
+        world.ids.append(root)
+        waiting = [(root, 0)]
+        while waiting:
+            parent, rank = waiting.pop()
+            for _ in range(rng.randint(1, 3) if rank < 3 else 0):
+                child = await make(rank + 1, parent)
+                world.ids.append(child)
+                waiting.append((child, rank + 1))
+
+    kpi = await client.post(
+        "/api/v1/kpis", json={"title": "K", "target_value": 10, "year": 2093}, headers=admin
+    )
+    assert kpi.status_code == 201, kpi.text
+    for objective_id in rng.sample(world.ids, 6):
+        linked = await client.post(
+            f"/api/v1/objectives/{objective_id}/kpis",
+            json={"kpi_id": kpi.json()["id"], "weight": 0.5},
+            headers=admin,
+        )
+        assert linked.status_code == 201, linked.text
+    await client.delete(
+        f"/api/v1/objectives/{world.ids[-1]}/kpis/{kpi.json()['id']}", headers=admin
+    )
+    # Moves, deletes with their subtrees, and a restore: the tree changes shape.
+    teams = [i for i in world.ids[2:] if i not in world.roots]
+    for objective_id in rng.sample(teams, 3):
+        response = await client.post(
+            f"/api/v1/objectives/{objective_id}/move",
+            json={"new_parent_id": None},
+            headers=admin,
+        )
+        assert response.status_code in (200, 422), response.text
+    deleted = rng.sample(world.ids[1:], 3)
+    for objective_id in deleted:
+        await client.delete(f"/api/v1/objectives/{objective_id}", headers=admin)
+    await client.post(f"/api/v1/objectives/{deleted[0]}/restore", headers=admin)
+    for objective_id in rng.sample(world.ids, 5):
+        await client.put(
+            f"/api/v1/objectives/{objective_id}",
+            json={"title": f"renamed {secrets.token_hex(2)}", "status": "active"},
+            headers=admin,
+        )
+    return world
+
+
+def questions(world: World) -> list[tuple[str, dict[str, Any]]]:
+    asked: list[tuple[str, dict[str, Any]]] = []
+    for objective_id in [*world.ids, 10**15]:
+        for route in ("", "/children", "/ancestors"):
+            asked.append((f"/api/v1/objectives/{objective_id}{route}", {}))
+    for root in world.roots:
+        asked.append(("/api/v1/objectives/tree/view", {"root_id": root}))
+        asked.append(("/api/v1/objectives/tree/view", {"root_id": root, "status": "active"}))
+    for year in YEARS:
+        asked.append(("/api/v1/objectives/tree/view", {"year": year}))
+        asked.append(("/api/v1/objectives/tree/view", {"year": year, "quarter": "Q2"}))
+    asked.append(("/api/v1/objectives/tree/view", {"root_id": 10**15}))
+    return asked
+
+
+async def answer(client: AsyncClient, path: str, params: dict[str, Any], headers: H) -> Any:
+    response = await client.get(path, params=params, headers=headers)
+    return response.status_code, response.json(), response.headers.get("etag")
+
+
+async def differences(system: RunningSystem, service: AsyncClient, world: World) -> list[str]:
+    found = []
+    for name, headers in world.people.items():
+        for path, params in questions(world):
+            ours = await answer(system.client, path, params, headers)
+            theirs = await answer(service, path, params, headers)
+            if ours != theirs:
+                found.append(f"{name} GET {path} {params}:\n  model   {ours}\n  service {theirs}")
+    if not read_model(system).warm:
+        found.append("the read model was not warm: the answers were the service's own")
+    return found
+
+
+async def test_the_model_answers_as_the_service_for_every_role(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    await warm(system)
+    world = await build_world(system, seed=secrets.randbits(32))
+    async with extra_gateway(system, tmp_path, read_model=False) as plain:
+        assert not plain.state.gateway.read_model.warm
+        async with client_at(plain, "127.0.0.1") as service:
+
+            async def same() -> bool:
+                return not await differences(system, service, world)
+
+            try:
+                await eventually(same, timeout_s=10)
+            except AssertionError:
+                found = await differences(system, service, world)
+                pytest.fail(f"{len(found)} answers differ; the first:\n" + "\n".join(found[:5]))
+
+
+async def test_a_writer_reads_their_write_in_the_next_request(system: RunningSystem) -> None:
+    """With the objectives service's outbox relay stopped, no event reaches any gateway: the
+    writer's gateway reads the write from the events the write's own answer carried."""
+    await warm(system)
+    admin, client = system.admin_headers, system.client
+    made = await client.post(
+        "/api/v1/objectives",
+        json={"title": "mine", "level": "company", "year": 2093},
+        headers=admin,
+    )
+    objective_id = made.json()["id"]
+    objectives = system.runtimes["objectives"]
+    await objectives.stop_workers()  # the relay among them: events wait in the outbox
+    try:
+        for n in range(3):
+            changed = await client.put(
+                f"/api/v1/objectives/{objective_id}", json={"title": f"title {n}"}, headers=admin
+            )
+            assert changed.status_code == 200, changed.text
+            read = await client.get(f"/api/v1/objectives/{objective_id}", headers=admin)
+            assert read.json()["title"] == f"title {n}", f"write {n} not read back at once"
+            assert read.headers["etag"] == changed.headers["etag"]
+        child = await client.post(
+            "/api/v1/objectives",
+            json={"title": "c", "level": "division", "year": 2093, "parent_id": objective_id},
+            headers=admin,
+        )
+        tree = await client.get(
+            "/api/v1/objectives/tree/view", params={"root_id": objective_id}, headers=admin
+        )
+        assert [c["id"] for c in tree.json()[0]["children"]] == [child.json()["id"]]
+        await client.delete(f"/api/v1/objectives/{objective_id}", headers=admin)
+        gone = await client.get(f"/api/v1/objectives/{child.json()['id']}", headers=admin)
+        assert gone.status_code == 404, "the deleted subtree was still read"
+    finally:
+        await objectives.start_workers()
+        await eventually(lambda: _outbox_sent(system), timeout_s=30)  # none left for the next
+
+
+async def _outbox_sent(system: RunningSystem) -> bool:
+    table = objectives_models.outbox
+    async with system.engine.connect() as db:
+        unsent = await db.scalar(
+            select(func.count()).select_from(table).where(table.c.published_at.is_(None))
+        )
+    return unsent == 0
+
+
+async def test_another_replica_shows_a_change_within_100_ms(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    await warm(system)
+    admin = system.admin_headers
+    async with extra_gateway(system, tmp_path) as replica:
+        await eventually(lambda: _warm(replica), timeout_s=30)
+        async with client_at(replica, "127.0.0.1") as other:
+            made = await system.client.post(
+                "/api/v1/objectives",
+                json={"title": "t", "level": "company", "year": 2093},
+                headers=admin,
+            )
+            path = f"/api/v1/objectives/{made.json()['id']}"
+            delays = []
+            for n in range(40):
+                await system.client.put(path, json={"title": f"t{n}"}, headers=admin)
+                committed = time.perf_counter()
+                while (await other.get(path, headers=admin)).json()["title"] != f"t{n}":
+                    assert time.perf_counter() - committed < 5, "the replica never saw it"
+                    await asyncio.sleep(0.002)
+                delays.append(time.perf_counter() - committed)
+    delays.sort()
+    assert delays[int(0.99 * (len(delays) - 1))] <= 0.1, f"delays (s): {delays}"
+
+
+async def _warm(app: Any) -> bool:
+    return bool(app.state.gateway.read_model.warm)
+
+
+async def test_a_permission_change_applies_to_the_next_request(system: RunningSystem) -> None:
+    await warm(system)
+    sales, ops = f"Sales-{secrets.token_hex(2)}", f"Ops-{secrets.token_hex(2)}"
+    manager, headers = await system.user("manager", department=sales)
+    made = await system.client.post(
+        "/api/v1/objectives",
+        json={"title": "s", "level": "team", "year": 2093, "department": sales},
+        headers=system.admin_headers,
+    )
+    path = f"/api/v1/objectives/{made.json()['id']}"
+    assert (await system.client.get(path, headers=headers)).status_code == 200
+    user_path = f"/api/v1/users/{manager['id']}"
+    moved = await system.client.put(
+        user_path, json={"department": ops}, headers=system.admin_headers
+    )
+    assert moved.status_code == 200, moved.text
+    assert (await system.client.get(path, headers=headers)).status_code == 404
+    await system.client.put(user_path, json={"department": sales}, headers=system.admin_headers)
+    assert (await system.client.get(path, headers=headers)).status_code == 200
+    await system.client.put(user_path, json={"role": "employee"}, headers=system.admin_headers)
+    assert (await system.client.get(path, headers=headers)).status_code == 404
+    await system.client.put(user_path, json={"is_active": False}, headers=system.admin_headers)
+    assert (await system.client.get(path, headers=headers)).status_code == 401
+
+
+async def test_a_new_replica_reads_correctly_before_and_after_it_is_warm(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    admin = system.admin_headers
+    made = await system.client.post(
+        "/api/v1/objectives", json={"title": "r", "level": "company", "year": 2093}, headers=admin
+    )
+    path = f"/api/v1/objectives/{made.json()['id']}"
+    expected = (await system.client.get(path, headers=admin)).json()
+    async with (
+        extra_gateway(system, tmp_path) as replica,
+        client_at(replica, "127.0.0.1") as other,
+    ):
+        first = await other.get(path, headers=admin)  # ready: warm or not, it answers
+        assert first.status_code == 200
+        assert first.json() == expected
+        started = time.perf_counter()
+        await eventually(lambda: _warm(replica), timeout_s=30)
+        assert time.perf_counter() - started < 10
+        assert (await other.get(path, headers=admin)).json() == expected
+        ready = (await other.get("/ready")).json()
+        assert ready["read_model"] == "warm"
