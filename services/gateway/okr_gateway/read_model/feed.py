@@ -28,6 +28,7 @@ from pydantic import TypeAdapter, ValidationError
 from okr_gateway.read_model.answers import Answers
 from okr_gateway.read_model.store import Incomplete, ObjectiveStore
 from okr_shared import subjects as s
+from okr_shared.heap import freeze_startup_objects
 from okr_shared.contracts.objective_events import LinkState, ObjectiveEvent, ObjectiveState
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,9 @@ class ReadModel:
                 self._take(item)
             if self._lost.is_set():
                 raise RuntimeError("an event could not be applied")
+            # The records are long-lived: kept out of the collector's full walks, each of which
+            # would otherwise visit every one of them (okr_shared/heap.py).
+            freeze_startup_objects()
             self.answers = Answers(self._store)
             self._warmed.set()
             self.loaded_in_s = time.perf_counter() - started
