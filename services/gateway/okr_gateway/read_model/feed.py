@@ -28,8 +28,8 @@ from pydantic import TypeAdapter, ValidationError
 from okr_gateway.read_model.answers import Answers
 from okr_gateway.read_model.store import Incomplete, ObjectiveStore
 from okr_shared import subjects as s
-from okr_shared.heap import freeze_startup_objects
 from okr_shared.contracts.objective_events import LinkState, ObjectiveEvent, ObjectiveState
+from okr_shared.heap import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class ReadModel:
         self._lost = asyncio.Event()
         self._warmed = asyncio.Event()
         self._resync = False
+        self._frozen = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -92,6 +93,8 @@ class ReadModel:
 
     def apply_written(self, events: list[ObjectiveEvent]) -> None:
         """The events of a write this gateway made: applied before it answers the writer."""
+        if self._task is None:  # not running (OKR_GATEWAY_READ_MODEL=false): nothing to keep
+            return
         for event in events:
             self._take(event)
 
@@ -115,11 +118,13 @@ class ReadModel:
         js = self._connection().jetstream()
         self._lost.clear()
         self._store, self._held = ObjectiveStore(), []
-        subscriptions = [
-            await self._subscribe(js, s.OBJECTIVE_EVENTS, self._on_objective_event),
-            await self._subscribe(js, s.PROGRESS_UPDATES, self._on_rollup),
-        ]
+        subscriptions = []
         try:
+            for subject, callback in (
+                (s.OBJECTIVE_EVENTS, self._on_objective_event),
+                (s.PROGRESS_UPDATES, self._on_rollup),
+            ):
+                subscriptions.append(await self._subscribe(js, subject, callback))
             started = time.perf_counter()
             await self._load(await self._export())
             held, self._held = self._held or [], None
@@ -129,7 +134,9 @@ class ReadModel:
                 raise RuntimeError("an event could not be applied")
             # The records are long-lived: kept out of the collector's full walks, each of which
             # would otherwise visit every one of them (okr_shared/heap.py).
-            freeze_startup_objects()
+            if not self._frozen:  # once: later loads would freeze requests' objects too
+                freeze_startup_objects()
+                self._frozen = True
             self.answers = Answers(self._store)
             self._warmed.set()
             self.loaded_in_s = time.perf_counter() - started
