@@ -178,8 +178,8 @@ def _add_request_reply_contracts(document: dict[str, Any]) -> None:
 
 def _schema(annotation: object, schemas: dict[str, Any]) -> dict[str, Any]:
     """The JSON schema of a type, its models moved into components/schemas and referenced."""
-    found: dict[str, Any] = TypeAdapter(cast(Any, annotation)).json_schema(
-        ref_template="#/components/schemas/{model}"
+    found: dict[str, Any] = _plain_discriminators(
+        TypeAdapter(cast(Any, annotation)).json_schema(ref_template="#/components/schemas/{model}")
     )
     schemas.update(found.pop("$defs", {}))
     title = found.get("title")
@@ -188,6 +188,21 @@ def _schema(annotation: object, schemas: dict[str, Any]) -> dict[str, Any]:
         schemas[key] = found
         return {"$ref": f"#/components/schemas/{key}"}
     return found
+
+
+def _plain_discriminators(schema: Any) -> Any:
+    """pydantic writes a tagged union's `discriminator` as OpenAPI's object (`propertyName`,
+    `mapping`); an AsyncAPI schema's is the property's name alone."""
+    if isinstance(schema, dict):
+        return {
+            key: value["propertyName"]
+            if key == "discriminator" and isinstance(value, dict) and "propertyName" in value
+            else _plain_discriminators(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_plain_discriminators(item) for item in schema]
+    return schema
 
 
 def _example(annotation: object) -> Any:

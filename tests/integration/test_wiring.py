@@ -141,6 +141,7 @@ async def test_ready_is_503_while_nats_or_the_database_is_unreachable(tmp_path: 
     assert response.json() == {
         "status": "not ready",
         "checks": {"started": False, "nats": False, "database": False},
+        "read_model": "warming",
     }
 
 

@@ -21,6 +21,7 @@ from okr_cli.demo.build import (
 from okr_cli.demo.company import MIN_SIZE, plan
 from okr_cli.demo.play import LATENCY_WINDOW, Board
 from okr_shared import subjects
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.embedded import free_port
 
@@ -34,8 +35,8 @@ class SlowKpis(Builder):
         self.kpis_running = 0
         self.kpis_started = 0
 
-    async def _call(self, subject: str, request: BaseModel, result: type[Any]) -> Any:
-        if subject == subjects.RPC_KPIS_CREATE:
+    async def _ask(self, endpoint: RpcEndpoint[Any, Any], request: BaseModel) -> Any:
+        if endpoint.subject == subjects.RPC_KPIS_CREATE:
             self.kpis_started += 1
             self.kpis_running += 1
             try:
@@ -45,7 +46,8 @@ class SlowKpis(Builder):
         elif getattr(request, "data", None) and request.data.level is ObjectiveLevel.DIVISION:
             await asyncio.sleep(0.05)
             raise BuildFailed("objectives.create refused: no")
-        return SimpleNamespace(id=next(self.ids))
+        made = SimpleNamespace(id=next(self.ids))
+        return SimpleNamespace(id=made.id, result=made)  # a KPI, or an objective write
 
 
 def _built() -> Built:
