@@ -13,15 +13,19 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from okr_gateway.read_model.feed import ReadModel
 from okr_objectives import models as objectives_models
+from okr_shared import subjects
+from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from tests.support.gateways import client_at, extra_gateway
 from tests.support.system import RunningSystem, eventually
 
@@ -313,3 +317,58 @@ async def test_a_new_replica_reads_correctly_before_and_after_it_is_warm(
         assert (await other.get(path, headers=admin)).json() == expected
         ready = (await other.get("/ready")).json()
         assert ready["read_model"] == "warm"
+
+
+async def test_a_snapshot_takes_the_rollups_the_service_has_not_stored_yet(
+    system: RunningSystem,
+) -> None:
+    """A rollup published while the objectives service's rollup consumer is behind is not in
+    the service's export: the model replays each objective's newest rollup after taking it."""
+    await warm(system)
+    admin = system.admin_headers
+    made = await system.client.post(
+        "/api/v1/objectives", json={"title": "p", "level": "company", "year": 2093}, headers=admin
+    )
+    objective_id = made.json()["id"]
+    objectives = system.runtimes["objectives"]
+    await objectives.stop_workers()  # its rollup consumer among them: the row stays at 0
+    try:
+        rollup = ObjectiveProgressUpdated(
+            objective_id=objective_id,
+            progress_percentage=37.5,
+            calculation_method="manual",
+            child_count=0,
+            kpi_count=0,
+            last_calculated=datetime.now(UTC),
+            version=10**6,
+        )
+        client = await nats.connect(system.nats_url)
+        try:
+            await client.jetstream().publish(
+                subjects.progress_subject(objective_id), rollup.model_dump_json().encode()
+            )
+        finally:
+            await client.close()
+        await read_model(system).resync()  # the export knows nothing of it
+        read = await system.client.get(f"/api/v1/objectives/{objective_id}", headers=admin)
+        assert read.json()["progress_percentage"] == 37.5
+    finally:
+        await objectives.start_workers()
+        await eventually(lambda: _outbox_sent(system), timeout_s=30)
+
+
+async def test_a_replica_whose_nats_connection_drops_takes_a_new_snapshot(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    """While cut off, its model could miss another replica's writes (a delete, a change of
+    owner): it goes cold, and is warm again from a new snapshot once reconnected."""
+    async with extra_gateway(system, tmp_path) as replica:
+        model: ReadModel = replica.state.gateway.read_model
+        await eventually(lambda: _warm(replica), timeout_s=30)
+        first = model.answers
+        await replica.state.gateway.services.broker.connection.force_reconnect()
+
+        async def snapshot_again() -> bool:
+            return model.answers is not None and model.answers is not first
+
+        await eventually(snapshot_again, timeout_s=10)

@@ -5,9 +5,9 @@ endpoint's subject, request and result once (the tree, Gantt and export views an
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Contract, Page
@@ -142,6 +142,15 @@ class ObjectiveWrite(Contract, Generic[ResultT]):
 
     result: ResultT
     events: list[ObjectiveEvent] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_result(cls, data: Any) -> Any:
+        """An objectives service of the version before answered the bare result: taken as a
+        write with no events (so gateways can be upgraded first)."""
+        if isinstance(data, dict) and "result" in data and set(data) <= {"result", "events"}:
+            return data
+        return {"result": data, "events": []}
 
 
 # Writes refuse what the caller may not do (403), what they may not see (404), what breaks the

@@ -1,12 +1,15 @@
 """What keeps the store current: the objective events and the rollups, each followed by a
-JetStream ordered consumer from the moment the model starts, and a snapshot of every objective
-(the objectives service's export) taken after both are followed. Events that arrive while the
-snapshot loads are held and applied on top of it; versions make the overlap harmless.
+JetStream ordered consumer (the events from the moment the model starts, the rollups from each
+objective's newest one), and a snapshot of every objective (the objectives service's export)
+taken after both are followed. Events that arrive while the snapshot loads are held and applied
+on top of it; versions make the overlap harmless. The rollups are replayed because the
+snapshot's progress is what the objectives service has stored, which can trail what the
+progress service published.
 
-An ordered consumer notices a gap itself (a reconnect, a slow callback) and starts again after
-the last message it delivered, so nothing is skipped. Anything the store cannot apply (an event
-from before events carried every field) makes the model cold and takes a new snapshot; while
-cold, the routes ask the objectives service.
+An ordered consumer notices a gap itself (a slow callback) and starts again after the last
+message it delivered. A dropped connection to NATS, or anything the store cannot apply (an event
+from before events carried every field), makes the model cold at once and takes a new snapshot;
+while cold, the routes ask the objectives service.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 LOAD_SLICE = 2_000  # records built between two yields to the event loop while loading
 RETRY_S = 1.0
+MAX_RETRY_S = 30.0
+WATCH_S = 0.25  # how often the connection is looked at
 _event = TypeAdapter(ObjectiveEvent)
 
 
@@ -65,6 +70,7 @@ class ReadModel:
         self._warmed = asyncio.Event()
         self._resync = False
         self._frozen = False
+        self._was_warm = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -101,6 +107,7 @@ class ReadModel:
     # --- the feed -------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             try:
                 await self._follow()
@@ -110,8 +117,12 @@ class ReadModel:
                 if not self._resync:
                     log.warning("the read model lost its feed (%s); reads ask the service", err)
             self.answers = None
+            # Longer pauses while it keeps failing (an objectives service of an older version
+            # exports what the model cannot use): reads ask the service meanwhile.
+            failures = 1 if self._was_warm else failures + 1
+            self._was_warm = False
             if not self._resync:
-                await asyncio.sleep(RETRY_S)
+                await asyncio.sleep(min(RETRY_S * 2 ** (failures - 1), MAX_RETRY_S))
             self._resync = False
 
     async def _follow(self) -> None:
@@ -120,11 +131,13 @@ class ReadModel:
         self._store, self._held = ObjectiveStore(), []
         subscriptions = []
         try:
-            for subject, callback in (
-                (s.OBJECTIVE_EVENTS, self._on_objective_event),
-                (s.PROGRESS_UPDATES, self._on_rollup),
+            for subject, callback, deliver in (
+                (s.OBJECTIVE_EVENTS, self._on_objective_event, DeliverPolicy.NEW),
+                # Each objective's newest rollup again: the snapshot's progress is what the
+                # objectives service has stored, which can be behind what was published.
+                (s.PROGRESS_UPDATES, self._on_rollup, DeliverPolicy.LAST_PER_SUBJECT),
             ):
-                subscriptions.append(await self._subscribe(js, subject, callback))
+                subscriptions.append(await self._subscribe(js, subject, callback, deliver))
             started = time.perf_counter()
             await self._load(await self._export())
             held, self._held = self._held or [], None
@@ -138,10 +151,11 @@ class ReadModel:
                 freeze_startup_objects()
                 self._frozen = True
             self.answers = Answers(self._store)
+            self._was_warm = True
             self._warmed.set()
             self.loaded_in_s = time.perf_counter() - started
             log.info("read model warm: %d objectives in %.1f s", len(self._store), self.loaded_in_s)
-            await self._lost.wait()
+            await self._until_lost()
             if not self._resync:
                 raise RuntimeError("an event could not be applied")
         finally:
@@ -150,12 +164,28 @@ class ReadModel:
                 with contextlib.suppress(Exception):
                     await subscription.unsubscribe()
 
+    async def _until_lost(self) -> None:
+        """Until an event cannot be applied, or the connection to NATS drops. While it is down
+        the model may be missing events (another replica's writes): it goes cold at once, and
+        takes a new snapshot when the connection is back."""
+        connection = self._connection()
+        reconnects = connection.stats["reconnects"]
+        while not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), WATCH_S)
+            if not connection.is_connected or connection.stats["reconnects"] != reconnects:
+                self.answers = None
+                raise RuntimeError("the connection to NATS dropped")
+
     @staticmethod
     async def _subscribe(
-        js: JetStreamContext, subject: str, callback: Callable[[Msg], Awaitable[None]]
+        js: JetStreamContext,
+        subject: str,
+        callback: Callable[[Msg], Awaitable[None]],
+        deliver: DeliverPolicy,
     ) -> Any:
         return await js.subscribe(
-            subject, cb=callback, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+            subject, cb=callback, ordered_consumer=True, deliver_policy=deliver
         )
 
     async def _load(self, export: bytes) -> None:
