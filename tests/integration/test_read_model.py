@@ -372,3 +372,36 @@ async def test_a_replica_whose_nats_connection_drops_takes_a_new_snapshot(
             return model.answers is not None and model.answers is not first
 
         await eventually(snapshot_again, timeout_s=10)
+
+
+async def test_another_replica_applies_a_permission_change_at_once(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    """Each gateway keeps the users its requests need (okr_gateway/identities.py); a change
+    made through one is announced by the database to every other."""
+    sales, ops = f"Sales-{secrets.token_hex(2)}", f"Ops-{secrets.token_hex(2)}"
+    manager, headers = await system.user("manager", department=sales)
+    made = await system.client.post(
+        "/api/v1/objectives",
+        json={"title": "s", "level": "team", "year": 2093, "department": sales},
+        headers=system.admin_headers,
+    )
+    path = f"/api/v1/objectives/{made.json()['id']}"
+    user_path = f"/api/v1/users/{manager['id']}"
+    async with (
+        extra_gateway(system, tmp_path) as replica,
+        client_at(replica, "127.0.0.1") as other,
+    ):
+        await eventually(lambda: _warm(replica), timeout_s=30)
+        for _ in range(3):
+            assert (await other.get(path, headers=headers)).status_code == 200  # kept now
+            changed = await system.client.put(
+                user_path, json={"department": ops}, headers=system.admin_headers
+            )
+            assert changed.status_code == 200
+            assert (await other.get(path, headers=headers)).status_code == 404
+            await system.client.put(
+                user_path, json={"department": sales}, headers=system.admin_headers
+            )
+        await system.client.put(user_path, json={"is_active": False}, headers=system.admin_headers)
+        assert (await other.get(path, headers=headers)).status_code == 401

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_gateway import api_keys, integrations, repository, service
 from okr_gateway.errors import RateLimited, Unauthorized
+from okr_gateway.identities import Identities
 from okr_gateway.models import ApiKey, User
 from okr_gateway.read_model.feed import ReadModel
 from okr_gateway.scopes import DESCRIPTIONS, Scope
@@ -85,6 +86,7 @@ class GatewayState:
     tokens: Tokens
     sign_in: SignIn  # the password checks and the throttle
     read_model: ReadModel  # answers the hot objective reads once warm
+    identities: Identities  # the users requests need, forgotten as they change
     # None when this gateway is not configured for them (OKR_NATS_CALLOUT_SEED unset).
     integrations: integrations.IntegrationAccess | None = None
     # Connected and the admin made (on a first start): until then /ready answers 503.
@@ -145,10 +147,7 @@ async def caller(gateway: StateDep, token: Annotated[str | None, Depends(bearer)
     claims = gateway.tokens.read(token)
     if claims is None:
         raise Unauthorized("the token is invalid or expired; sign in again")
-    # A reader session, closed at once: the connection goes back to the pool instead of idling
-    # for as long as the services take to answer (a whole tree can take seconds).
-    async with gateway.readers() as db:
-        user = await service.active_user(db, claims.user_id)
+    user = service.active(await gateway.identities.user(claims.user_id))
     if user.token_generation != claims.generation:
         raise Unauthorized(
             "the token was ended by a sign-out, a password change or reset, or a "
@@ -314,6 +313,13 @@ async def read_model(gateway: StateDep) -> ReadModel:
 
 
 ReadModelDep = Annotated[ReadModel, Depends(read_model)]
+
+
+async def identities(gateway: StateDep) -> Identities:
+    return gateway.identities
+
+
+IdentitiesDep = Annotated[Identities, Depends(identities)]
 
 
 def actor(user: User) -> Actor:

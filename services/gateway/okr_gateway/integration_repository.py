@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from okr_gateway import repository
 from okr_gateway.models import Integration, User
 
 
@@ -73,6 +74,7 @@ async def revoke(session: AsyncSession, integration_id: int) -> Integration | No
     )
     integration = (await session.execute(statement)).scalar_one_or_none()
     if integration is not None:
+        repository.changed_user(session, integration.user_id)
         await session.execute(
             update(User)
             .where(User.id == integration.user_id)

@@ -18,6 +18,7 @@ from okr_gateway.asyncapi import SystemDocument
 from okr_gateway.body_limit import BodyLimit
 from okr_gateway.bootstrap import bootstrap_admin
 from okr_gateway.deps import GatewayState, Services
+from okr_gateway.identities import Identities
 from okr_gateway.integrations import IntegrationAccess
 from okr_gateway.live import LiveHub
 from okr_gateway.nats_access import Callout, SystemAccount
@@ -72,6 +73,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         sessions=sessions,
         readers=readers,
         services=services,
+        identities=Identities(engine, readers),
         read_model=ReadModel(
             lambda: services.broker.connection,
             lambda: services.call_raw(subjects.RPC_OBJECTIVES_EXPORT, Export()),
@@ -108,6 +110,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Serve /health and a 503 /ready at once; connect in the background until it works.
+        state.identities.start()  # listens for user changes, retrying until it can
         starting = asyncio.create_task(_connect(state))
         metrics.start()
         try:
@@ -116,6 +119,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await asyncio.to_thread(metrics.stop)
             await live.stop()
             await state.read_model.stop()
+            await state.identities.stop()
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await starting

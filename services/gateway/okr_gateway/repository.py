@@ -63,7 +63,17 @@ async def list_users(
     return [], int(total or 0)
 
 
+CHANGED_USERS = "okr_changed_users"  # session.info: ids of users changed in its transaction
+
+
+def changed_user(session: AsyncSession, user_id: int) -> None:
+    """Note a change of a user, for this process's identities to forget it on commit (other
+    processes hear of it from the database's announcement)."""
+    session.info.setdefault(CHANGED_USERS, set()).add(user_id)
+
+
 async def update_user(session: AsyncSession, user_id: int, values: dict[str, Any]) -> User | None:
+    changed_user(session, user_id)
     statement = (
         update(User)
         .where(User.id == user_id)

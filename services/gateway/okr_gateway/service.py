@@ -18,8 +18,8 @@ from okr_shared.contracts.common import Role
 from okr_shared.errors import Conflict, Invalid, NotFound
 
 
-async def active_user(session: AsyncSession, user_id: int) -> User:
-    user = await repository.get_user(session, user_id)
+def active(user: User | None) -> User:
+    """The caller a token names, if they may still act."""
     if user is None or not user.is_active:
         raise Unauthorized("the token's user no longer exists or is deactivated; sign in again")
     return user
@@ -151,8 +151,7 @@ async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int,
     return await repository.display_names(session, sorted(set(user_ids)))
 
 
-async def display_name(session: AsyncSession, user_id: int) -> str | None:
-    user = await repository.get_user(session, user_id)
+def display_name(user: User | None) -> str | None:
     if user is None:
         return None
     return user.full_name or user.username

@@ -26,10 +26,9 @@ class Answers:
     def __init__(self, store: ObjectiveStore) -> None:
         self.store = store
 
-    def detail(self, actor: Actor, objective_id: int, owner_name: str | None) -> tuple[bytes, int]:
-        """ObjectiveDetail's JSON and the objective's version (for the ETag); the gateway knows
-        the owner's name."""
-        record = self.visible(actor, objective_id)
+    def detail(self, actor: Actor, record: Record, owner_name: str | None) -> tuple[bytes, int]:
+        """ObjectiveDetail's JSON and the objective's version (for the ETag), of a record
+        `visible` gave; the gateway knows the owner's name."""
         parent = self.store.records.get(record.parent_id) if record.parent_id else None
         extra = {
             "owner_name": owner_name,

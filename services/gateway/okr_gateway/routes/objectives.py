@@ -15,9 +15,9 @@ from pydantic import TypeAdapter
 
 from okr_gateway import service
 from okr_gateway.deps import (
+    IdentitiesDep,
     ObjectivesRead,
     ObjectivesWrite,
-    ReaderDep,
     ReadModelDep,
     ServicesDep,
     SessionDep,
@@ -192,20 +192,20 @@ async def creatable_levels(user: ObjectivesRead, rpc_: ServicesDep) -> Creatable
 async def get_objective(
     objective_id: ObjectiveId,
     user: ObjectivesRead,
-    db: ReaderDep,
+    users: IdentitiesDep,
     rpc_: ServicesDep,
     model: ReadModelDep,
 ) -> Response:
     if (answers := model.answers) is not None:
         caller = actor(user)
-        owner_id = answers.visible(caller, objective_id).owner_id
-        owner_name = await service.display_name(db, owner_id)
-        body, version = answers.detail(caller, objective_id, owner_name)
+        # One record throughout: a write applied while the owner is looked up changes nothing.
+        record = answers.visible(caller, objective_id)
+        owner_name = service.display_name(await users.user(record.owner_id))
+        body, version = answers.detail(caller, record, owner_name)
     else:
         found = await _detail(rpc_, user, objective_id)
-        found = found.model_copy(
-            update={"owner_name": await service.display_name(db, found.owner_id)}
-        )
+        owner = await users.user(found.owner_id)
+        found = found.model_copy(update={"owner_name": service.display_name(owner)})
         body, version = found.model_dump_json().encode(), found.version
     return json_response(body, {"ETag": etag(version)})
 
@@ -395,12 +395,11 @@ async def progress(
     summary="Recalculate from source, store, cascade to the ancestors, publish",
 )
 async def recalculate(
-    objective_id: ObjectiveId, user: ObjectivesWrite, db: SessionDep, rpc_: ServicesDep
+    objective_id: ObjectiveId, user: ObjectivesWrite, users: IdentitiesDep, rpc_: ServicesDep
 ) -> ObjectiveDetail:
     detail = await _detail(rpc_, user, objective_id)
-    detail = detail.model_copy(
-        update={"owner_name": await service.display_name(db, detail.owner_id)}
-    )
+    owner = await users.user(detail.owner_id)
+    detail = detail.model_copy(update={"owner_name": service.display_name(owner)})
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
     calculation = await rpc_.ask(progress_rpc.RECALCULATE, request)
     return detail.model_copy(update={"progress_percentage": calculation.progress_percentage})
