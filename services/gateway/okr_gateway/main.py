@@ -155,12 +155,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         default=settings.max_body_bytes,
         per_path={kpis.BATCH_PATH: settings.max_batch_body_bytes},
     )
+    # Objectives first: a request is matched against the routes in order, and theirs are the
+    # busiest (route matching was a tenth of the CPU of a GET answered from the read model).
     for module in (
+        objectives,
         health,
         auth,
         users,
         integrations,
-        objectives,
         kpis,
         progress,
         docs,
