@@ -9,6 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from okr_shared.contracts.common import Event
+from okr_shared.contracts.kpi_events import KpiProgressChanged
+from okr_shared.contracts.objective_events import (
+    ObjectiveCreated,
+    ObjectiveKpiLinked,
+    ObjectiveKpiUnlinked,
+    ObjectiveMoved,
+    ObjectivesDeleted,
+    ObjectivesRestored,
+    ObjectiveUpdated,
+)
+
 
 @dataclass(frozen=True)
 class Stream:
@@ -26,18 +38,34 @@ class Stream:
         return f"{self.name}_DLQ"
 
 
+DLQ_PREFIX = "dlq."
+
+
 def dead_letter_subject(original_subject: str) -> str:
-    return f"dlq.{original_subject}"
+    return DLQ_PREFIX + original_subject
+
+
+def original_subject(dead_letter: str) -> str:
+    """The subject a dead letter was first sent on."""
+    return dead_letter.removeprefix(DLQ_PREFIX)
 
 
 # --- events -----------------------------------------------------------------------------------
-OBJECTIVE_CREATED = "objective.created"
-OBJECTIVE_UPDATED = "objective.updated"
-OBJECTIVE_MOVED = "objective.moved"
-OBJECTIVE_DELETED = "objective.deleted"
-OBJECTIVE_RESTORED = "objective.restored"
-OBJECTIVE_KPI_LINKED = "objective.kpi_linked"
-OBJECTIVE_KPI_UNLINKED = "objective.kpi_unlinked"
+
+
+def event_subject(event: type[Event]) -> str:
+    """The subject of an event published on the subject its `type` names: the type, declared
+    once, in the event's class."""
+    return str(event.model_fields["type"].default)
+
+
+OBJECTIVE_CREATED = event_subject(ObjectiveCreated)
+OBJECTIVE_UPDATED = event_subject(ObjectiveUpdated)
+OBJECTIVE_MOVED = event_subject(ObjectiveMoved)
+OBJECTIVE_DELETED = event_subject(ObjectivesDeleted)
+OBJECTIVE_RESTORED = event_subject(ObjectivesRestored)
+OBJECTIVE_KPI_LINKED = event_subject(ObjectiveKpiLinked)
+OBJECTIVE_KPI_UNLINKED = event_subject(ObjectiveKpiUnlinked)
 OBJECTIVE_EVENTS = "objective.>"
 
 # Kept 30 days: a consumer that was away for less catches up from the stream; beyond that the
@@ -52,7 +80,7 @@ KPI_VALUES_SUBJECTS = "kpi.values.>"
 # here and a Nats-Msg-Id that no NATS sender can guess (JetStream drops a repeated Nats-Msg-Id
 # whoever sends it). Either way the key is unique per KPI and sender, never across senders.
 VALUE_KEY_HEADER = "Okr-Idempotency-Key"
-KPI_PROGRESS_CHANGED = "kpi.progress_changed"
+KPI_PROGRESS_CHANGED = event_subject(KpiProgressChanged)
 
 KPI_VALUES = Stream("KPI_VALUES", (KPI_VALUES_SUBJECTS,), max_age=timedelta(days=7))
 KPI_EVENTS = Stream("KPI_EVENTS", (KPI_PROGRESS_CHANGED,), max_age=timedelta(days=30))

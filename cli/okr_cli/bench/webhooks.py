@@ -39,6 +39,7 @@ from okr_cli.bench.rollup import percentile
 from okr_cli.receiver import Received, Receiver
 from okr_cli.supervisor import System
 from okr_shared import subjects
+from okr_shared.contracts.webhooks import WebhookEventType
 
 ENDPOINTS = 5
 STEADY_RATE = 25.0  # values a second: 100 webhooks a second
@@ -64,7 +65,7 @@ class WebhookBench:
         paths = [f"/rate/{n}" for n in range(ENDPOINTS)]
         async with httpx.AsyncClient(base_url=self.bench.gateway, timeout=60) as http:
             for path in paths:
-                await self.subscribe(http, path, "kpi.value_rejected")
+                await self.subscribe(http, path, WebhookEventType.KPI_VALUE_REJECTED)
         client = await nats.connect(self.bench.nats_url)
         js = client.jetstream()
         try:
@@ -119,7 +120,7 @@ class WebhookBench:
             linked = await http.get(f"/api/v1/kpis/{kpi_id}/objectives", headers=self.bench.headers)
             linked.raise_for_status()
             (person,) = [o["id"] for o in linked.json()]
-            await self.subscribe(http, path, "objective.progress_changed")
+            await self.subscribe(http, path, WebhookEventType.OBJECTIVE_PROGRESS_CHANGED)
         client = await nats.connect(self.bench.nats_url)
         js = client.jetstream()
         sent_at: list[float] = []

@@ -44,7 +44,7 @@ KILLS = ("webhooks.delivery.after_send=100", "consumer.webhooks-progress.before_
 KILLED = -9
 REFUSED = 25  # values to a KPI that does not exist: owed as kpi.value_rejected
 UNKNOWN_KPI = 999_999_999
-OBJECTIVE_TYPES = {t.value for t in WebhookEventType if t.value.startswith("objective.")}
+OBJECTIVE_TYPES = {t.value for t in WebhookEventType if t.name.startswith("OBJECTIVE_")}
 
 
 async def run(quick: bool, seed: int = 1) -> verdict.Verdict:

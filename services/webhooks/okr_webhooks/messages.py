@@ -66,7 +66,7 @@ def from_dead_letter(msg: Msg) -> Outgoing:
     headers = msg.headers or {}
     meta = msg.metadata
     stored = _json_object(msg.data)
-    subject = headers.get("Okr-Original-Subject", msg.subject.removeprefix("dlq."))
+    subject = headers.get("Okr-Original-Subject", subjects.original_subject(msg.subject))
     rejected = KpiValueRejected(
         kpi_id=_kpi_id(subject, stored),
         reason=headers.get("Okr-Dlq-Reason", ""),
