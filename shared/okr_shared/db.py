@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from okr_shared.faults import is_conflict
 
 # Constraint and index names every service's metadata uses, so migrations name them alike.
 NAMING_CONVENTION = {
@@ -70,3 +74,23 @@ async def database_answers(engine: AsyncEngine, timeout_s: float = 2.0) -> bool:
     except (SQLAlchemyError, OSError, TimeoutError):
         return False
     return True
+
+
+CONFLICT_ATTEMPTS = 3
+R = TypeVar("R")
+
+
+async def in_transaction(
+    sessions: async_sessionmaker[AsyncSession], run: Callable[[AsyncSession], Awaitable[R]]
+) -> R:
+    """`run` in one transaction, run again (up to CONFLICT_ATTEMPTS in all) when PostgreSQL made
+    it a deadlock's or a serialization failure's victim: it was rolled back whole, so running it
+    again is safe, and the caller should not see a conflict between two requests as an error."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            async with sessions.begin() as session:
+                return await run(session)
+        except DBAPIError as err:
+            if attempt == CONFLICT_ATTEMPTS or not is_conflict(err):
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises

@@ -19,6 +19,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveTreeNode,
 )
 from okr_shared.contracts.progress import Export, ObjectivesExport
+from okr_shared.db import in_transaction
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
@@ -28,7 +29,8 @@ def build_router(
     readers: async_sessionmaker[AsyncSession],
     outbox: Outbox,
 ) -> RpcRouter:
-    """Commands run in a transaction (`sessions`); queries in `readers`, which need none."""
+    """Commands run in a transaction (`sessions`), again if PostgreSQL made it a deadlock's
+    victim; queries in `readers`, which need none."""
     router = RpcRouter(queue="objectives")
     _command_routes(router, sessions, outbox)
     _query_routes(router, readers)
@@ -43,44 +45,51 @@ def _command_routes(
     @serve(rpc.CREATE)
     async def create(request: rpc.CreateObjective) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Create an objective; publishes objective.created."""
-        async with sessions.begin() as session:
-            return await commands.create_objective(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.create_objective(session, outbox, request)
+        )
 
     @serve(rpc.UPDATE)
     async def update(request: rpc.UpdateObjective) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Change an objective; publishes objective.updated (objective.moved for a new parent)."""
-        async with sessions.begin() as session:
-            return await commands.update_objective(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.update_objective(session, outbox, request)
+        )
 
     @serve(rpc.MOVE)
     async def move(request: rpc.MoveObjective) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Give an objective a new parent; publishes objective.moved."""
-        async with sessions.begin() as session:
-            return await commands.move_objective(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.move_objective(session, outbox, request)
+        )
 
     @serve(rpc.DELETE)
     async def delete(request: rpc.DeleteObjective) -> rpc.ObjectiveWrite[None]:
         """Soft-delete an objective and its subtree; publishes objective.deleted."""
-        async with sessions.begin() as session:
-            return await commands.delete_objective(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.delete_objective(session, outbox, request)
+        )
 
     @serve(rpc.RESTORE)
     async def restore(request: rpc.ObjectiveRequest) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Bring back a deleted objective with its subtree; publishes objective.restored."""
-        async with sessions.begin() as session:
-            return await commands.restore_objective(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.restore_objective(session, outbox, request)
+        )
 
     @serve(rpc.LINK_KPI)
     async def link_kpi(request: rpc.LinkKpi) -> rpc.ObjectiveWrite[ObjectiveKPILink]:
         """Link a KPI with a weight; publishes objective.kpi_linked."""
-        async with sessions.begin() as session:
-            return await commands.link_kpi(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.link_kpi(session, outbox, request)
+        )
 
     @serve(rpc.UNLINK_KPI)
     async def unlink_kpi(request: rpc.UnlinkKpi) -> rpc.ObjectiveWrite[None]:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
-        async with sessions.begin() as session:
-            return await commands.unlink_kpi(session, outbox, request)
+        return await in_transaction(
+            sessions, lambda session: commands.unlink_kpi(session, outbox, request)
+        )
 
 
 def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
