@@ -8,9 +8,12 @@ one response per connection, and costs a small fraction of that.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from okr_cli.bench.rollup import percentile
 
 
 class HttpError(RuntimeError):
@@ -76,3 +79,23 @@ async def run(
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return latencies
+
+
+async def get_objective(
+    gateway: str, authorization: str, ids: list[int], seconds: float
+) -> dict[str, float]:
+    """GETs of random objectives among `ids`, from 8 clients for `seconds`: the rate, the p99
+    and how many were sent."""
+    started = time.perf_counter()
+    latencies = await run(
+        gateway,
+        authorization,
+        lambda: f"/api/v1/objectives/{random.choice(ids)}",  # noqa: S311
+        clients=8,
+        seconds=seconds,
+    )
+    return {
+        "get_objective_rps": len(latencies) / (time.perf_counter() - started),
+        "get_objective_p99_ms": percentile(latencies, 0.99),
+        "requests": len(latencies),
+    }

@@ -347,7 +347,7 @@ class Bench:
                 figures[key] = statistics.median(times)
             with self.console.status(f"GET one objective, 8 clients, {plan.get_seconds:.0f} s"):
                 before = cpu.snapshot(self.pids)
-                got = await _get_objective(
+                got = await load.get_objective(
                     self.gateway, self.headers["Authorization"], small.ids, plan.get_seconds
                 )
                 costs = cpu.per_request_ms(before, cpu.snapshot(self.pids), got.pop("requests"))
@@ -372,24 +372,6 @@ async def _timed(http: httpx.AsyncClient, path: str, params: dict[str, Any] | No
     response = await http.get(path, params=params)
     response.raise_for_status()
     return (time.perf_counter() - started) * 1000
-
-
-async def _get_objective(
-    gateway: str, authorization: str, ids: list[int], seconds: float
-) -> dict[str, float]:
-    started = time.perf_counter()
-    latencies = await load.run(
-        gateway,
-        authorization,
-        lambda: f"/api/v1/objectives/{random.choice(ids)}",  # noqa: S311
-        clients=8,
-        seconds=seconds,
-    )
-    return {
-        "get_objective_rps": len(latencies) / (time.perf_counter() - started),
-        "get_objective_p99_ms": percentile(latencies, 0.99),
-        "requests": len(latencies),
-    }
 
 
 async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:

@@ -33,6 +33,7 @@ from okr_gateway.routes import (
     health,
     integrations,
     kpis,
+    objective_kpis,
     objectives,
     progress,
     users,
@@ -159,6 +160,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # busiest (route matching was a tenth of the CPU of a GET answered from the read model).
     for module in (
         objectives,
+        objective_kpis,
         health,
         auth,
         users,

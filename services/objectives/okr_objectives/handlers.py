@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_objectives import commands, queries
@@ -37,59 +41,54 @@ def build_router(
     return router
 
 
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res")
+Command = Callable[[AsyncSession, Outbox, Req], Awaitable[Res]]
+
+
 def _command_routes(
     router: RpcRouter, sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 ) -> None:
     serve = router.serve
 
+    async def run(command: Command[Req, Res], request: Req) -> Res:
+        """A command in one transaction, again if PostgreSQL made it a deadlock's victim."""
+        return await in_transaction(sessions, lambda session: command(session, outbox, request))
+
     @serve(rpc.CREATE)
     async def create(request: rpc.CreateObjective) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Create an objective; publishes objective.created."""
-        return await in_transaction(
-            sessions, lambda session: commands.create_objective(session, outbox, request)
-        )
+        return await run(commands.create_objective, request)
 
     @serve(rpc.UPDATE)
     async def update(request: rpc.UpdateObjective) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Change an objective; publishes objective.updated (objective.moved for a new parent)."""
-        return await in_transaction(
-            sessions, lambda session: commands.update_objective(session, outbox, request)
-        )
+        return await run(commands.update_objective, request)
 
     @serve(rpc.MOVE)
     async def move(request: rpc.MoveObjective) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Give an objective a new parent; publishes objective.moved."""
-        return await in_transaction(
-            sessions, lambda session: commands.move_objective(session, outbox, request)
-        )
+        return await run(commands.move_objective, request)
 
     @serve(rpc.DELETE)
     async def delete(request: rpc.DeleteObjective) -> rpc.ObjectiveWrite[None]:
         """Soft-delete an objective and its subtree; publishes objective.deleted."""
-        return await in_transaction(
-            sessions, lambda session: commands.delete_objective(session, outbox, request)
-        )
+        return await run(commands.delete_objective, request)
 
     @serve(rpc.RESTORE)
     async def restore(request: rpc.ObjectiveRequest) -> rpc.ObjectiveWrite[ObjectiveResponse]:
         """Bring back a deleted objective with its subtree; publishes objective.restored."""
-        return await in_transaction(
-            sessions, lambda session: commands.restore_objective(session, outbox, request)
-        )
+        return await run(commands.restore_objective, request)
 
     @serve(rpc.LINK_KPI)
     async def link_kpi(request: rpc.LinkKpi) -> rpc.ObjectiveWrite[ObjectiveKPILink]:
         """Link a KPI with a weight; publishes objective.kpi_linked."""
-        return await in_transaction(
-            sessions, lambda session: commands.link_kpi(session, outbox, request)
-        )
+        return await run(commands.link_kpi, request)
 
     @serve(rpc.UNLINK_KPI)
     async def unlink_kpi(request: rpc.UnlinkKpi) -> rpc.ObjectiveWrite[None]:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
-        return await in_transaction(
-            sessions, lambda session: commands.unlink_kpi(session, outbox, request)
-        )
+        return await run(commands.unlink_kpi, request)
 
 
 def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -32,9 +32,11 @@ from okr_gateway.read_model.answers import Answers
 from okr_gateway.read_model.store import Incomplete, ObjectiveStore
 from okr_shared import subjects as s
 from okr_shared.contracts.objective_events import LinkState, ObjectiveEvent, ObjectiveState
+from okr_shared.contracts.objective_rpc import ObjectiveWrite
 from okr_shared.heap import freeze_startup_objects
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOAD_SLICE = 2_000  # records built between two yields to the event loop while loading
 RETRY_S = 1.0
@@ -97,12 +99,13 @@ class ReadModel:
         self._lost.set()
         await self._warmed.wait()
 
-    def apply_written(self, events: list[ObjectiveEvent]) -> None:
-        """The events of a write this gateway made: applied before it answers the writer."""
-        if self._task is None:  # not running (OKR_GATEWAY_READ_MODEL=false): nothing to keep
-            return
-        for event in events:
-            self._take(event)
+    def written(self, write: ObjectiveWrite[T]) -> T:
+        """A write's result, once the model holds what it changed (the write's own events): the
+        writer's next request reads it, whichever route answers."""
+        if self._task is not None:  # not running (OKR_GATEWAY_READ_MODEL=false): nothing to keep
+            for event in write.events:
+                self._take(event)
+        return write.result
 
     # --- the feed -------------------------------------------------------------------------
 

@@ -26,10 +26,8 @@ from okr_gateway.deps import (
     actor,
 )
 from okr_gateway.models import User
-from okr_gateway.read_model.feed import ReadModel
 from okr_gateway.versions import IfMatch, etag, expected_version, one_version
 from okr_shared import subjects as s
-from okr_shared.contracts import kpi_rpc
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts import progress as progress_rpc
 from okr_shared.contracts.common import Page, Role
@@ -40,8 +38,6 @@ from okr_shared.contracts.objectives import (
     ObjectiveCreate,
     ObjectiveDetail,
     ObjectiveGanttItem,
-    ObjectiveKPILink,
-    ObjectiveKPILinkCreate,
     ObjectiveLevel,
     ObjectiveMove,
     ObjectiveResponse,
@@ -52,8 +48,6 @@ from okr_shared.contracts.objectives import (
     Quarter,
 )
 from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
-from okr_shared.errors import Invalid, Unavailable
-from okr_shared.errors import NotFound as NotFoundError
 
 T = TypeVar("T")
 ObjectiveId = Annotated[Id, Path(description="the objective's id")]
@@ -69,13 +63,6 @@ def json_response(body: bytes, headers: dict[str, str] | None = None) -> Respons
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-def _written(model: ReadModel, written: rpc.ObjectiveWrite[T]) -> T:
-    """A write's result, once the read model holds what it changed: the writer's next request
-    reads it, whichever route answers."""
-    model.apply_written(written.events)
-    return written.result
-
-
 @router.post("", status_code=201, response_model=ObjectiveResponse, summary="Create an objective")
 async def create_objective(
     data: ObjectiveCreate,
@@ -89,7 +76,7 @@ async def create_objective(
     request = rpc.CreateObjective(
         actor=actor(user), data=data, owner_id=owner.id, owner_department=owner.department
     )
-    created = _written(model, await rpc_.ask(rpc.CREATE, request))
+    created = model.written(await rpc_.ask(rpc.CREATE, request))
     response.headers["ETag"] = etag(created.version)
     response.headers["Location"] = f"/api/v1/objectives/{created.id}"
     return created
@@ -235,7 +222,7 @@ async def update_objective(
         changes=changes,
         expected_version=expected_version(if_match),
     )
-    updated = _written(model, await rpc_.ask(rpc.UPDATE, request))
+    updated = model.written(await rpc_.ask(rpc.UPDATE, request))
     response.headers["ETag"] = etag(updated.version)
     return updated
 
@@ -251,7 +238,7 @@ async def delete_objective(
     request = rpc.DeleteObjective(
         actor=actor(user), objective_id=objective_id, expected_version=expected_version(if_match)
     )
-    _written(model, await rpc_.ask(rpc.DELETE, request))
+    model.written(await rpc_.ask(rpc.DELETE, request))
     return Response(status_code=204)
 
 
@@ -268,7 +255,7 @@ async def restore_objective(
     response: Response,
 ) -> ObjectiveResponse:
     request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    restored = _written(model, await rpc_.ask(rpc.RESTORE, request))
+    restored = model.written(await rpc_.ask(rpc.RESTORE, request))
     response.headers["ETag"] = etag(restored.version)
     return restored
 
@@ -315,47 +302,9 @@ async def move_objective(
         new_parent_id=move.new_parent_id,
         expected_version=one_version(if_match, move.version),
     )
-    moved = _written(model, await rpc_.ask(rpc.MOVE, request))
+    moved = model.written(await rpc_.ask(rpc.MOVE, request))
     response.headers["ETag"] = etag(moved.version)
     return moved
-
-
-@router.post(
-    "/{objective_id}/kpis", status_code=201, response_model=ObjectiveKPILink, summary="Link a KPI"
-)
-async def link_kpi(
-    objective_id: ObjectiveId,
-    link: ObjectiveKPILinkCreate,
-    user: ObjectivesWrite,
-    rpc_: ServicesDep,
-    model: ReadModelDep,
-) -> ObjectiveKPILink:
-    await _check_kpi_exists(rpc_, user, link.kpi_id)
-    request = rpc.LinkKpi(actor=actor(user), objective_id=objective_id, link=link)
-    return _written(model, await rpc_.ask(rpc.LINK_KPI, request))
-
-
-@router.delete("/{objective_id}/kpis/{kpi_id}", status_code=204, summary="Unlink a KPI")
-async def unlink_kpi(
-    objective_id: ObjectiveId,
-    kpi_id: Annotated[Id, Path(description="the KPI's id")],
-    user: ObjectivesWrite,
-    rpc_: ServicesDep,
-    model: ReadModelDep,
-) -> Response:
-    request = rpc.UnlinkKpi(actor=actor(user), objective_id=objective_id, kpi_id=kpi_id)
-    _written(model, await rpc_.ask(rpc.UNLINK_KPI, request))
-    return Response(status_code=204)
-
-
-@router.get(
-    "/{objective_id}/kpis", response_model=list[ObjectiveKPILink], summary="Linked KPIs, weighted"
-)
-async def linked_kpis(
-    objective_id: ObjectiveId, user: ObjectivesRead, rpc_: ServicesDep
-) -> list[ObjectiveKPILink]:
-    request = rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
-    return await rpc_.ask(rpc.LINKS, request)
 
 
 @router.get(
@@ -404,17 +353,3 @@ async def recalculate(
     request = ProgressRequest(actor=actor(user), objective_id=objective_id)
     calculation = await rpc_.ask(progress_rpc.RECALCULATE, request)
     return detail.model_copy(update={"progress_percentage": calculation.progress_percentage})
-
-
-async def _check_kpi_exists(rpc_: ServicesDep, user: User, kpi_id: int) -> None:
-    """A link to an unknown KPI is refused: the KPIs service is asked."""
-    request = kpi_rpc.KpiRequest(actor=actor(user), kpi_id=kpi_id)
-    try:
-        await rpc_.ask(kpi_rpc.GET, request)
-    except Unavailable as err:
-        raise Unavailable(
-            f"cannot check that KPI {kpi_id} exists: the kpis service did not answer; "
-            "try again shortly"
-        ) from err
-    except NotFoundError as err:
-        raise Invalid(f"kpi_id {kpi_id}: no such KPI") from err
