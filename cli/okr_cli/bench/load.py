@@ -84,18 +84,35 @@ async def run(
 async def get_objective(
     gateway: str, authorization: str, ids: list[int], seconds: float
 ) -> dict[str, float]:
-    """GETs of random objectives among `ids`, from 8 clients for `seconds`: the rate, the p99
-    and how many were sent."""
+    """GETs of random objectives among `ids` (the gateway's read model answers them)."""
+    path = "/api/v1/objectives/{}"
+    return await rate("get_objective", gateway, authorization, path, ids, seconds)
+
+
+async def list_children(
+    gateway: str, authorization: str, parent_ids: list[int], seconds: float
+) -> dict[str, float]:
+    """Pages of the children of random objectives among `parent_ids`: the objectives service
+    answers them over request/reply, so this is the request path's own figure."""
+    path = "/api/v1/objectives?parent_id={}&limit=20"
+    return await rate("list_objectives", gateway, authorization, path, parent_ids, seconds)
+
+
+async def rate(
+    name: str, gateway: str, authorization: str, path: str, ids: list[int], seconds: float
+) -> dict[str, float]:
+    """GETs of `path` with random ids among `ids`, from 8 clients for `seconds`: the rate, the
+    p99 and how many were sent."""
     started = time.perf_counter()
     latencies = await run(
         gateway,
         authorization,
-        lambda: f"/api/v1/objectives/{random.choice(ids)}",  # noqa: S311
+        lambda: path.format(random.choice(ids)),  # noqa: S311
         clients=8,
         seconds=seconds,
     )
     return {
-        "get_objective_rps": len(latencies) / (time.perf_counter() - started),
-        "get_objective_p99_ms": percentile(latencies, 0.99),
+        f"{name}_rps": len(latencies) / (time.perf_counter() - started),
+        f"{name}_p99_ms": percentile(latencies, 0.99),
         "requests": len(latencies),
     }

@@ -353,6 +353,15 @@ class Bench:
                 costs = cpu.per_request_ms(before, cpu.snapshot(self.pids), got.pop("requests"))
                 figures.update(got)
                 figures.update({f"get_objective_cpu_ms[{k}]": v for k, v in costs.items()})
+            with self.console.status(f"list children, 8 clients, {plan.get_seconds:.0f} s"):
+                parents = small.ids[: len(small.ids) - len(small.leaves)]
+                before = cpu.snapshot(self.pids)
+                got = await load.list_children(
+                    self.gateway, self.headers["Authorization"], parents, plan.get_seconds
+                )
+                costs = cpu.per_request_ms(before, cpu.snapshot(self.pids), got.pop("requests"))
+                figures.update(got)
+                figures.update({f"list_objectives_cpu_ms[{k}]": v for k, v in costs.items()})
             with self.console.status("ancestors of leaves in the 111k tree"):
                 leaves = iter(random.sample(large.leaves, 200))
                 times = await load.run(
