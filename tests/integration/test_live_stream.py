@@ -16,6 +16,7 @@ import httpx
 import nats
 import pytest
 
+from okr_shared import subjects
 from tests.support.browser import Gateway
 from tests.support.objectives import make
 from tests.support.sse import ProgressStream, progress_stream, stream_on
@@ -275,3 +276,25 @@ async def many_streams(system: RunningSystem, gateway: Gateway, streams_per_user
         f"frames delivered in {elapsed:.2f} s, {used:.2f} s of CPU "
         f"({used / frames * 1e6:.0f} us a frame, readers included)"
     )
+
+
+async def test_an_update_that_breaks_its_contract_is_left_out(
+    system: RunningSystem, gateway: Gateway
+) -> None:
+    """The stream passes on rollup updates as their contract has them, not whatever was
+    published on their subject."""
+    department = f"Sales-{secrets.token_hex(3)}"
+    _, manager = await system.user("manager", department=department)
+    objective = await make(system, title="Checked", level="team", department=department)
+    client = await nats.connect(system.nats_url)
+    try:
+        async with progress_stream(gateway.url, manager) as stream:
+            broken = {"objective_id": objective["id"], "progress_percentage": "lots"}
+            subject = subjects.progress_subject(objective["id"])
+            await client.publish(subject, json.dumps(broken).encode())
+            await client.flush()
+            await set_progress(system, objective, 30)
+            await stream.until(lambda: 30 in progress_of(stream, objective))
+    finally:
+        await client.close()
+    assert "lots" not in progress_of(stream, objective)

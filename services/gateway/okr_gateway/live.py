@@ -30,10 +30,12 @@ from typing import Any
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from pydantic import ValidationError
 
 from okr_shared import subjects as s
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Actor
+from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.faults import is_transient
 from okr_shared.objective_rules import sees_objective
 
@@ -261,9 +263,11 @@ class LiveHub:
         if not watching and not self._everything:
             return
         try:
-            update = json.loads(msg.data)
-        except ValueError:
-            log.warning("an unreadable update on %s: left out of the live streams", msg.subject)
+            update = ObjectiveProgressUpdated.model_validate_json(msg.data)
+        except ValidationError as err:
+            log.warning(
+                "an invalid update on %s left out of the live streams: %s", msg.subject, err
+            )
             return
         frames: dict[bool, bytes] = {}  # built once for admins, once for everyone else
         for viewer in (*self._everything, *watching):
@@ -358,11 +362,8 @@ def _in_subtree(
     return Verdict.KEEP, not ASK
 
 
-def _frame(objective_id: int, update: dict[str, Any], *, whole: bool) -> bytes:
+def _frame(objective_id: int, update: ObjectiveProgressUpdated, *, whole: bool) -> bytes:
     """The update as a Server-Sent Event: whole for an admin; for anyone else without
     `child_count`, which counts children they may not see."""
-    shown = update if whole else {k: v for k, v in update.items() if k != "child_count"}
-    return (
-        f"id: {objective_id}:{update.get('version', 0)}\nevent: progress\n"
-        f"data: {json.dumps(shown)}\n\n"
-    ).encode()
+    shown = update.model_dump_json(exclude=None if whole else {"child_count"})
+    return f"id: {objective_id}:{update.version}\nevent: progress\ndata: {shown}\n\n".encode()
