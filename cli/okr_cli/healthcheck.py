@@ -25,6 +25,7 @@ import urllib.request
 
 import nats
 
+from okr_shared.contracts.endpoint import REFUSED
 from okr_shared.subjects import RPC_PING_ALL, SERVICE_INBOX_PREFIX
 
 SERVICES = ("objectives", "kpis", "progress", "webhooks", "gateway")
@@ -70,11 +71,11 @@ async def instance_ready(nats_url: str, service: str, instance: str | None) -> s
                 msg = await subscription.next_msg(timeout=left)
             except (TimeoutError, nats.errors.TimeoutError):
                 break
-            answer = json.loads(msg.data)
-            info = answer.get("result") or {}
+            if REFUSED in (msg.headers or {}):  # not ready
+                continue
+            info = json.loads(msg.data)
             if (
-                answer.get("ok")
-                and info.get("service") == service
+                info.get("service") == service
                 and info.get("host") == host
                 and instance in (None, info.get("instance"))
             ):

@@ -13,6 +13,7 @@ from okr_cli.config import CliSettings
 from okr_cli.supervisor import StartFailed
 from okr_cli.ui import app, console, fail, nats_url
 from okr_shared import subjects
+from okr_shared.contracts.endpoint import REFUSED
 from okr_shared.contracts.progress import RebuildReport
 from okr_shared.embedded import EmbeddedServerError
 from okr_shared.errors import OkrError, error_from_dict
@@ -130,7 +131,6 @@ async def _rebuild(nats_url: str) -> RebuildReport:
         reply = await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=300)
     finally:
         await client.close()
-    envelope = json.loads(reply.data)
-    if not envelope.get("ok"):
-        raise error_from_dict(envelope.get("error") or {})
-    return RebuildReport.model_validate(envelope["result"])
+    if REFUSED in (reply.headers or {}):
+        raise error_from_dict(json.loads(reply.data))
+    return RebuildReport.model_validate_json(reply.data)

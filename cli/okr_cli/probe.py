@@ -4,7 +4,6 @@ whether its consumers and outboxes have anything left to do."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from okr_shared import subjects
 from okr_shared.contracts.common import ServiceInfo, ServiceStatus
+from okr_shared.contracts.endpoint import REFUSED
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,9 +57,8 @@ async def ask_all(nats_url: str, subject: str, model: type[M], wait_s: float) ->
                 msg = await subscription.next_msg(timeout=left)
             except (TimeoutError, nats.errors.TimeoutError):
                 break
-            envelope = json.loads(msg.data)
-            if envelope.get("ok"):
-                answers.append(model.model_validate(envelope["result"]))
+            if REFUSED not in (msg.headers or {}):  # a refusal is an instance not ready
+                answers.append(model.model_validate_json(msg.data))
     finally:
         await client.close()
     return answers

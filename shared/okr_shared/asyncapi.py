@@ -140,16 +140,16 @@ def _add_parameters_and_examples(document: dict[str, Any], key: str, channel: Ch
 
 
 COMPONENT_KEY = re.compile(r"[^A-Za-z0-9._-]")
-REPLY_ENVELOPE = (
-    'Sent to the request\'s reply subject as {"ok": true, "result": <payload>} or '
-    '{"ok": false, "error": {"code", "message", "details"}}; a large result comes in numbered '
-    "chunks (headers Okr-Chunk, Okr-Chunks) to be joined in order."
+REPLY = (
+    "Sent to the request's reply subject: the result, or a refusal, whose header Okr-Error "
+    'names its code and whose body is {"code", "message", "details"}. A large result comes in '
+    "numbered chunks (headers Okr-Chunk, Okr-Chunks) to be joined in order."
 )
 
 
 def _add_request_reply_contracts(document: dict[str, Any]) -> None:
-    """Our request/reply handlers take raw bytes, so FastStream documents an empty payload:
-    put each subject's request model in its place, and its result in `x-reply`."""
+    """FastStream documents what a subscriber takes, not what it answers: each request/reply
+    subject's result goes in `x-reply`, with an example of the request beside it."""
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     messages = components.get("messages", {})
@@ -161,19 +161,15 @@ def _add_request_reply_contracts(document: dict[str, Any]) -> None:
             message = messages.get(reference["$ref"].rsplit("/", 1)[1])
             if message is None:
                 continue
-            message["payload"] = _schema(contract.request, schemas)
             message["examples"] = [{"name": "request", "payload": _example(contract.request)}]
-            answer = {"ok": True, "result": _example(contract.result)}
             message["x-reply"] = {
-                "description": REPLY_ENVELOPE,
+                "description": REPLY,
                 "payload": _schema(contract.result, schemas),
-                "examples": [{"name": "answer", "payload": answer}],
+                "examples": [{"name": "answer", "payload": _example(contract.result)}],
             }
             if contract.refuses:
                 # Besides `invalid` (a malformed request) and `unavailable`, which any may answer.
                 message["x-refuses"] = sorted({e.code for e in contract.refuses})
-    if not _mentions(document, "#/components/schemas/EmptyPayload"):
-        schemas.pop("EmptyPayload", None)
 
 
 def _schema(annotation: object, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -210,10 +206,6 @@ def _example(annotation: object) -> Any:
     return example_of(schema, schema.get("$defs", {}))
 
 
-def _mentions(document: dict[str, Any], ref: str) -> bool:
-    return f'"{ref}"' in json.dumps(document)
-
-
 def asyncapi_router(
     info: ServiceInfo,
     broker: NatsBroker,
@@ -223,7 +215,7 @@ def asyncapi_router(
     rpc = RpcRouter(queue=info.service)
     built: list[bytes] = []  # the workers are fixed once the service is ready
 
-    @rpc.route_raw(subjects.rpc_asyncapi(info.service))
+    @rpc.route(subjects.rpc_asyncapi(info.service), chunked=True, result=Any)
     async def asyncapi(_: Ping) -> bytes:
         """This service's AsyncAPI document (the gateway merges them at /asyncapi.json)."""
         if not ready():

@@ -1,12 +1,19 @@
-"""Request/reply between the gateway and the services, with errors that survive the trip.
+"""Request/reply between the gateway and the services, on FastStream, with errors that survive
+the trip.
 
-A reply is `{"ok": true, "result": ...}` or `{"ok": false, "error": {code, message, details}}`.
-Handlers take one pydantic request model and return a pydantic model (or None); a domain error
-they raise becomes an error reply, so the caller never waits out a timeout for a bad request.
+A handler is a FastStream subscriber that takes one pydantic request model and returns its
+result: FastStream parses the request and publishes the result to the caller's reply subject,
+and callers ask with the broker's own `request` (`ask`). A refusal is a reply whose header
+`Okr-Error` names its code, with `{code, message, details}` as its body. A request that does
+not validate is refused as `invalid` by FastStream's `ExceptionMiddleware`, and whatever a
+handler raises is refused too, so a caller never waits out a timeout for a bad request.
 
-Replies travel in numbered chunks (headers `Okr-Chunk`, `Okr-Chunks`) on the caller's own inbox:
-almost always one, but a whole tree or a 10,000-long list of ancestors is larger than a NATS
-message may be. Core NATS keeps one publisher's messages in order, so the caller joins them.
+Some answers may be larger than a NATS message may be (a whole tree, the ancestors of a
+10,000-deep chain, an export): their endpoints are declared `chunked`, and the reply comes in
+numbered chunks (headers `Okr-Chunk`, `Okr-Chunks`) on the caller's own inbox, the last one
+FastStream's reply. Core NATS keeps one publisher's messages in order, so the caller joins them.
+A chunked handler may return the JSON bytes of its result itself (a tree rendered to JSON), and
+`ask_json` hands them on unparsed.
 """
 
 from __future__ import annotations
@@ -22,14 +29,14 @@ from typing import Any, TypeVar, cast, get_type_hints
 from uuid import uuid4
 
 import nats.errors
+from faststream import ExceptionMiddleware
 from faststream.exceptions import IncorrectState
-from faststream.nats import NatsBroker, NatsMessage, NatsRouter
-from nats.aio.client import Client as NatsClient
+from faststream.nats import NatsBroker, NatsResponse, NatsRouter
+from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import to_jsonable_python
 
 from okr_shared import metrics, tracing
-from okr_shared.contracts.endpoint import RpcEndpoint
+from okr_shared.contracts.endpoint import REFUSED, RpcEndpoint
 from okr_shared.errors import Internal, Invalid, OkrError, Unavailable, error_from_dict
 from okr_shared.faults import is_transient
 
@@ -44,21 +51,6 @@ CONCURRENT_REQUESTS = 16
 CHUNK_BYTES = 512 * 1024  # well under NATS's default 1 MiB message limit
 CHUNK = "Okr-Chunk"
 CHUNKS = "Okr-Chunks"
-OK_PREFIX = b'{"ok": true, "result": '
-
-
-def ok(result: Any) -> bytes:
-    return json.dumps({"ok": True, "result": to_jsonable_python(result)}).encode()
-
-
-def ok_raw(result: Any) -> bytes:
-    """For handlers that return the JSON bytes of their result themselves (a whole tree)."""
-    assert isinstance(result, bytes), "a raw handler returns the JSON bytes of its result"
-    return OK_PREFIX + result + b"}"
-
-
-def failed(error: OkrError) -> bytes:
-    return json.dumps({"ok": False, "error": error.to_dict()}).encode()
 
 
 def validation_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -68,46 +60,31 @@ def validation_details(err: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def dispatch(
-    handler: Handler[Req], model: type[Req], body: bytes, encode: Callable[[Any], bytes] = ok
-) -> bytes:
+def refusal(error: OkrError) -> NatsResponse:
+    return NatsResponse(error.to_dict(), headers={REFUSED: error.code})
+
+
+def _malformed(err: ValidationError, message: NatsMessage) -> Any:
+    """FastStream validates the request against the handler's model before our code runs; this
+    answers a request that does not validate (our handlers turn their own errors into
+    refusals, so a ValidationError that reaches here is the request's)."""
+    metrics.RPC_REQUESTS.labels(message.raw_message.subject, "error").inc()
+    return refusal(Invalid("malformed request", details=validation_details(err)))
+
+
+async def _json_or_bytes(message: NatsMessage, decode: Callable[..., Awaitable[Any]]) -> Any:
+    """FastStream's decoder, except that a body that is not JSON is handed on as it is, so the
+    request model refuses it (above) rather than the decoder failing before any reply."""
     try:
-        request = model.model_validate_json(body)
-    except ValidationError as err:
-        return failed(Invalid("malformed request", details=validation_details(err)))
-    try:
-        return encode(await handler(request))
-    except OkrError as err:
-        return failed(err)
-    except Exception as err:
-        if is_transient(err):
-            log.warning("%s: %s", handler.__name__, err)
-            return failed(Unavailable("a backing service is unavailable; try again shortly"))
-        # A request has no redelivery: answer now, with an id that finds the traceback in the log.
-        error_id = uuid4().hex[:12]
-        log.exception("unexpected error in %s (error id %s)", handler.__name__, error_id)
-        return failed(Internal(f"internal error (id {error_id})"))
-
-
-async def _raw_body(msg: NatsMessage) -> bytes:
-    """Hand the handler the bytes: FastStream would parse JSON itself and, on a bad body, fail
-    before our handler could answer, leaving the caller to wait for its timeout."""
-    return msg.body
-
-
-async def send_reply(client: NatsClient, reply_to: str, reply: bytes) -> None:
-    if not reply_to:
-        return
-    count = max(1, -(-len(reply) // CHUNK_BYTES))
-    for index in range(count):
-        part = reply[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
-        await client.publish(reply_to, part, headers={CHUNK: str(index), CHUNKS: str(count)})
+        return await decode(message)
+    except ValueError:
+        return message.body
 
 
 @dataclass(frozen=True)
 class RpcContract:
-    """What a request/reply subject takes and answers, for the AsyncAPI document: FastStream
-    sees only the raw bytes our handlers are given."""
+    """What a request/reply subject takes and answers, for the AsyncAPI document's replies
+    (FastStream documents what a subscriber takes, not what it answers)."""
 
     request: type[BaseModel]
     result: object  # the handler's return annotation; Any for raw JSON of unknown shape
@@ -118,60 +95,56 @@ CONTRACTS: dict[str, RpcContract] = {}  # by subject, as routes are registered
 
 
 class RpcRouter:
-    """A `NatsRouter` whose routes are request/reply handlers in one queue group."""
+    """A `NatsRouter` whose subscribers are request/reply handlers in one queue group."""
 
     def __init__(self, queue: str) -> None:
-        self.router = NatsRouter()
+        self.router = NatsRouter(
+            middlewares=[ExceptionMiddleware(publish_handlers={ValidationError: _malformed})]
+        )
         self.queue = queue
         self._broker: NatsBroker | None = None
 
     def serve_on(self, broker: NatsBroker) -> None:
-        """Include these routes in `broker`; their replies go out on its connection (nats-py
-        gives a received message's client no public name, and FastStream's injected `Client`
-        is resolved per message)."""
+        """Include these routes in `broker`, which also sends a chunked answer's first parts."""
         broker.include_router(self.router)
         self._broker = broker
 
-    def _connection(self) -> NatsClient:
-        assert self._broker is not None, "serve_on(broker) first"
-        return self._broker.connection
-
-    def route(self, subject: str, *, queue: bool = True) -> Callable[[Handler[Req]], Handler[Req]]:
-        return self._register(subject, ok, queue=queue)
-
     def serve(
         self, endpoint: RpcEndpoint[Req, Resp]
-    ) -> Callable[[Callable[[Req], Awaitable[Resp]]], Callable[[Req], Awaitable[Resp]]]:
-        """Serve a declared endpoint; the handler must take its request model."""
+    ) -> Callable[[Callable[[Req], Awaitable[Any]]], Callable[[Req], Awaitable[Any]]]:
+        """Serve a declared endpoint; the handler must take its request model (and may return
+        the JSON bytes of its result if the endpoint is chunked)."""
 
-        def register(
-            handler: Callable[[Req], Awaitable[Resp]],
-        ) -> Callable[[Req], Awaitable[Resp]]:
+        def register(handler: Callable[[Req], Awaitable[Any]]) -> Callable[[Req], Awaitable[Any]]:
             if _request_model(handler) is not endpoint.request:
                 raise TypeError(
                     f"{handler.__name__} serves {endpoint.subject}: it must take "
                     f"{endpoint.request.__name__}"
                 )
-            register_as = self._register(
-                endpoint.subject, ok, queue=True, result=endpoint.result, refuses=endpoint.refuses
+            subscribe = self._register(
+                endpoint.subject,
+                queue=True,
+                chunked=endpoint.chunked,
+                result=endpoint.result,
+                refuses=endpoint.refuses,
             )
-            return register_as(handler)
+            return subscribe(handler)
 
         return register
 
-    def route_raw(
-        self, subject: str, *, result: object = Any
+    def route(
+        self, subject: str, *, queue: bool = True, chunked: bool = False, result: object = None
     ) -> Callable[[Handler[Req]], Handler[Req]]:
-        """The handler returns the JSON bytes of its result (of type `result`, for the
-        document); see `call_raw`."""
-        return self._register(subject, ok_raw, queue=True, result=result)
+        """A handler of a subject that is not one declared endpoint (the pings and documents
+        every service answers on a subject of its own)."""
+        return self._register(subject, queue=queue, chunked=chunked, result=result)
 
     def _register(
         self,
         subject: str,
-        encode: Callable[[Any], bytes],
         *,
         queue: bool,
+        chunked: bool,
         result: object = None,
         refuses: tuple[type[OkrError], ...] = (),
     ) -> Callable[[Handler[Req]], Handler[Req]]:
@@ -179,32 +152,65 @@ class RpcRouter:
             model = _request_model(handler)
             answers = result if result is not None else get_type_hints(handler).get("return")
             CONTRACTS[subject] = RpcContract(model, answers, refuses)
-
-            requests = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
+            encode = _adapter(cast(Hashable, answers)).dump_json if chunked else None
+            outcomes = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
             latency = metrics.RPC_LATENCY.labels(subject)
 
-            async def endpoint(msg: NatsMessage) -> None:
+            async def answer(request: Any, message: Any) -> Any:
                 started = time.perf_counter()
                 # The caller's trace goes on here, so this service's log lines carry its id.
-                with tracing.span(subject, msg.headers, kind=tracing.SpanKind.SERVER):
-                    reply = await dispatch(handler, model, msg.body, encode=encode)
+                with tracing.span(subject, message.headers, kind=tracing.SpanKind.SERVER):
+                    reply = await _answer(handler, request)
+                    if encode is not None and not isinstance(reply, NatsResponse):
+                        body = reply if isinstance(reply, bytes) else encode(reply)
+                        reply = await self._in_chunks(body, message.reply_to)
                 latency.observe(time.perf_counter() - started)
-                requests["ok" if reply.startswith(OK_PREFIX) else "error"].inc()
-                await send_reply(self._connection(), msg.reply_to, reply)
+                refused = isinstance(reply, NatsResponse) and REFUSED in reply.headers
+                outcomes["error" if refused else "ok"].inc()
+                return reply
 
-            endpoint.__name__ = handler.__name__
+            # FastStream reads the request model (to parse and to document it) from here.
+            answer.__annotations__ = {"request": model, "message": NatsMessage}
+            answer.__name__ = handler.__name__
             self.router.subscriber(
                 subject,
                 queue=self.queue if queue else "",
-                decoder=_raw_body,
+                decoder=_json_or_bytes,
                 max_workers=CONCURRENT_REQUESTS,
-                no_reply=True,
                 title=subject,
                 description=inspect.getdoc(handler),
-            )(endpoint)
+            )(answer)
             return handler
 
         return register
+
+    async def _in_chunks(self, body: bytes, reply_to: str) -> NatsResponse:
+        """Send all but the last chunk now; FastStream sends the last as the reply."""
+        count = max(1, -(-len(body) // CHUNK_BYTES))
+        if count > 1 and reply_to:
+            assert self._broker is not None, "serve_on(broker) first"
+            for index in range(count - 1):
+                part = body[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
+                headers = {CHUNK: str(index), CHUNKS: str(count)}
+                await self._broker.publish(part, reply_to, headers=headers)
+        last = body[(count - 1) * CHUNK_BYTES :]
+        return NatsResponse(last, headers={CHUNK: str(count - 1), CHUNKS: str(count)})
+
+
+async def _answer(handler: Handler[Req], request: Req) -> Any:
+    """The handler's result, or the refusal that says why there is none."""
+    try:
+        return await handler(request)
+    except OkrError as err:
+        return refusal(err)
+    except Exception as err:
+        if is_transient(err):
+            log.warning("%s: %s", handler.__name__, err)
+            return refusal(Unavailable("a backing service is unavailable; try again shortly"))
+        # A request has no redelivery: answer now, with an id that finds the traceback in the log.
+        error_id = uuid4().hex[:12]
+        log.exception("unexpected error in %s (error id %s)", handler.__name__, error_id)
+        return refusal(Internal(f"internal error (id {error_id})"))
 
 
 def _request_model(handler: Handler[Req]) -> type[Req]:
@@ -224,6 +230,10 @@ async def ask(
     timeout: float = 5.0,
 ) -> Resp:
     """Call a declared endpoint: its typed result, or the error it answered with."""
+    if endpoint.chunked:
+        body = await call_json(broker, endpoint.subject, request, timeout=timeout)
+        result: Resp = _adapter(cast(Hashable, endpoint.result)).validate_json(body)
+        return result
     return await call(broker, endpoint.subject, request, endpoint.result, timeout=timeout)
 
 
@@ -235,25 +245,33 @@ async def call(
     *,
     timeout: float = 5.0,
 ) -> Resp:
-    """Ask one service and return its typed result, or raise the error it answered with."""
-    envelope = json.loads(await _ask(broker, subject, request, timeout))
-    if not envelope.get("ok"):
-        raise error_from_dict(envelope.get("error") or {})
-    result: Resp = _adapter(cast(Hashable, result_type)).validate_python(envelope.get("result"))
+    """Ask one service on a subject of its own and return its typed result, or raise the error
+    it answered with."""
+    try:
+        answer = await broker.request(request, subject, headers=tracing.inject({}), timeout=timeout)
+    except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError) as err:
+        raise _no_answer(subject) from err
+    except (nats.errors.Error, IncorrectState, AttributeError) as err:  # not connected (yet)
+        raise Unavailable("the message bus is unavailable; try again shortly") from err
+    if REFUSED in answer.headers:
+        raise error_from_dict(json.loads(answer.body))
+    # An empty body is a handler's None.
+    result: Resp = _adapter(cast(Hashable, result_type)).validate_json(answer.body or b"null")
     return result
 
 
-async def call_raw(
+async def ask_json(
+    broker: NatsBroker, endpoint: RpcEndpoint[Req, Any], request: Req, *, timeout: float = 5.0
+) -> bytes:
+    """The JSON bytes of a chunked endpoint's result, joined and not parsed."""
+    return await call_json(broker, endpoint.subject, request, timeout=timeout)
+
+
+async def call_json(
     broker: NatsBroker, subject: str, request: BaseModel, *, timeout: float = 5.0
 ) -> bytes:
-    """The JSON bytes of the result, not parsed (a `route_raw` handler's answer)."""
-    reply = await _ask(broker, subject, request, timeout)
-    if reply.startswith(OK_PREFIX):
-        return reply[len(OK_PREFIX) : -1]
-    raise error_from_dict(json.loads(reply).get("error") or {})
-
-
-async def _ask(broker: NatsBroker, subject: str, request: BaseModel, timeout: float) -> bytes:
+    """`ask_json` on a subject of its own. A chunked answer comes as several messages, which
+    the broker's `request` (one answer) cannot take: they are read on an inbox of our own."""
     try:
         client = broker.connection
         inbox = client.new_inbox()
@@ -265,7 +283,7 @@ async def _ask(broker: NatsBroker, subject: str, request: BaseModel, timeout: fl
             subject,
             request.model_dump_json().encode(),
             reply=inbox,
-            headers=tracing.inject({}) or None,
+            headers={"content-type": "application/json", **tracing.inject({})},
         )
         parts: list[bytes] = []
         expected = 1
@@ -277,6 +295,8 @@ async def _ask(broker: NatsBroker, subject: str, request: BaseModel, timeout: fl
             headers = msg.headers or {}
             if headers.get("Status") == "503":  # the server's "no responders"
                 raise _no_answer(subject)
+            if REFUSED in headers:
+                raise error_from_dict(json.loads(msg.data))
             if int(headers.get(CHUNK, -1)) != len(parts):
                 raise Unavailable(f"the answer to {subject} arrived incomplete; try again")
             expected = int(headers.get(CHUNKS, 1))

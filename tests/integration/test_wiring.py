@@ -18,6 +18,7 @@ from okr_cli import probe
 from okr_gateway.main import create_app
 from okr_gateway.settings import GatewaySettings
 from okr_shared import subjects
+from okr_shared.contracts.endpoint import REFUSED
 from okr_shared.embedded import EmbeddedNats, free_port
 from tests.support.held_work import unpublished, work_held_in_kpis
 from tests.support.kpis import make_kpi
@@ -29,7 +30,8 @@ async def test_each_service_answers_a_ping_with_its_name_and_version(system: Run
     try:
         for service in ("objectives", "kpis", "progress", "gateway"):
             reply = await client.request(subjects.rpc_ping(service), b"{}", timeout=2)
-            info = json.loads(reply.data)["result"]
+            assert REFUSED not in (reply.headers or {}), reply.data
+            info = json.loads(reply.data)
             assert info["service"] == service
             assert info["version"] == "0.1.0"
             assert info["instance"] == f"{service}-test"
@@ -75,10 +77,10 @@ async def test_a_malformed_request_gets_an_error_reply_not_a_timeout(system: Run
     finally:
         await client.close()
     for reply in replies:
-        envelope = json.loads(reply.data)
-        assert envelope["ok"] is False
-        assert envelope["error"]["code"] == "invalid"
-        assert envelope["error"]["message"] == "malformed request"
+        assert reply.headers[REFUSED] == "invalid"
+        error = json.loads(reply.data)
+        assert error["code"] == "invalid"
+        assert error["message"] == "malformed request"
 
 
 async def test_relay_republishing_after_a_crash_adds_no_duplicate(system: RunningSystem) -> None:

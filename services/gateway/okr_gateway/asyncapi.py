@@ -24,7 +24,7 @@ from okr_shared import subjects
 from okr_shared.asyncapi import SCHEMA_VERSION, Documented, service_document
 from okr_shared.contracts.common import Ping
 from okr_shared.errors import Unavailable
-from okr_shared.rpc import call_raw
+from okr_shared.rpc import call_json
 
 # Referenced sections first, so that what refers to a renamed key is compared once rewritten.
 SECTIONS = (
@@ -155,7 +155,7 @@ class SystemDocument:
         return document
 
     async def _ask(self, service: str) -> dict[str, Any]:
-        raw = await call_raw(
+        raw = await call_json(
             self.broker, subjects.rpc_asyncapi(service), Ping(), timeout=self.timeout_s
         )
         document: dict[str, Any] = json.loads(raw)

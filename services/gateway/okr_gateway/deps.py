@@ -72,9 +72,9 @@ class Services:
             raise Unavailable("the message bus did not take the value; try again") from err
         return bool(ack.duplicate)
 
-    async def call_raw(self, subject: str, request: BaseModel) -> bytes:
-        """The JSON bytes of a large answer, passed through without parsing them."""
-        return await rpc.call_raw(self.broker, subject, request, timeout=self.large_timeout_s)
+    async def ask_json(self, endpoint: RpcEndpoint[Req, T], request: Req) -> bytes:
+        """The JSON bytes of a chunked endpoint's (large) answer, passed through unparsed."""
+        return await rpc.ask_json(self.broker, endpoint, request, timeout=self.large_timeout_s)
 
 
 @dataclass

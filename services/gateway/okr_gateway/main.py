@@ -43,9 +43,8 @@ from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
-from okr_shared import subjects
 from okr_shared.contracts import objective_rpc
-from okr_shared.contracts.progress import Export
+from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
 from okr_shared.heap import freeze_startup_objects
 from okr_shared.metrics import MetricsServer
@@ -77,7 +76,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         identities=Identities(engine, readers),
         read_model=ReadModel(
             lambda: services.broker.connection,
-            lambda: services.call_raw(subjects.RPC_OBJECTIVES_EXPORT, Export()),
+            lambda: services.ask_json(OBJECTIVES_EXPORT, Export()),
         ),
         tokens=Tokens(
             secret or secret_file(settings.data_dir / "jwt-secret"),

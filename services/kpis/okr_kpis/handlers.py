@@ -15,7 +15,7 @@ from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts import kpi_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.kpis import KpiDetail, KpiResponse, KpiValue, Rejection, SourceStats
-from okr_shared.contracts.progress import Export, KpisExport
+from okr_shared.contracts.progress import KPIS_EXPORT, Export
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
@@ -68,7 +68,7 @@ def build_router(
         async with sessions() as session:
             return await queries.writable(session, request)
 
-    @router.route_raw(s.RPC_KPIS_EXPORT, result=KpisExport)
+    @serve(KPIS_EXPORT)
     async def export(_: Export) -> bytes:
         """Every KPI's progress (for a rebuild of the progress projection)."""
         async with sessions() as session:

@@ -9,20 +9,17 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okr_objectives import commands, queries
-from okr_shared import subjects as s
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
     ObjectiveDetail,
-    ObjectiveGanttItem,
     ObjectiveKPILink,
     ObjectiveResponse,
     ObjectiveStats,
-    ObjectiveTreeNode,
 )
-from okr_shared.contracts.progress import Export, ObjectivesExport
+from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import in_transaction
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
@@ -92,7 +89,7 @@ def _command_routes(
 
 
 def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
-    serve, raw = router.serve, router.route_raw
+    serve = router.serve
 
     @serve(rpc.GET)
     async def get(request: rpc.ObjectiveRequest) -> ObjectiveDetail:
@@ -159,19 +156,19 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.links(session, request)
 
-    @raw(s.RPC_OBJECTIVES_TREE, result=list[ObjectiveTreeNode])
+    @serve(rpc.TREE)
     async def tree(request: rpc.TreeView) -> bytes:
         """Nested trees of objectives (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.tree_view(session, request)
 
-    @raw(s.RPC_OBJECTIVES_EXPORT, result=ObjectivesExport)
+    @serve(OBJECTIVES_EXPORT)
     async def export(_: Export) -> bytes:
         """Every objective and link, as states (for a rebuild of the progress projection)."""
         async with sessions() as session:
             return await queries.export(session)
 
-    @raw(s.RPC_OBJECTIVES_GANTT, result=list[ObjectiveGanttItem])
+    @serve(rpc.GANTT)
     async def gantt(request: rpc.GanttView) -> bytes:
         """Objectives as Gantt items (raw JSON, in chunks)."""
         async with sessions() as session:

@@ -27,7 +27,7 @@ from okr_shared.contracts.progress import (
     RebuildReport,
 )
 from okr_shared.outbox import Outbox
-from okr_shared.rpc import RpcRouter, call_raw
+from okr_shared.rpc import RpcRouter, ask_json
 
 OBJECTIVE_EVENTS_CONSUMER = "progress-objective-events"
 KPI_EVENTS_CONSUMER = "progress-kpi-events"
@@ -91,12 +91,10 @@ def build_router(
     async def rebuild(_: Export) -> RebuildReport:
         """Rebuild the projection from the objectives and KPIs services; recompute everything."""
         objectives = ObjectivesExport.model_validate_json(
-            await call_raw(
-                broker, subjects.RPC_OBJECTIVES_EXPORT, Export(), timeout=REBUILD_TIMEOUT_S
-            )
+            await ask_json(broker, progress.OBJECTIVES_EXPORT, Export(), timeout=REBUILD_TIMEOUT_S)
         )
         kpis = KpisExport.model_validate_json(
-            await call_raw(broker, subjects.RPC_KPIS_EXPORT, Export(), timeout=REBUILD_TIMEOUT_S)
+            await ask_json(broker, progress.KPIS_EXPORT, Export(), timeout=REBUILD_TIMEOUT_S)
         )
         async with sessions.begin() as session:
             return await service.rebuild(session, outbox, objectives, kpis)

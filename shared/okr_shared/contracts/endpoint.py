@@ -12,6 +12,10 @@ from pydantic import BaseModel
 
 from okr_shared.errors import OkrError
 
+# A reply with this header is a refusal: its body is `{code, message, details}`, and the header
+# names the code. Any other reply's body is the result (empty for None).
+REFUSED = "Okr-Error"
+
 Req = TypeVar("Req", bound=BaseModel)
 Res = TypeVar("Res")
 
@@ -23,3 +27,6 @@ class RpcEndpoint(Generic[Req, Res]):
     result: type[Res]  # a model, or `list[...]`, `Page[...]`, `type(None)`
     # What it may refuse with, beyond `invalid` (a malformed request) and `unavailable`.
     refuses: tuple[type[OkrError], ...] = ()
+    # The answer is sent in chunks: for results that may be larger than a NATS message may be
+    # (a whole tree, 10,000 ancestors). Its handler may return the JSON bytes of its result.
+    chunked: bool = False

@@ -108,7 +108,10 @@ UPDATE = RpcEndpoint(
     s.RPC_KPIS_UPDATE, UpdateKpi, KpiResponse, (NotFound, Forbidden, Invalid, Conflict)
 )
 ARCHIVE = RpcEndpoint(s.RPC_KPIS_ARCHIVE, ArchiveKpi, type(None), (NotFound, Forbidden, Conflict))
-VALUES = RpcEndpoint(s.RPC_KPIS_VALUES, ValueHistory, list[KpiValue], (NotFound,))
+# Up to 10,000 values, or 1,000 refused ones: more than a NATS message may hold, so in chunks.
+VALUES = RpcEndpoint(s.RPC_KPIS_VALUES, ValueHistory, list[KpiValue], (NotFound,), chunked=True)
 WRITABLE = RpcEndpoint(s.RPC_KPIS_WRITABLE, WritableKpis, Writability)
-REJECTIONS = RpcEndpoint(s.RPC_KPIS_REJECTIONS, RecentRejections, list[Rejection], (Forbidden,))
+REJECTIONS = RpcEndpoint(
+    s.RPC_KPIS_REJECTIONS, RecentRejections, list[Rejection], (Forbidden,), chunked=True
+)
 SOURCES = RpcEndpoint(s.RPC_KPIS_SOURCES, SourceStatsRequest, list[SourceStats], (Forbidden,))

@@ -1,7 +1,7 @@
 """The objectives service's request/reply endpoints. Each request carries the `Actor`: the
 service applies the permission matrix to its own data. The declarations at the end name each
-endpoint's subject, request and result once (the tree, Gantt and export views answer raw JSON,
-`RpcRouter.route_raw`)."""
+endpoint's subject, request and result once (the tree and Gantt views answer JSON in chunks,
+`RpcEndpoint.chunked`)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ from okr_shared.contracts.objectives import (
     CreatableLevels,
     ObjectiveCreate,
     ObjectiveDetail,
+    ObjectiveGanttItem,
     ObjectiveKPILink,
     ObjectiveKPILinkCreate,
     ObjectiveLevel,
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
+    ObjectiveTreeNode,
     ObjectiveUpdate,
     Quarter,
 )
@@ -180,15 +182,36 @@ CREATABLE_LEVELS = RpcEndpoint(
     s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels
 )
 LIST = RpcEndpoint(s.RPC_OBJECTIVES_LIST, ListObjectives, Page[ObjectiveResponse])
+OWNERS = RpcEndpoint(s.RPC_OBJECTIVES_OWNERS, VisibleOwners, list[int])
+STATS = RpcEndpoint(s.RPC_OBJECTIVES_STATS, StatsSummary, ObjectiveStats)
+# Answers no page bounds (a node's children, a 10,000-deep chain's ancestors, a company's
+# ids, an objective's whole history): sent in chunks, as a NATS message has a limit.
 CHILDREN = RpcEndpoint(
-    s.RPC_OBJECTIVES_CHILDREN, ObjectiveRequest, list[ObjectiveResponse], (NotFound,)
+    s.RPC_OBJECTIVES_CHILDREN,
+    ObjectiveRequest,
+    list[ObjectiveResponse],
+    (NotFound,),
+    chunked=True,
 )
 ANCESTORS = RpcEndpoint(
-    s.RPC_OBJECTIVES_ANCESTORS, ObjectiveRequest, list[ObjectiveResponse], (NotFound,)
+    s.RPC_OBJECTIVES_ANCESTORS,
+    ObjectiveRequest,
+    list[ObjectiveResponse],
+    (NotFound,),
+    chunked=True,
 )
-OWNERS = RpcEndpoint(s.RPC_OBJECTIVES_OWNERS, VisibleOwners, list[int])
-VISIBLE_IDS = RpcEndpoint(s.RPC_OBJECTIVES_VISIBLE_IDS, VisibleIds, list[int])
-BY_KPI = RpcEndpoint(s.RPC_OBJECTIVES_BY_KPI, ObjectivesByKpi, list[ObjectiveResponse])
-STATS = RpcEndpoint(s.RPC_OBJECTIVES_STATS, StatsSummary, ObjectiveStats)
-HISTORY = RpcEndpoint(s.RPC_OBJECTIVES_HISTORY, ObjectiveRequest, list[AuditEntry], (NotFound,))
-LINKS = RpcEndpoint(s.RPC_OBJECTIVES_LINKS, ObjectiveRequest, list[ObjectiveKPILink], (NotFound,))
+VISIBLE_IDS = RpcEndpoint(s.RPC_OBJECTIVES_VISIBLE_IDS, VisibleIds, list[int], chunked=True)
+BY_KPI = RpcEndpoint(
+    s.RPC_OBJECTIVES_BY_KPI, ObjectivesByKpi, list[ObjectiveResponse], chunked=True
+)
+HISTORY = RpcEndpoint(
+    s.RPC_OBJECTIVES_HISTORY, ObjectiveRequest, list[AuditEntry], (NotFound,), chunked=True
+)
+LINKS = RpcEndpoint(
+    s.RPC_OBJECTIVES_LINKS, ObjectiveRequest, list[ObjectiveKPILink], (NotFound,), chunked=True
+)
+# Whole forests and Gantt charts, rendered to JSON by the service.
+TREE = RpcEndpoint(
+    s.RPC_OBJECTIVES_TREE, TreeView, list[ObjectiveTreeNode], (NotFound,), chunked=True
+)
+GANTT = RpcEndpoint(s.RPC_OBJECTIVES_GANTT, GanttView, list[ObjectiveGanttItem], chunked=True)

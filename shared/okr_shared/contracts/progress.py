@@ -96,3 +96,6 @@ RECALCULATE = RpcEndpoint(
     s.RPC_PROGRESS_RECALCULATE, ProgressRequest, ProgressCalculation, (NotFound,)
 )
 REBUILD = RpcEndpoint(s.RPC_PROGRESS_REBUILD, Export, RebuildReport)
+# Whole exports, larger than a NATS message may be: sent as JSON in chunks.
+OBJECTIVES_EXPORT = RpcEndpoint(s.RPC_OBJECTIVES_EXPORT, Export, ObjectivesExport, chunked=True)
+KPIS_EXPORT = RpcEndpoint(s.RPC_KPIS_EXPORT, Export, KpisExport, chunked=True)

@@ -27,7 +27,6 @@ from okr_gateway.deps import (
 )
 from okr_gateway.models import User
 from okr_gateway.versions import IfMatch, etag, expected_version, one_version
-from okr_shared import subjects as s
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts import progress as progress_rpc
 from okr_shared.contracts.common import Page, Role
@@ -128,7 +127,7 @@ async def tree_view(
     request = rpc.TreeView(
         actor=actor(user), root_id=root_id, year=year, quarter=quarter, status=status
     )
-    return json_response(await rpc_.call_raw(s.RPC_OBJECTIVES_TREE, request))
+    return json_response(await rpc_.ask_json(rpc.TREE, request))
 
 
 @router.get("/stats/summary", response_model=ObjectiveStats, summary="Counts and average progress")
@@ -164,7 +163,7 @@ async def gantt_view(
         department=department,
     )
     request = rpc.GanttView(actor=actor(user), filters=filters)
-    return json_response(await rpc_.call_raw(s.RPC_OBJECTIVES_GANTT, request))
+    return json_response(await rpc_.ask_json(rpc.GANTT, request))
 
 
 @router.get(
