@@ -29,10 +29,10 @@ from typing import Any, TypeVar, cast, get_type_hints
 from uuid import uuid4
 
 import nats.errors
-from faststream import ExceptionMiddleware
+from faststream import BaseMiddleware, ContextRepo, ExceptionMiddleware, StreamMessage
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker, NatsResponse, NatsRouter
-from faststream.nats.annotations import NatsMessage
+from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from okr_shared import metrics, tracing
@@ -64,21 +64,61 @@ def refusal(error: OkrError) -> NatsResponse:
     return NatsResponse(error.to_dict(), headers={REFUSED: error.code})
 
 
-def _malformed(err: ValidationError, message: NatsMessage) -> Any:
+def _malformed(err: ValidationError) -> Any:
     """FastStream validates the request against the handler's model before our code runs; this
     answers a request that does not validate (our handlers turn their own errors into
     refusals, so a ValidationError that reaches here is the request's)."""
-    metrics.RPC_REQUESTS.labels(message.raw_message.subject, "error").inc()
     return refusal(Invalid("malformed request", details=validation_details(err)))
 
 
-async def _json_or_bytes(message: NatsMessage, decode: Callable[..., Awaitable[Any]]) -> Any:
+async def _json_or_bytes(message: StreamMessage[Any], decode: Callable[..., Awaitable[Any]]) -> Any:
     """FastStream's decoder, except that a body that is not JSON is handed on as it is, so the
     request model refuses it (above) rather than the decoder failing before any reply."""
     try:
         return await decode(message)
     except ValueError:
         return message.body
+
+
+@dataclass(frozen=True)
+class Chunked:
+    """A chunked endpoint's answer: the JSON bytes of its result."""
+
+    body: bytes
+
+
+class _Answering(BaseMiddleware):
+    """Around every request/reply handler of a router: the caller's trace goes on (so this
+    service's log lines carry its id), the answer is timed and counted, and a chunked answer's
+    first parts are sent (the last is FastStream's own reply).
+
+    A middleware rather than a parameter of the handler: FastStream injects a `Context()`
+    parameter (the message) by solving it in a worker thread, which was a thread hop per
+    request (`run_in_threadpool` in a profile of the objectives service under
+    `list_objectives`)."""
+
+    def __init__(self, msg: Any, /, *, context: ContextRepo, router: RpcRouter) -> None:
+        super().__init__(msg, context=context)
+        self.router = router
+
+    async def consume_scope(
+        self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        subject: str = msg.raw_message.subject
+        outcomes, latency = self.router.meters(subject)
+        started = time.perf_counter()
+        try:
+            with tracing.span(subject, msg.headers, kind=tracing.SpanKind.SERVER):
+                reply = await call_next(msg)
+                if isinstance(reply, Chunked):
+                    reply = await self.router.in_chunks(reply.body, msg.reply_to)
+        except ValidationError:  # the request's: FastStream's ExceptionMiddleware answers it
+            outcomes["error"].inc()
+            raise
+        latency.observe(time.perf_counter() - started)
+        refused = isinstance(reply, NatsResponse) and REFUSED in reply.headers
+        outcomes["error" if refused else "ok"].inc()
+        return reply
 
 
 @dataclass(frozen=True)
@@ -99,10 +139,22 @@ class RpcRouter:
 
     def __init__(self, queue: str) -> None:
         self.router = NatsRouter(
-            middlewares=[ExceptionMiddleware(publish_handlers={ValidationError: _malformed})]
+            middlewares=[
+                ExceptionMiddleware(publish_handlers={ValidationError: _malformed}),
+                functools.partial(_Answering, router=self),
+            ]
         )
         self.queue = queue
         self._broker: NatsBroker | None = None
+        self._meters: dict[str, tuple[dict[str, Counter], Histogram]] = {}
+
+    def meters(self, subject: str) -> tuple[dict[str, Counter], Histogram]:
+        """The counters (by outcome) and the latency histogram of one subject."""
+        found = self._meters.get(subject)
+        if found is None:
+            outcomes = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
+            found = self._meters[subject] = (outcomes, metrics.RPC_LATENCY.labels(subject))
+        return found
 
     def serve_on(self, broker: NatsBroker) -> None:
         """Include these routes in `broker`, which also sends a chunked answer's first parts."""
@@ -153,24 +205,15 @@ class RpcRouter:
             answers = result if result is not None else get_type_hints(handler).get("return")
             CONTRACTS[subject] = RpcContract(model, answers, refuses)
             encode = _adapter(cast(Hashable, answers)).dump_json if chunked else None
-            outcomes = {o: metrics.RPC_REQUESTS.labels(subject, o) for o in ("ok", "error")}
-            latency = metrics.RPC_LATENCY.labels(subject)
 
-            async def answer(request: Any, message: Any) -> Any:
-                started = time.perf_counter()
-                # The caller's trace goes on here, so this service's log lines carry its id.
-                with tracing.span(subject, message.headers, kind=tracing.SpanKind.SERVER):
-                    reply = await _answer(handler, request)
-                    if encode is not None and not isinstance(reply, NatsResponse):
-                        body = reply if isinstance(reply, bytes) else encode(reply)
-                        reply = await self._in_chunks(body, message.reply_to)
-                latency.observe(time.perf_counter() - started)
-                refused = isinstance(reply, NatsResponse) and REFUSED in reply.headers
-                outcomes["error" if refused else "ok"].inc()
-                return reply
+            async def answer(request: Any) -> Any:
+                reply = await _answer(handler, request)
+                if encode is None or isinstance(reply, NatsResponse):
+                    return reply
+                return Chunked(reply if isinstance(reply, bytes) else encode(reply))
 
             # FastStream reads the request model (to parse and to document it) from here.
-            answer.__annotations__ = {"request": model, "message": NatsMessage}
+            answer.__annotations__ = {"request": model}
             answer.__name__ = handler.__name__
             self.router.subscriber(
                 subject,
@@ -184,7 +227,7 @@ class RpcRouter:
 
         return register
 
-    async def _in_chunks(self, body: bytes, reply_to: str) -> NatsResponse:
+    async def in_chunks(self, body: bytes, reply_to: str) -> NatsResponse:
         """Send all but the last chunk now; FastStream sends the last as the reply."""
         count = max(1, -(-len(body) // CHUNK_BYTES))
         if count > 1 and reply_to:
