@@ -24,7 +24,7 @@ from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts.common import Ping, ServiceInfo
 from okr_shared.errors import Unavailable
 from okr_shared.event_channels import Channel
-from okr_shared.outbox import OutboxRelay
+from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 from okr_shared.schema_examples import example_of
 from okr_shared.subjects import dead_letter_subject
@@ -55,24 +55,45 @@ class Documented:
 
 
 def from_workers(workers: Iterable[object]) -> list[Documented]:
-    """What a service's running consumers and outbox relay declare."""
+    """What a service's running consumers declare."""
     found: list[Documented] = []
     for worker in workers:
         if isinstance(worker, BatchConsumer):
             how = f"with the durable pull consumer `{worker.durable}` on `{worker.filter_subject}`"
             found += [Documented(c, True, how, worker.durable) for c in worker.channels]
-        elif isinstance(worker, OutboxRelay):
-            how = "through its transactional outbox (Nats-Msg-Id = event_id)"
-            found += [Documented(c, False, how) for c in worker.outbox.publishes.channels]
     return found
+
+
+def outbox_publishes(outbox: Outbox) -> list[Documented]:
+    how = "through its transactional outbox (Nats-Msg-Id = event_id)"
+    return [Documented(c, False, how) for c in outbox.publishes.channels]
+
+
+def declare_publishes(broker: NatsBroker, service: str, documented: Iterable[Documented]) -> None:
+    """What a service publishes past FastStream (an outbox relay, a JetStream publish that
+    waits for the stream's acknowledgement), declared as publishers of its own broker: FastStream
+    documents them with the rest, and nothing is ever sent through them."""
+    for item in documented:
+        channel = item.channel
+        broker.publisher(
+            channel.address,
+            schema=channel.payload,
+            title=item.key(service),
+            description=item.description(service),
+        )
 
 
 def service_document(
     service: str, version: str, broker: NatsBroker, documented: Sequence[Documented]
 ) -> dict[str, Any]:
+    """`documented`: what the service receives past FastStream (its batch consumers), which
+    a broker that never connects describes (FastStream has no subscriber that is only
+    declared), and what it publishes (already publishers of `broker`), for their parameters
+    and examples."""
     described = NatsBroker(list(broker.specification.url))
     for item in documented:
-        _describe(described, service, item)
+        if item.receives:
+            _describe(described, service, item)
     spec = AsyncAPI(
         broker,
         described,
@@ -93,12 +114,6 @@ def service_document(
 def _describe(described: NatsBroker, service: str, item: Documented) -> None:
     channel = item.channel
     key = item.key(service)
-    if not item.receives:
-        description = item.description(service)
-        described.publisher(
-            channel.address, schema=channel.payload, title=key, description=description
-        )
-        return
 
     async def receive(body: Any) -> None:
         """Never called: this broker only describes."""
@@ -209,11 +224,13 @@ def _example(annotation: object) -> Any:
 def asyncapi_router(
     info: ServiceInfo,
     broker: NatsBroker,
-    workers: Callable[[], Iterable[object]],
+    documented: Callable[[], Sequence[Documented]],
     ready: Callable[[], bool],
 ) -> RpcRouter:
+    """`documented`: what the service's batch consumers and outboxes declare (fixed once it is
+    ready)."""
     rpc = RpcRouter(queue=info.service)
-    built: list[bytes] = []  # the workers are fixed once the service is ready
+    built: list[bytes] = []
 
     @rpc.route(subjects.rpc_asyncapi(info.service), chunked=True, result=Any)
     async def asyncapi(_: Ping) -> bytes:
@@ -221,7 +238,7 @@ def asyncapi_router(
         if not ready():
             raise Unavailable(f"{info.instance} is starting")
         if not built:
-            document = service_document(info.service, info.version, broker, from_workers(workers()))
+            document = service_document(info.service, info.version, broker, documented())
             built.append(json.dumps(document).encode())
         return built[0]
 

@@ -20,7 +20,13 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_shared import failpoints, metrics, subjects
-from okr_shared.asyncapi import asyncapi_router
+from okr_shared.asyncapi import (
+    Documented,
+    asyncapi_router,
+    declare_publishes,
+    from_workers,
+    outbox_publishes,
+)
 from okr_shared.consumer import BatchConsumer
 from okr_shared.contracts.common import ConsumerLag, Ping, ServiceInfo, ServiceStatus, utcnow
 from okr_shared.db import database_answers, make_engine, make_reader, make_sessionmaker
@@ -28,7 +34,7 @@ from okr_shared.errors import Unavailable
 from okr_shared.faults import is_transient
 from okr_shared.heap import freeze_startup_objects
 from okr_shared.nats_auth import split_credentials
-from okr_shared.outbox import OutboxRelay
+from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.private_files import redact_url
 from okr_shared.rpc import RpcRouter
 from okr_shared.settings import ServiceSettings
@@ -121,8 +127,12 @@ class ServiceRuntime:
         self.ready = False
         ping_router(self.info, lambda: self.ready, self.metrics, self.engine).serve_on(self.broker)
         self._status_router().serve_on(self.broker)
+        self._publishes: list[Documented] = []
         asyncapi = asyncapi_router(
-            self.info, self.broker, workers=lambda: self._workers, ready=lambda: self.ready
+            self.info,
+            self.broker,
+            documented=lambda: [*self._publishes, *from_workers(self._workers)],
+            ready=lambda: self.ready,
         )
         asyncapi.serve_on(self.broker)
         self.app = FastStream(self.broker, logger=logging.getLogger(service))
@@ -174,6 +184,13 @@ class ServiceRuntime:
             except Exception as err:  # NATS or the database away: /status says so already
                 log.debug("metrics: cannot read lag and backlog (%s)", err)
             await asyncio.sleep(GAUGES_EVERY_S)
+
+    def publishes_through(self, outbox: Outbox) -> None:
+        """Declare what `outbox` publishes, for the AsyncAPI document (its relay is a worker,
+        made only once the broker has connected)."""
+        documented = outbox_publishes(outbox)
+        declare_publishes(self.broker, self.info.service, documented)
+        self._publishes += documented
 
     def add_worker(self, factory: WorkerFactory) -> None:
         """Workers need JetStream, which exists only once the broker has connected."""

@@ -43,6 +43,7 @@ from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
+from okr_shared.asyncapi import declare_publishes
 from okr_shared.contracts import objective_rpc
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
@@ -146,6 +147,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.state.gateway = state
     app.state.live = live
+    declare_publishes(state.services.broker, "gateway", kpis.PUBLISHES)
     app.state.asyncapi = SystemDocument(
         state.services.broker, kpis.PUBLISHES + progress.RECEIVES, settings.rpc_timeout_s
     )

@@ -17,6 +17,7 @@ from okr_shared.telemetry import configure_telemetry
 def build(settings: KpisSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("kpis", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox, publishes=commands.PUBLISHES)
+    runtime.publishes_through(outbox)
     jetstream = handlers.JetStreamProvider()
     handlers.build_router(runtime.sessions, outbox, jetstream).serve_on(runtime.broker)
 

@@ -15,6 +15,7 @@ from okr_shared.telemetry import configure_telemetry
 def build(settings: ObjectivesSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("objectives", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox, publishes=commands.PUBLISHES)
+    runtime.publishes_through(outbox)
     handlers.build_router(runtime.sessions, runtime.readers, outbox).serve_on(runtime.broker)
     runtime.add_worker(lambda nc: OutboxRelay(outbox, runtime.sessions, nc.jetstream()))
     runtime.add_worker(lambda nc: rollups.rollups_consumer(nc, runtime.sessions))

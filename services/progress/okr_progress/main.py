@@ -16,6 +16,7 @@ from okr_shared.telemetry import configure_telemetry
 def build(settings: ProgressSettings) -> ServiceRuntime:
     runtime = ServiceRuntime("progress", __version__, settings, pool_size=settings.db_pool_size)
     outbox = Outbox(models.outbox, publishes=service.PUBLISHES)
+    runtime.publishes_through(outbox)
     handlers.build_router(runtime.sessions, outbox, runtime.broker).serve_on(runtime.broker)
     runtime.add_worker(lambda nc: handlers.objective_events_consumer(nc, runtime.sessions, outbox))
     runtime.add_worker(lambda nc: handlers.kpi_events_consumer(nc, runtime.sessions, outbox))
