@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from okr_gateway import api_keys, integrations, repository, service
 from okr_gateway.errors import RateLimited, Unauthorized
@@ -80,6 +80,7 @@ class Services:
 @dataclass
 class GatewayState:
     settings: GatewaySettings
+    engine: AsyncEngine  # for the readiness check; requests use the sessions
     sessions: async_sessionmaker[AsyncSession]
     readers: async_sessionmaker[AsyncSession]  # no transaction: for reads
     services: Services

@@ -71,6 +71,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     state = GatewayState(
         settings=settings,
+        engine=engine,
         sessions=sessions,
         readers=readers,
         services=services,

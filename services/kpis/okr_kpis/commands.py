@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from okr_kpis import repository
 from okr_kpis.errors import StaleVersion
 from okr_kpis.models import Kpi
-from okr_kpis.permissions import ensure_can_create, ensure_can_manage, ensure_can_place, visible
+from okr_kpis.permissions import ensure_can_create, ensure_can_manage, ensure_can_place, found
 from okr_kpis.views import progress_event, response
 from okr_shared import channels, subjects
-from okr_shared.contracts.common import Role
+from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.kpi_rpc import ArchiveKpi, CreateKpi, UpdateKpi
 from okr_shared.contracts.kpis import Direction, KpiResponse, KpiStatus, check_target
 from okr_shared.errors import Invalid
@@ -83,8 +83,9 @@ def _progress_after(kpi: Kpi, values: dict[str, Any]) -> float | None:
     return kpi_progress(direction, baseline, target, kpi.current_value)
 
 
-async def _for_change(session: AsyncSession, actor: Any, kpi_id: int) -> Kpi:
-    kpi = visible(actor, await repository.get_kpi(session, kpi_id, for_update=True), kpi_id)
+async def _for_change(session: AsyncSession, actor: Actor, kpi_id: int) -> Kpi:
+    locked = await repository.get_kpi(session, kpi_id, seen_by=actor, for_update=True)
+    kpi = found(locked, kpi_id)
     ensure_can_manage(actor, kpi)
     return kpi
 

@@ -13,36 +13,16 @@ A KPI outside the caller's view is reported as missing (404).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, true
-
 from okr_kpis.errors import KpiNotFound, NotAllowed
 from okr_kpis.models import Kpi
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.kpis import KpiAction
 
 
-def can_view(actor: Actor, kpi: Kpi) -> bool:
-    if actor.role in (Role.ADMIN, Role.INTEGRATION):
-        return True
-    if kpi.owner_id == actor.user_id:
-        return True
-    return actor.role is Role.MANAGER and _same_department(actor, kpi.department)
-
-
-def visible_to(actor: Actor) -> ColumnElement[bool]:
-    """`can_view` as SQL."""
-    if actor.role in (Role.ADMIN, Role.INTEGRATION):
-        return true()
-    mine = Kpi.owner_id == actor.user_id
-    if actor.role is Role.MANAGER and actor.department is not None:
-        return or_(mine, Kpi.department == actor.department)
-    if actor.role in (Role.MANAGER, Role.EMPLOYEE):
-        return mine
-    return false()
-
-
-def visible(actor: Actor, kpi: Kpi | None, kpi_id: int) -> Kpi:
-    if kpi is None or not can_view(actor, kpi):
+def found(kpi: Kpi | None, kpi_id: int) -> Kpi:
+    """The KPI as the repository found it under the caller's view rule (`visible_to`, in its
+    read statements); missing and out of view read the same."""
+    if kpi is None:
         raise KpiNotFound(kpi_id)
     return kpi
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_kpis import repository
 from okr_kpis.errors import NotAllowed
-from okr_kpis.permissions import allowed_actions, can_write_values, visible
+from okr_kpis.permissions import allowed_actions, can_write_values, found
 from okr_kpis.views import progress_event, response, value_view
 from okr_shared import subjects
 from okr_shared.contracts.common import Page, Role
@@ -30,7 +30,8 @@ from okr_shared.contracts.progress import KpisExport
 
 
 async def get_kpi(session: AsyncSession, request: KpiRequest) -> KpiDetail:
-    kpi = visible(request.actor, await repository.get_kpi(session, request.kpi_id), request.kpi_id)
+    kpi_id = request.kpi_id
+    kpi = found(await repository.get_kpi(session, kpi_id, seen_by=request.actor), kpi_id)
     return KpiDetail(
         **response(kpi).model_dump(), allowed_actions=allowed_actions(request.actor, kpi)
     )
@@ -46,7 +47,8 @@ async def list_kpis(session: AsyncSession, request: ListKpis) -> Page[KpiRespons
 
 
 async def value_history(session: AsyncSession, request: ValueHistory) -> list[KpiValue]:
-    visible(request.actor, await repository.get_kpi(session, request.kpi_id), request.kpi_id)
+    kpi_id = request.kpi_id
+    found(await repository.get_kpi(session, kpi_id, seen_by=request.actor), kpi_id)
     values = await repository.history(
         session, request.kpi_id, request.since, request.until, request.limit
     )
@@ -55,11 +57,10 @@ async def value_history(session: AsyncSession, request: ValueHistory) -> list[Kp
 
 async def writable(session: AsyncSession, request: WritableKpis) -> Writability:
     """Of the ids asked about, each the caller may not write values to, and why."""
-    visible = await repository.visible_kpis(session, request.actor, request.kpi_ids)
-    found = {k.id: k for k in visible}
+    seen = {k.id: k for k in await repository.visible_kpis(session, request.actor, request.kpi_ids)}
     refused: dict[int, WriteRefusal] = {}
     for kpi_id in request.kpi_ids:
-        kpi = found.get(kpi_id)
+        kpi = seen.get(kpi_id)
         if kpi is None:
             refused[kpi_id] = WriteRefusal.MISSING
         elif kpi.status == "archived":

@@ -7,12 +7,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_kpis.models import IngestSource, Kpi, KpiValue
-from okr_kpis.permissions import visible_to
-from okr_shared.contracts.common import Actor
+from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.kpi_rpc import KpiFilters
 
 
@@ -20,8 +31,23 @@ async def insert_kpi(session: AsyncSession, values: dict[str, Any]) -> Kpi:
     return (await session.execute(insert(Kpi).values(**values).returning(Kpi))).scalar_one()
 
 
-async def get_kpi(session: AsyncSession, kpi_id: int, *, for_update: bool = False) -> Kpi | None:
-    statement = select(Kpi).where(Kpi.id == kpi_id)
+def visible_to(actor: Actor) -> ColumnElement[bool]:
+    """The view rule (permissions.py's matrix) as SQL: every read for a caller carries it."""
+    if actor.role in (Role.ADMIN, Role.INTEGRATION):
+        return true()
+    mine = Kpi.owner_id == actor.user_id
+    if actor.role is Role.MANAGER and actor.department is not None:
+        return or_(mine, Kpi.department == actor.department)
+    if actor.role in (Role.MANAGER, Role.EMPLOYEE):
+        return mine
+    return false()
+
+
+async def get_kpi(
+    session: AsyncSession, kpi_id: int, *, seen_by: Actor, for_update: bool = False
+) -> Kpi | None:
+    """The KPI, if `seen_by` may see it; missing and out of view read the same: None."""
+    statement = select(Kpi).where(Kpi.id == kpi_id, visible_to(seen_by))
     if for_update:
         statement = statement.with_for_update()
     return (await session.execute(statement)).scalar_one_or_none()

@@ -19,14 +19,13 @@ from okr_objectives.errors import (
 )
 from okr_objectives.models import Objective
 from okr_objectives.permissions import (
-    can_view,
     ensure_admin,
     ensure_can_create,
     ensure_can_delete_subtree,
     ensure_can_place,
     ensure_can_update,
     ensure_objectives_role,
-    visible,
+    found,
 )
 from okr_objectives.views import link_state, link_view, response, state
 from okr_shared import channels, subjects
@@ -71,8 +70,8 @@ async def create_objective(
         raise InvalidHierarchy("a company objective has no parent; leave parent_id null")
     if data.parent_id is not None:
         await repository.share_tree(session)
-        parent = await repository.get_live_for_share(session, data.parent_id)
-        _check_fits_under(actor, data.level, parent, data.parent_id, "parent_id")
+        parent = await repository.get_live_for_share(session, data.parent_id, seen_by=actor)
+        _check_fits_under(data.level, parent, data.parent_id, "parent_id")
     start, end = data.period()
     values = {
         **data.model_dump(include={"title", "description", "parent_id", "year"}),
@@ -213,7 +212,7 @@ async def restore_objective(
     ensure_admin(actor, "restore")
     await repository.lock_tree(session)
     objective = await repository.get_objective(
-        session, request.objective_id, for_update=True, live=False
+        session, request.objective_id, seen_by=actor, for_update=True, live=False
     )
     if objective is None:
         raise ObjectiveNotFound(request.objective_id)
@@ -221,7 +220,8 @@ async def restore_objective(
         raise Conflict(f"objective {objective.id} is not deleted")
     if (
         objective.parent_id is not None
-        and await repository.get_objective(session, objective.parent_id) is None
+        # Whoever restores, a parent that is deleted cannot take its child back.
+        and await repository.get_objective(session, objective.parent_id, seen_by=None) is None
     ):
         raise Conflict(
             f"its parent, objective {objective.parent_id}, is deleted: restore that first"
@@ -280,8 +280,10 @@ async def unlink_kpi(
 
 async def _for_update(session: AsyncSession, actor: Actor, objective_id: int) -> Objective:
     ensure_objectives_role(actor)
-    found = await repository.get_objective(session, objective_id, for_update=True)
-    return visible(actor, found, objective_id)
+    objective = await repository.get_objective(
+        session, objective_id, seen_by=actor, for_update=True
+    )
+    return found(objective, objective_id)
 
 
 def _one_version(if_match: int | None, in_body: int | None) -> int | None:
@@ -296,9 +298,10 @@ def _check_version(objective: Objective, expected: int | None) -> None:
 
 
 def _check_fits_under(
-    actor: Actor, level: ObjectiveLevel, parent: Objective | None, parent_id: int, field: str
+    level: ObjectiveLevel, parent: Objective | None, parent_id: int, field: str
 ) -> Objective:
-    if parent is None or not can_view(actor, parent):
+    """`parent` as the caller sees it: None if missing or out of their view."""
+    if parent is None:
         raise InvalidHierarchy(f"{field} {parent_id}: no such objective")
     parent_level = ObjectiveLevel(parent.level)
     if level.rank <= parent_level.rank:
@@ -317,15 +320,15 @@ async def _check_new_parent(
         return
     if level is ObjectiveLevel.COMPANY:
         raise InvalidHierarchy("a company objective has no parent")
-    parent = await repository.get_objective(session, new_parent_id)
-    if parent is None or not can_view(actor, parent):
+    parent = await repository.get_objective(session, new_parent_id, seen_by=actor)
+    if parent is None:
         raise InvalidHierarchy(f"new parent {new_parent_id}: no such objective")
     if await repository.is_in_subtree(session, new_parent_id, objective.id):
         raise InvalidHierarchy(
             f"objective {new_parent_id} is objective {objective.id} or below it: "
             "moving there would make a cycle"
         )
-    _check_fits_under(actor, level, parent, new_parent_id, "new parent")
+    _check_fits_under(level, parent, new_parent_id, "new parent")
 
 
 async def _audit(

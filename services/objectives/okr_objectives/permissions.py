@@ -48,9 +48,10 @@ def can_view(actor: Actor, objective: Objective) -> bool:
     return sees_objective(actor, objective.owner_id, objective.department)
 
 
-def visible(actor: Actor, objective: Objective | None, objective_id: int) -> Objective:
-    """The objective if the caller may see it; missing and out of view read the same."""
-    if objective is None or not can_view(actor, objective):
+def found(objective: Objective | None, objective_id: int) -> Objective:
+    """The objective as the repository found it under the caller's view rule; missing and out
+    of view read the same."""
+    if objective is None:
         raise ObjectiveNotFound(objective_id)
     return objective
 

@@ -11,7 +11,7 @@ from okr_objectives.permissions import (
     allowed_actions,
     creatable_levels,
     ensure_objectives_role,
-    visible,
+    found,
 )
 from okr_objectives.views import audit_view, link_state, link_view, response, state
 from okr_shared.contracts.common import Actor, Page
@@ -46,7 +46,7 @@ _gantt = TypeAdapter(list[ObjectiveGanttItem])
 
 async def _visible(session: AsyncSession, actor: Actor, objective_id: int) -> Objective:
     ensure_objectives_role(actor)
-    return visible(actor, await repository.get_objective(session, objective_id), objective_id)
+    return found(await repository.get_objective(session, objective_id, seen_by=actor), objective_id)
 
 
 async def get_objective(session: AsyncSession, request: ObjectiveRequest) -> ObjectiveDetail:

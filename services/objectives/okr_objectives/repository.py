@@ -73,9 +73,18 @@ async def insert_objective(session: AsyncSession, values: dict[str, Any]) -> Obj
 
 
 async def get_objective(
-    session: AsyncSession, objective_id: int, *, for_update: bool = False, live: bool = True
+    session: AsyncSession,
+    objective_id: int,
+    *,
+    seen_by: Actor | None,
+    for_update: bool = False,
+    live: bool = True,
 ) -> Objective | None:
+    """The objective, if `seen_by` may see it (None: the service's own look, for a rule that
+    holds whoever asks). Missing and out of view read the same: None."""
     statement = select(Objective).where(Objective.id == objective_id)
+    if seen_by is not None:
+        statement = statement.where(visible_to(seen_by))
     if live:
         statement = statement.where(LIVE)
     if for_update:
@@ -83,10 +92,15 @@ async def get_objective(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def get_live_for_share(session: AsyncSession, objective_id: int) -> Objective | None:
-    """A parent about to get a child: a concurrent delete of it waits for us (and vice versa)."""
+async def get_live_for_share(
+    session: AsyncSession, objective_id: int, *, seen_by: Actor
+) -> Objective | None:
+    """A parent about to get a child, if `seen_by` may see it: a concurrent delete of it waits
+    for us (and vice versa)."""
     statement = (
-        select(Objective).where(Objective.id == objective_id, LIVE).with_for_update(read=True)
+        select(Objective)
+        .where(Objective.id == objective_id, LIVE, visible_to(seen_by))
+        .with_for_update(read=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from okr_gateway import __version__
 from okr_gateway.deps import StateDep
+from okr_shared.db import database_answers
 
 router = APIRouter(tags=["health"])
 
@@ -45,9 +43,4 @@ def _nats_ok(gateway: StateDep) -> bool:
 
 
 async def _database_ok(gateway: StateDep) -> bool:
-    try:
-        async with asyncio.timeout(2), gateway.sessions() as db:
-            await db.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
+    return await database_answers(gateway.engine)
