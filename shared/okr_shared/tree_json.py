@@ -9,17 +9,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Protocol
 
 
-def render_forest(rows: Sequence[Any]) -> bytes:
+class TreeHead(Protocol):
+    """One node: its id, its parent's and its JSON without the closing brace."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def head(self) -> str: ...
+
+
+def render_forest(rows: Sequence[TreeHead]) -> bytes:
     """`rows` (id, parent_id, head: a node's JSON without its closing brace, e.g. the objectives
     repository's TREE_HEAD), in id order, as a list of nested nodes. A row whose parent is not
     among `rows` (a root, or its parent is out of view or filtered out) starts a tree of its
     own."""
     ids = {row.id for row in rows}
-    children: dict[int, list[Any]] = defaultdict(list)
-    roots: list[Any] = []
+    children: dict[int | None, list[TreeHead]] = defaultdict(list)
+    roots: list[TreeHead] = []
     for row in rows:
         if row.parent_id in ids:
             children[row.parent_id].append(row)
@@ -27,7 +38,7 @@ def render_forest(rows: Sequence[Any]) -> bytes:
             roots.append(row)
 
     out: list[str] = ["["]
-    stack: list[Iterator[Any]] = [iter(roots)]
+    stack: list[Iterator[TreeHead]] = [iter(roots)]
     first: list[bool] = [True]
     while stack:
         node = next(stack[-1], None)

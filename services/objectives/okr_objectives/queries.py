@@ -154,11 +154,11 @@ async def stats(session: AsyncSession, request: StatsSummary) -> ObjectiveStats:
     by_level = {level.value: 0 for level in ObjectiveLevel}
     by_status = {status.value: 0 for status in ObjectiveStatus}
     total, progress = 0, 0.0
-    for row in rows:
-        by_level[row.level] += row.n
-        by_status[row.status] += row.n
-        total += row.n
-        progress += row.progress or 0.0
+    for level, status, count, summed in rows:
+        by_level[level] += count
+        by_status[status] += count
+        total += count
+        progress += summed or 0.0
     average = round(progress / total, 6) if total else None
     return ObjectiveStats(
         total=total, by_level=by_level, by_status=by_status, average_progress=average

@@ -6,9 +6,10 @@ ancestors and cycle checks are recursive CTEs over the `parent_id` index.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,6 +35,7 @@ from okr_objectives.models import AuditEntry, KpiLink, Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_rpc import ObjectiveFilters
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
+from okr_shared.tree_json import TreeHead
 
 TREE_LOCK = 0x6F6B72  # pg_advisory_xact_lock key: one structural change of the tree at a time
 
@@ -211,11 +213,12 @@ async def is_in_subtree(session: AsyncSession, candidate_id: int, root_id: int) 
 
 async def subtree_heads(
     session: AsyncSession, actor: Actor, root_id: int, filters: ObjectiveFilters
-) -> list[Any]:
+) -> Sequence[TreeHead]:
     statement = _filtered(select(*TREE_HEAD), actor, filters).where(
         Objective.id.in_(_subtree_ids(root_id))
     )
-    return list((await session.execute(statement.order_by(Objective.id))).all())
+    rows = (await session.execute(statement.order_by(Objective.id))).all()
+    return typing.cast(Sequence[TreeHead], rows)  # a Row answers its labels as attributes
 
 
 TREE_COLUMNS = (
@@ -234,9 +237,40 @@ TREE_COLUMNS = (
 )
 
 
-async def tree_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
+class TreeRow(Protocol):
+    """A row of TREE_COLUMNS."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def department(self) -> str | None: ...
+    @property
+    def year(self) -> int: ...
+    @property
+    def quarter(self) -> str | None: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def end_date(self) -> date: ...
+    @property
+    def progress_percentage(self) -> float: ...
+
+
+async def tree_rows(
+    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
+) -> Sequence[TreeRow]:
     statement = _filtered(select(*TREE_COLUMNS), actor, filters).order_by(Objective.id)
-    return list((await session.execute(statement)).all())
+    return typing.cast(Sequence[TreeRow], (await session.execute(statement)).all())
 
 
 # Each node of the tree view as JSON text without its closing brace, built by PostgreSQL (which
@@ -279,9 +313,11 @@ TREE_HEAD = (
 )
 
 
-async def tree_heads(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
+async def tree_heads(
+    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
+) -> Sequence[TreeHead]:
     statement = _filtered(select(*TREE_HEAD), actor, filters).order_by(Objective.id)
-    return list((await session.execute(statement)).all())
+    return typing.cast(Sequence[TreeHead], (await session.execute(statement)).all())
 
 
 async def update_objective(
@@ -360,7 +396,10 @@ async def drives_progress(session: AsyncSession, objective_id: int) -> bool:
     return bool(row[0] or row[1])
 
 
-async def stats_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilters) -> list[Any]:
+async def stats_rows(
+    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
+) -> Sequence[tuple[str, str, int, float | None]]:
+    """(level, status, how many, the sum of their progress) of the objectives in view."""
     statement = _filtered(
         select(
             Objective.level,
@@ -371,7 +410,7 @@ async def stats_rows(session: AsyncSession, actor: Actor, filters: ObjectiveFilt
         actor,
         filters,
     ).group_by(Objective.level, Objective.status)
-    return list((await session.execute(statement)).all())
+    return (await session.execute(statement)).all()
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, bindparam, cast, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -144,6 +145,21 @@ def _ids(values: Collection[int]) -> Any:
     return cast(literal(sorted(values), ARRAY(BigInteger)), ARRAY(BigInteger))
 
 
+class NodeRow(Protocol):
+    """A row of NODE_COLUMNS."""
+
+    id: int
+    parent_id: int | None
+    status: str
+    deleted: bool
+    manual_progress: float
+    progress: float | None
+    calculation_method: str | None
+    child_count: int
+    kpi_count: int
+    progress_version: int
+
+
 NODE_COLUMNS = (
     ObjectiveNode.id,
     ObjectiveNode.parent_id,
@@ -158,7 +174,7 @@ NODE_COLUMNS = (
 )
 
 
-async def lock_closure(session: AsyncSession, seeds: Collection[int]) -> list[Any]:
+async def lock_closure(session: AsyncSession, seeds: Collection[int]) -> Sequence[NodeRow]:
     """The seeds that exist and all their ancestors (a recursive CTE), locked in id order, as
     they are once locked: one statement. Two workers rolling up through the same ancestor take
     turns, and the second reads what the first wrote."""
@@ -178,15 +194,17 @@ async def lock_closure(session: AsyncSession, seeds: Collection[int]) -> list[An
         .order_by(ObjectiveNode.id)
         .with_for_update(of=ObjectiveNode)
     )
-    return list((await session.execute(statement)).all())
+    return typing.cast(Sequence[NodeRow], (await session.execute(statement)).all())
 
 
-async def nodes(session: AsyncSession, ids: Collection[int]) -> list[Any]:
+async def nodes(session: AsyncSession, ids: Collection[int]) -> Sequence[NodeRow]:
     statement = select(*NODE_COLUMNS).where(ObjectiveNode.id == func.any(_ids(ids)))
-    return list((await session.execute(statement)).all())
+    return typing.cast(Sequence[NodeRow], (await session.execute(statement)).all())
 
 
-async def counted_children(session: AsyncSession, parent_ids: Collection[int]) -> list[Any]:
+async def counted_children(
+    session: AsyncSession, parent_ids: Collection[int]
+) -> Sequence[tuple[int, int, float]]:
     """(parent_id, id, progress) of the live, not abandoned children of these objectives."""
     statement = select(
         ObjectiveNode.parent_id,
@@ -197,10 +215,13 @@ async def counted_children(session: AsyncSession, parent_ids: Collection[int]) -
         ObjectiveNode.deleted.is_(False),
         ObjectiveNode.status != "abandoned",
     )
-    return list((await session.execute(statement)).all())
+    # Not None, either: the parent is one of `parent_ids`, and manual_progress has a value.
+    return typing.cast(Sequence[tuple[int, int, float]], (await session.execute(statement)).all())
 
 
-async def active_links(session: AsyncSession, objective_ids: Collection[int]) -> list[Any]:
+async def active_links(
+    session: AsyncSession, objective_ids: Collection[int]
+) -> Sequence[tuple[int, float, float | None]]:
     """(objective_id, weight, kpi progress or null) of the active links of these objectives;
     an archived KPI has no progress here."""
     progress = (
@@ -211,7 +232,7 @@ async def active_links(session: AsyncSession, objective_ids: Collection[int]) ->
     statement = select(LinkNode.objective_id, LinkNode.weight, progress.label("progress")).where(
         LinkNode.objective_id == func.any(_ids(objective_ids)), LinkNode.active
     )
-    return list((await session.execute(statement)).all())
+    return (await session.execute(statement)).all()
 
 
 async def objectives_linking(session: AsyncSession, kpi_ids: Collection[int]) -> list[int]:

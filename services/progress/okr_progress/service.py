@@ -7,9 +7,8 @@ taken in id order, and publish one progress.objective.<id> per objective whose r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,11 +120,13 @@ async def recompute(
     return updates
 
 
-async def _locked_closure(session: AsyncSession, seeds: Collection[int]) -> dict[int, Any]:
+async def _locked_closure(
+    session: AsyncSession, seeds: Collection[int]
+) -> dict[int, repository.NodeRow]:
     """The seeds and their ancestors, locked, as they are once locked. A move may commit between
     finding the ancestors and locking them: then a locked row names a parent outside the set,
     and that parent's ancestors are locked too, until nothing is missing."""
-    rows: dict[int, Any] = {}
+    rows: dict[int, repository.NodeRow] = {}
     pending = set(seeds)
     for _ in range(MAX_CLOSURE_ROUNDS):
         rows.update({row.id: row for row in await repository.lock_closure(session, pending)})
@@ -136,27 +137,29 @@ async def _locked_closure(session: AsyncSession, seeds: Collection[int]) -> dict
     return rows
 
 
-async def _compute(session: AsyncSession, rows: dict[int, Any]) -> dict[int, Rollup]:
+async def _compute(
+    session: AsyncSession, rows: Mapping[int, repository.NodeRow]
+) -> dict[int, Rollup]:
     """The rollup of `rows` (live objectives, closed under "parent of" among themselves)."""
     nodes = {i: Node(i, r.parent_id, r.manual_progress) for i, r in rows.items()}
     inputs = Inputs()
     for parent_id, child_id, progress in await repository.counted_children(session, list(nodes)):
         inputs.counted_children.setdefault(parent_id, []).append(child_id)
         inputs.stored_progress[child_id] = progress
-    for objective_id, weight, progress in await repository.active_links(session, list(nodes)):
+    for objective_id, weight, kpi_progress in await repository.active_links(session, list(nodes)):
         inputs.kpi_count[objective_id] = inputs.kpi_count.get(objective_id, 0) + 1
-        if progress is not None:
-            inputs.kpis.setdefault(objective_id, []).append((weight, progress))
+        if kpi_progress is not None:
+            inputs.kpis.setdefault(objective_id, []).append((weight, kpi_progress))
     order = bottom_up(nodes)
     return compute(order, nodes, inputs)
 
 
-def _differs(row: object, result: Rollup) -> bool:
+def _differs(row: repository.NodeRow, result: Rollup) -> bool:
     return bool(
-        row.progress != result.progress  # type: ignore[attr-defined]
-        or row.calculation_method != result.method.value  # type: ignore[attr-defined]
-        or row.child_count != result.child_count  # type: ignore[attr-defined]
-        or row.kpi_count != result.kpi_count  # type: ignore[attr-defined]
+        row.progress != result.progress
+        or row.calculation_method != result.method.value
+        or row.child_count != result.child_count
+        or row.kpi_count != result.kpi_count
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,11 +39,33 @@ TARGET_COLUMNS = (
 )
 
 
-def target_of(row: Any, now: datetime) -> Target:
+class Secrets(Protocol):
+    """A row with an endpoint's secrets (of TARGET_COLUMNS, or a delivery claim's)."""
+
+    @property
+    def secret(self) -> str: ...
+    @property
+    def previous_secret(self) -> str | None: ...
+    @property
+    def previous_secret_until(self) -> datetime | None: ...
+
+
+class TargetRow(Secrets, Protocol):
+    """A row of TARGET_COLUMNS."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def events(self) -> list[str]: ...
+
+
+def target_of(row: TargetRow, now: datetime) -> Target:
     return Target(row.id, row.url, frozenset(row.events), signing_secrets(row, now))
 
 
-def signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:
+def signing_secrets(row: Secrets, now: datetime) -> tuple[str, ...]:
     """The current secret, and the previous one while a rotation's grace lasts."""
     if row.previous_secret and row.previous_secret_until and row.previous_secret_until > now:
         return (row.secret, row.previous_secret)
