@@ -72,8 +72,13 @@ def changed_user(session: AsyncSession, user_id: int) -> None:
     session.info.setdefault(CHANGED_USERS, set()).add(user_id)
 
 
-async def update_user(session: AsyncSession, user_id: int, values: dict[str, Any]) -> User | None:
+async def update_user(
+    session: AsyncSession, user_id: int, values: dict[str, Any], *, end_tokens: bool = False
+) -> User | None:
+    """`end_tokens`: every token issued to the user before now stops working."""
     changed_user(session, user_id)
+    if end_tokens:
+        values = {**values, "token_generation": User.token_generation + 1}
     statement = (
         update(User)
         .where(User.id == user_id)

@@ -76,9 +76,8 @@ async def update_user(
     if not changes:
         return before
     events = _events_of_change(before, changes)
-    if EventKind.PASSWORD_RESET in events or EventKind.USER_DEACTIVATED in events:
-        changes["token_generation"] = User.token_generation + 1  # ends the tokens issued before
-    user = await repository.update_user(session, user_id, changes)
+    end_tokens = EventKind.PASSWORD_RESET in events or EventKind.USER_DEACTIVATED in events
+    user = await repository.update_user(session, user_id, changes, end_tokens=end_tokens)
     if user is None:
         raise NotFound(f"user {user_id} not found")
     if EventKind.USER_DEACTIVATED in events:
@@ -104,8 +103,8 @@ async def deactivate_user(session: AsyncSession, actor: User, user_id: int, orig
     if user_id == actor.id:
         raise Conflict("you cannot deactivate yourself; ask another admin")
     was_active = (await get_user(session, user_id)).is_active  # the update refreshes the row
-    changes = {"is_active": False, "token_generation": User.token_generation + 1}
-    if await repository.update_user(session, user_id, changes) is None:
+    changes = {"is_active": False}
+    if await repository.update_user(session, user_id, changes, end_tokens=True) is None:
         raise NotFound(f"user {user_id} not found")
     if was_active:
         detail = await _end_keys(session, user_id)
@@ -119,7 +118,7 @@ async def _end_keys(session: AsyncSession, user_id: int) -> str:
 
 async def sign_out(session: AsyncSession, user: User, origin: Origin) -> None:
     """Ends every token of the user issued before now (each device signs in again)."""
-    await repository.update_user(session, user.id, {"token_generation": User.token_generation + 1})
+    await repository.update_user(session, user.id, {}, end_tokens=True)
     await record(session, EventKind.LOGOUT, origin, user_id=user.id)
 
 

@@ -96,11 +96,8 @@ class SignIn:
         keys = _keys(user.username, address)
         password_hash = await self.passwords.hash(new)
         async with self.sessions.begin() as db:
-            changes = {
-                "password_hash": password_hash,
-                "token_generation": User.token_generation + 1,
-            }
-            changed = await repository.update_user(db, user.id, changes)
+            changes = {"password_hash": password_hash}
+            changed = await repository.update_user(db, user.id, changes, end_tokens=True)
             if changed is None or not changed.is_active:
                 raise Unauthorized("the user no longer exists or is deactivated")
             await throttle.forget_failures(db, keys[0])

@@ -82,6 +82,11 @@ async def add_endpoint(session: AsyncSession, endpoint: Endpoint) -> Endpoint:
     return endpoint
 
 
+async def save_endpoint(session: AsyncSession) -> None:
+    """Write the changes made to a loaded endpoint (an UPDATE of the columns that changed)."""
+    await session.flush()
+
+
 async def get_endpoint(
     session: AsyncSession, endpoint_id: int, *, lock: bool = False
 ) -> Endpoint | None:

@@ -108,7 +108,7 @@ async def update_endpoint(
         endpoint.enabled, endpoint.disabled_at = False, utcnow()
         endpoint.disabled_reason = f"disabled by user {request.actor.user_id}"
     endpoint.updated_at = utcnow()
-    await session.flush()
+    await repository.save_endpoint(session)
     return view(endpoint)
 
 
@@ -126,7 +126,7 @@ async def rotate_secret(session: AsyncSession, request: rpc.EndpointRequest) -> 
     endpoint.previous_secret, endpoint.secret = endpoint.secret, new_secret()
     endpoint.previous_secret_until = utcnow() + ROTATION_GRACE
     endpoint.updated_at = utcnow()
-    await session.flush()
+    await repository.save_endpoint(session)
     return with_secret(endpoint)
 
 
