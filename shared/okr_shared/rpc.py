@@ -32,6 +32,7 @@ import nats.errors
 from faststream import BaseMiddleware, ContextRepo, ExceptionMiddleware, StreamMessage
 from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker, NatsResponse, NatsRouter
+from faststream.response import PublishCommand
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -51,6 +52,7 @@ CONCURRENT_REQUESTS = 16
 CHUNK_BYTES = 512 * 1024  # well under NATS's default 1 MiB message limit
 CHUNK = "Okr-Chunk"
 CHUNKS = "Okr-Chunks"
+REQUEST = "request"  # the name FastStream knows a handler's request by
 
 
 def validation_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -67,8 +69,13 @@ def refusal(error: OkrError) -> NatsResponse:
 def _malformed(err: ValidationError) -> Any:
     """FastStream validates the request against the handler's model before our code runs; this
     answers a request that does not validate (our handlers turn their own errors into
-    refusals, so a ValidationError that reaches here is the request's)."""
-    return refusal(Invalid("malformed request", details=validation_details(err)))
+    refusals, so a ValidationError that reaches here is the request's). Its locations are the
+    request's own: FastStream's wrapper names the handler's parameter first."""
+    details = validation_details(err)
+    for detail in details:
+        if detail["loc"][:1] == [REQUEST]:
+            detail["loc"] = detail["loc"][1:]
+    return refusal(Invalid("malformed request", details=details))
 
 
 async def _json_or_bytes(message: StreamMessage[Any], decode: Callable[..., Awaitable[Any]]) -> Any:
@@ -105,20 +112,38 @@ class _Answering(BaseMiddleware):
         self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
         subject: str = msg.raw_message.subject
-        outcomes, latency = self.router.meters(subject)
         started = time.perf_counter()
         try:
             with tracing.span(subject, msg.headers, kind=tracing.SpanKind.SERVER):
                 reply = await call_next(msg)
                 if isinstance(reply, Chunked):
                     reply = await self.router.in_chunks(reply.body, msg.reply_to)
+                return reply
         except ValidationError:  # the request's: FastStream's ExceptionMiddleware answers it
-            outcomes["error"].inc()
             raise
-        latency.observe(time.perf_counter() - started)
-        refused = isinstance(reply, NatsResponse) and REFUSED in reply.headers
+        except Exception as err:  # a chunk that could not be sent: answer, never a timeout
+            return _unexpected(subject, err)
+        finally:
+            self.router.meters(subject)[1].observe(time.perf_counter() - started)
+
+    async def publish_scope(
+        self, call_next: Callable[[Any], Awaitable[Any]], cmd: PublishCommand
+    ) -> Any:
+        """The reply, counted by its outcome; one larger than a NATS message may be (an
+        endpoint that should have been declared chunked) becomes a refusal, not a timeout."""
+        if self.msg is None:  # not a reply (no middleware of ours publishes anything else)
+            return await call_next(cmd)
+        subject: str = self.msg.subject
+        outcomes, _ = self.router.meters(subject)
+        refused = REFUSED in cmd.headers
+        try:
+            sent = await call_next(cmd)
+        except nats.errors.MaxPayloadError as err:
+            outcomes["error"].inc()
+            reply = _unexpected(subject, err)
+            return await self.router.publish(reply, cmd.destination)
         outcomes["error" if refused else "ok"].inc()
-        return reply
+        return sent
 
 
 @dataclass(frozen=True)
@@ -213,7 +238,7 @@ class RpcRouter:
                 return Chunked(reply if isinstance(reply, bytes) else encode(reply))
 
             # FastStream reads the request model (to parse and to document it) from here.
-            answer.__annotations__ = {"request": model}
+            answer.__annotations__ = {REQUEST: model}
             answer.__name__ = handler.__name__
             self.router.subscriber(
                 subject,
@@ -226,6 +251,10 @@ class RpcRouter:
             return handler
 
         return register
+
+    async def publish(self, reply: NatsResponse, reply_to: str) -> None:
+        assert self._broker is not None, "serve_on(broker) first"
+        await self._broker.publish(reply.body, reply_to, headers=reply.headers)
 
     async def in_chunks(self, body: bytes, reply_to: str) -> NatsResponse:
         """Send all but the last chunk now; FastStream sends the last as the reply."""
@@ -247,13 +276,17 @@ async def _answer(handler: Handler[Req], request: Req) -> Any:
     except OkrError as err:
         return refusal(err)
     except Exception as err:
-        if is_transient(err):
-            log.warning("%s: %s", handler.__name__, err)
-            return refusal(Unavailable("a backing service is unavailable; try again shortly"))
-        # A request has no redelivery: answer now, with an id that finds the traceback in the log.
-        error_id = uuid4().hex[:12]
-        log.exception("unexpected error in %s (error id %s)", handler.__name__, error_id)
-        return refusal(Internal(f"internal error (id {error_id})"))
+        return _unexpected(handler.__name__, err)
+
+
+def _unexpected(where: str, err: Exception) -> NatsResponse:
+    if is_transient(err):
+        log.warning("%s: %s", where, err)
+        return refusal(Unavailable("a backing service is unavailable; try again shortly"))
+    # A request has no redelivery: answer now, with an id that finds the traceback in the log.
+    error_id = uuid4().hex[:12]
+    log.error("unexpected error in %s (error id %s)", where, error_id, exc_info=err)
+    return refusal(Internal(f"internal error (id {error_id})"))
 
 
 def _request_model(handler: Handler[Req]) -> type[Req]:

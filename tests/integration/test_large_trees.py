@@ -158,3 +158,39 @@ async def test_a_tree_of_111111_objectives_in_one_request(
     assert len(roots) == 1
     assert len(roots[0]["children"]) == 10
     print(f"tree view of 111,111 objectives: {len(tree.content) / 1e6:.1f} MB in {elapsed:.2f} s")
+
+
+async def test_a_subtree_delete_larger_than_a_nats_message_is_answered(
+    system: RunningSystem,
+) -> None:
+    """The objectives service answers a delete with the state of every objective it took
+    (for the gateway's read model): 4,001 of them are well over NATS's 1 MiB, so the answer
+    comes in chunks; sent as one message it never arrived, and the caller got a 503 after
+    the delete had committed."""
+    root = BASE + 300_001
+    async with system.engine.begin() as db:
+        await db.execute(text(rows(values(str(root), "NULL", "company"))))
+        await db.execute(
+            text(
+                rows(values(f"{root} + g", str(root), "division"))
+                + " FROM generate_series(1, 4000) AS g"
+            )
+        )
+    model: ReadModel = system.app.state.gateway.read_model
+    await model.resync()
+    try:
+        deleted = await system.client.delete(
+            f"/api/v1/objectives/{root}", headers=system.admin_headers, timeout=60
+        )
+        assert deleted.status_code == 204, deleted.text
+        for gone in (root, root + 4000):
+            answer = await system.client.get(
+                f"/api/v1/objectives/{gone}", headers=system.admin_headers
+            )
+            assert answer.status_code == 404
+    finally:
+        async with system.engine.begin() as db:
+            await db.execute(
+                text("DELETE FROM objectives.objectives WHERE id >= :root"), {"root": root}
+            )
+        await model.resync()

@@ -35,6 +35,7 @@ NOTHING = RpcEndpoint("test.rpc.nothing", Question, type(None))
 FAILING = RpcEndpoint("test.rpc.failing", Question, Answer)
 LARGE = RpcEndpoint("test.rpc.large", Question, Answer, (NotFound,), chunked=True)
 RENDERED = RpcEndpoint("test.rpc.rendered", Question, list[int], chunked=True)
+UNDECLARED = RpcEndpoint("test.rpc.undeclared", Question, Answer)  # large, but not chunked
 NOBODY = RpcEndpoint("test.rpc.nobody", Question, Answer)
 NOBODY_CHUNKED = RpcEndpoint("test.rpc.nobody", Question, Answer, chunked=True)
 
@@ -81,6 +82,10 @@ async def broker(server: EmbeddedNats) -> AsyncIterator[NatsBroker]:
         if question.number == 404:
             raise NotFound("no such number")
         # ~3 MB of JSON: six chunks of at most 512 KiB, past NATS's 1 MiB message limit.
+        return Answer(number=question.number, words=["word"] * 400_000)
+
+    @router.serve(UNDECLARED)
+    async def undeclared(question: Question) -> Answer:
         return Answer(number=question.number, words=["word"] * 400_000)
 
     @router.serve(RENDERED)
@@ -140,8 +145,19 @@ async def test_a_request_that_does_not_validate_is_refused_at_once(
     assert reply.headers is not None and reply.headers[REFUSED] == Invalid.code
     error = json.loads(reply.data)
     assert error["code"] == Invalid.code and error["message"] == "malformed request"
-    assert error["details"] and error["details"][0]["loc"]
+    assert error["details"]
     assert refused(DOUBLE.subject) == before + 1
+
+
+async def test_a_refusal_names_the_fields_of_the_request_itself(
+    server: EmbeddedNats, broker: NatsBroker
+) -> None:
+    client = await nats.connect(server.url)
+    try:
+        reply = await client.request(DOUBLE.subject, b'{"number": -1}', timeout=1)
+    finally:
+        await client.close()
+    assert [d["loc"] for d in json.loads(reply.data)["details"]] == [["number"]]
 
 
 async def test_an_answer_larger_than_a_nats_message_arrives_whole(broker: NatsBroker) -> None:
@@ -152,6 +168,17 @@ async def test_an_answer_larger_than_a_nats_message_arrives_whole(broker: NatsBr
     numbers = await rpc.ask_json(broker, RENDERED, Question(number=300_000))
     assert len(numbers) > 1024 * 1024
     assert await rpc.ask(broker, RENDERED, Question(number=3)) == [0, 1, 2]
+
+
+async def test_an_answer_too_large_for_its_endpoint_is_refused_not_lost(
+    broker: NatsBroker,
+) -> None:
+    """An endpoint that should have been declared chunked: its caller hears why at once."""
+    started = time.perf_counter()
+    with pytest.raises(Internal, match=r"internal error \(id [0-9a-f]{12}\)"):
+        await rpc.ask(broker, UNDECLARED, Question(number=1), timeout=5)
+    assert time.perf_counter() - started < 1
+    assert refused(UNDECLARED.subject) == 1
 
 
 async def test_a_subject_nobody_serves_is_unavailable_at_once(broker: NatsBroker) -> None:

@@ -103,7 +103,7 @@ class SourceStatsRequest(Contract):
 
 CREATE = RpcEndpoint(s.RPC_KPIS_CREATE, CreateKpi, KpiResponse, (Forbidden, Invalid))
 GET = RpcEndpoint(s.RPC_KPIS_GET, KpiRequest, KpiDetail, (NotFound,))
-LIST = RpcEndpoint(s.RPC_KPIS_LIST, ListKpis, Page[KpiResponse])
+LIST = RpcEndpoint(s.RPC_KPIS_LIST, ListKpis, Page[KpiResponse], chunked=True)  # as objectives
 UPDATE = RpcEndpoint(
     s.RPC_KPIS_UPDATE, UpdateKpi, KpiResponse, (NotFound, Forbidden, Invalid, Conflict)
 )

@@ -5,9 +5,9 @@ endpoint's subject, request and result once (the tree and Gantt views answer JSO
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Contract, Page
@@ -145,15 +145,6 @@ class ObjectiveWrite(Contract, Generic[ResultT]):
     result: ResultT
     events: list[ObjectiveEvent] = []
 
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_result(cls, data: Any) -> Any:
-        """An objectives service of the version before answered the bare result: taken as a
-        write with no events (so gateways can be upgraded first)."""
-        if isinstance(data, dict) and "result" in data and set(data) <= {"result", "events"}:
-            return data
-        return {"result": data, "events": []}
-
 
 # Writes refuse what the caller may not do (403), what they may not see (404), what breaks the
 # hierarchy or its rules (422) and a stale expected version (409).
@@ -167,9 +158,16 @@ UPDATE = RpcEndpoint(
 MOVE = RpcEndpoint(
     s.RPC_OBJECTIVES_MOVE, MoveObjective, ObjectiveWrite[ObjectiveResponse], WRITE_REFUSALS
 )
-DELETE = RpcEndpoint(s.RPC_OBJECTIVES_DELETE, DeleteObjective, ObjectiveWrite[None], WRITE_REFUSALS)
+# A subtree's delete or restore answers the state of every objective it took: in chunks.
+DELETE = RpcEndpoint(
+    s.RPC_OBJECTIVES_DELETE, DeleteObjective, ObjectiveWrite[None], WRITE_REFUSALS, chunked=True
+)
 RESTORE = RpcEndpoint(
-    s.RPC_OBJECTIVES_RESTORE, ObjectiveRequest, ObjectiveWrite[ObjectiveResponse], WRITE_REFUSALS
+    s.RPC_OBJECTIVES_RESTORE,
+    ObjectiveRequest,
+    ObjectiveWrite[ObjectiveResponse],
+    WRITE_REFUSALS,
+    chunked=True,
 )
 LINK_KPI = RpcEndpoint(
     s.RPC_OBJECTIVES_LINK_KPI, LinkKpi, ObjectiveWrite[ObjectiveKPILink], WRITE_REFUSALS
@@ -181,7 +179,8 @@ GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotF
 CREATABLE_LEVELS = RpcEndpoint(
     s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels
 )
-LIST = RpcEndpoint(s.RPC_OBJECTIVES_LIST, ListObjectives, Page[ObjectiveResponse])
+# 500 objectives with descriptions of 10,000 characters are more than a NATS message holds.
+LIST = RpcEndpoint(s.RPC_OBJECTIVES_LIST, ListObjectives, Page[ObjectiveResponse], chunked=True)
 OWNERS = RpcEndpoint(s.RPC_OBJECTIVES_OWNERS, VisibleOwners, list[int])
 STATS = RpcEndpoint(s.RPC_OBJECTIVES_STATS, StatsSummary, ObjectiveStats)
 # Answers no page bounds (a node's children, a 10,000-deep chain's ancestors, a company's

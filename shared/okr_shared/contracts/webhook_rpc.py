@@ -62,7 +62,8 @@ DELETE = RpcEndpoint(s.RPC_WEBHOOKS_DELETE, EndpointRequest, type(None), (Forbid
 ROTATE_SECRET = RpcEndpoint(
     s.RPC_WEBHOOKS_ROTATE_SECRET, EndpointRequest, EndpointWithSecret, (Forbidden, NotFound)
 )
+# 200 deliveries with their payloads and attempts: in chunks.
 DELIVERIES = RpcEndpoint(
-    s.RPC_WEBHOOKS_DELIVERIES, ListDeliveries, list[Delivery], (Forbidden, NotFound)
+    s.RPC_WEBHOOKS_DELIVERIES, ListDeliveries, list[Delivery], (Forbidden, NotFound), chunked=True
 )
 TEST = RpcEndpoint(s.RPC_WEBHOOKS_TEST, EndpointRequest, Delivery, (Forbidden, NotFound))
