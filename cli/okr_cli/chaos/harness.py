@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +29,7 @@ from okr_cli.chaos.cluster import NatsCluster
 from okr_cli.chaos.workload import Value
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
-from okr_cli.supervisor import Child, Endpoints, System
+from okr_cli.supervisor import STOP_TIMEOUT_S, Child, Endpoints, System
 from okr_shared import subjects
 from okr_shared.db import make_engine
 from okr_shared.embedded import free_port
@@ -133,7 +134,12 @@ class Chaos(WorldWrites):
         child.env["OKR_FAILPOINTS"] = failpoints
         assert child.process is not None
         child.process.terminate()
-        await asyncio.to_thread(child.process.wait)
+        try:  # as `okr up` stops a service: SIGTERM, and SIGKILL if it is not gone in time
+            await asyncio.to_thread(child.process.wait, STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.notes.append(f"{instance} did not stop within {STOP_TIMEOUT_S:.0f} s; killed")
+            child.process.kill()
+            await asyncio.to_thread(child.process.wait)
         deadline = time.monotonic() + 60
         while not (child.exited() is None and await self.instances_up()):
             if time.monotonic() > deadline:
