@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives import link_repository, repository
+from okr_objectives import link_repository, repository, view_repository
 from okr_objectives.models import Objective
 from okr_objectives.permissions import (
     allowed_actions,
@@ -116,17 +116,17 @@ async def tree_view(session: AsyncSession, request: TreeView) -> bytes:
     ensure_objectives_role(request.actor)
     filters = ObjectiveFilters(year=request.year, quarter=request.quarter, status=request.status)
     if request.root_id is None:
-        rows = await repository.tree_heads(session, request.actor, filters)
+        rows = await view_repository.tree_heads(session, request.actor, filters)
     else:
         await _visible(session, request.actor, request.root_id)
-        rows = await repository.subtree_heads(session, request.actor, request.root_id, filters)
+        rows = await view_repository.subtree_heads(session, request.actor, request.root_id, filters)
     return render_forest(rows)
 
 
 async def gantt_view(session: AsyncSession, request: GanttView) -> bytes:
     """The JSON of a list of ObjectiveGanttItem; dependencies are the children in the list."""
     ensure_objectives_role(request.actor)
-    rows = await repository.tree_rows(session, request.actor, request.filters)
+    rows = await view_repository.tree_rows(session, request.actor, request.filters)
     children: dict[int, list[int]] = {}
     for row in rows:
         if row.parent_id is not None:
@@ -150,7 +150,7 @@ async def gantt_view(session: AsyncSession, request: GanttView) -> bytes:
 async def stats(session: AsyncSession, request: StatsSummary) -> ObjectiveStats:
     ensure_objectives_role(request.actor)
     filters = ObjectiveFilters(owner_id=request.owner_id, year=request.year)
-    rows = await repository.stats_rows(session, request.actor, filters)
+    rows = await view_repository.stats_rows(session, request.actor, filters)
     by_level = {level.value: 0 for level in ObjectiveLevel}
     by_status = {status.value: 0 for status in ObjectiveStatus}
     total, progress = 0, 0.0

@@ -6,18 +6,15 @@ ancestors and cycle checks are recursive CTEs over the `parent_id` index.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
-    Text,
     bindparam,
-    cast,
     exists,
     false,
     func,
@@ -35,7 +32,6 @@ from okr_objectives.models import AuditEntry, KpiLink, Objective
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_rpc import ObjectiveFilters
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
-from okr_shared.tree_json import TreeHead
 
 TREE_LOCK = 0x6F6B72  # pg_advisory_xact_lock key: one structural change of the tree at a time
 
@@ -110,7 +106,7 @@ async def get_live_for_share(
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 
-def _filtered(statement: SelectT, actor: Actor, filters: ObjectiveFilters) -> SelectT:
+def in_view(statement: SelectT, actor: Actor, filters: ObjectiveFilters) -> SelectT:
     conditions = [LIVE, visible_to(actor)]
     for name, value in filters.model_dump(exclude_none=True).items():
         conditions.append(getattr(Objective, name) == getattr(value, "value", value))
@@ -120,10 +116,10 @@ def _filtered(statement: SelectT, actor: Actor, filters: ObjectiveFilters) -> Se
 async def list_objectives(
     session: AsyncSession, actor: Actor, filters: ObjectiveFilters, skip: int, limit: int
 ) -> tuple[list[Objective], int]:
-    page = _filtered(select(Objective), actor, filters).order_by(Objective.id)
+    page = in_view(select(Objective), actor, filters).order_by(Objective.id)
     rows = (await session.execute(page.offset(skip).limit(limit))).scalars().all()
     total = await session.scalar(
-        _filtered(select(func.count()).select_from(Objective), actor, filters)
+        in_view(select(func.count()).select_from(Objective), actor, filters)
     )
     return list(rows), int(total or 0)
 
@@ -145,7 +141,7 @@ async def visible_ids(
     """The live objectives the caller may see: under `root_id` and among `among`, if given."""
     statement = select(Objective.id).where(LIVE, visible_to(actor))
     if root_id is not None:
-        statement = statement.where(Objective.id.in_(_subtree_ids(root_id)))
+        statement = statement.where(Objective.id.in_(subtree_ids(root_id)))
     if among is not None:
         statement = statement.where(Objective.id.in_(among))
     return list((await session.execute(statement.order_by(Objective.id))).scalars().all())
@@ -180,7 +176,7 @@ async def ancestors(session: AsyncSession, actor: Actor, objective_id: int) -> l
     return list((await session.execute(statement)).scalars().all())
 
 
-def _subtree_ids(root_id: int, *, deleted_at: datetime | None = None) -> Any:
+def subtree_ids(root_id: int, *, deleted_at: datetime | None = None) -> Any:
     """The ids of `root_id` and every descendant: live ones, or those deleted at `deleted_at`
     (a subtree deleted together comes back together)."""
     state = LIVE if deleted_at is None else Objective.deleted_at == deleted_at
@@ -195,7 +191,7 @@ async def live_subtree(session: AsyncSession, root_id: int) -> list[Objective]:
     """The live objectives below `root_id` (not itself): what a delete of it would take."""
     statement = (
         select(Objective)
-        .where(Objective.id.in_(_subtree_ids(root_id)), Objective.id != root_id, LIVE)
+        .where(Objective.id.in_(subtree_ids(root_id)), Objective.id != root_id, LIVE)
         .order_by(Objective.id)
     )
     return list((await session.execute(statement)).scalars().all())
@@ -209,115 +205,6 @@ async def is_in_subtree(session: AsyncSession, candidate_id: int, root_id: int) 
         select(Objective.id, Objective.parent_id).join(up_cte, Objective.id == up_cte.c.parent_id)
     )
     return bool(await session.scalar(select(exists().where(up_cte.c.id == root_id))))
-
-
-async def subtree_heads(
-    session: AsyncSession, actor: Actor, root_id: int, filters: ObjectiveFilters
-) -> Sequence[TreeHead]:
-    statement = _filtered(select(*TREE_HEAD), actor, filters).where(
-        Objective.id.in_(_subtree_ids(root_id))
-    )
-    rows = (await session.execute(statement.order_by(Objective.id))).all()
-    return typing.cast(Sequence[TreeHead], rows)  # a Row answers its labels as attributes
-
-
-TREE_COLUMNS = (
-    Objective.id,
-    Objective.title,
-    Objective.level,
-    Objective.status,
-    Objective.parent_id,
-    Objective.owner_id,
-    Objective.department,
-    Objective.year,
-    Objective.quarter,
-    Objective.start_date,
-    Objective.end_date,
-    Objective.progress_percentage,
-)
-
-
-class TreeRow(Protocol):
-    """A row of TREE_COLUMNS."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def level(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def parent_id(self) -> int | None: ...
-    @property
-    def owner_id(self) -> int: ...
-    @property
-    def department(self) -> str | None: ...
-    @property
-    def year(self) -> int: ...
-    @property
-    def quarter(self) -> str | None: ...
-    @property
-    def start_date(self) -> date: ...
-    @property
-    def end_date(self) -> date: ...
-    @property
-    def progress_percentage(self) -> float: ...
-
-
-async def tree_rows(
-    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
-) -> Sequence[TreeRow]:
-    statement = _filtered(select(*TREE_COLUMNS), actor, filters).order_by(Objective.id)
-    return typing.cast(Sequence[TreeRow], (await session.execute(statement)).all())
-
-
-# Each node of the tree view as JSON text without its closing brace, built by PostgreSQL (which
-# escapes strings and formats dates): rendering 111,111 nodes in Python took ten times longer.
-TREE_HEAD = (
-    Objective.id,
-    Objective.parent_id,
-    func.left(
-        cast(
-            func.jsonb_build_object(
-                "id",
-                Objective.id,
-                "title",
-                Objective.title,
-                "level",
-                Objective.level,
-                "status",
-                Objective.status,
-                "parent_id",
-                Objective.parent_id,
-                "owner_id",
-                Objective.owner_id,
-                "department",
-                Objective.department,
-                "year",
-                Objective.year,
-                "quarter",
-                Objective.quarter,
-                "start_date",
-                Objective.start_date,
-                "end_date",
-                Objective.end_date,
-                "progress_percentage",
-                Objective.progress_percentage,
-            ),
-            Text,
-        ),
-        -1,
-    ).label("head"),
-)
-
-
-async def tree_heads(
-    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
-) -> Sequence[TreeHead]:
-    statement = _filtered(select(*TREE_HEAD), actor, filters).order_by(Objective.id)
-    return typing.cast(Sequence[TreeHead], (await session.execute(statement)).all())
 
 
 async def update_objective(
@@ -336,7 +223,7 @@ async def update_objective(
 async def delete_subtree(session: AsyncSession, root_id: int) -> list[Objective]:
     statement = (
         update(Objective)
-        .where(Objective.id.in_(_subtree_ids(root_id)), LIVE)
+        .where(Objective.id.in_(subtree_ids(root_id)), LIVE)
         .values(deleted_at=func.now(), version=Objective.version + 1, updated_at=func.now())
         .returning(Objective)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -350,7 +237,7 @@ async def restore_subtree(
     statement = (
         update(Objective)
         .where(
-            Objective.id.in_(_subtree_ids(root_id, deleted_at=deleted_at)),
+            Objective.id.in_(subtree_ids(root_id, deleted_at=deleted_at)),
             Objective.deleted_at == deleted_at,
         )
         .values(deleted_at=None, version=Objective.version + 1, updated_at=func.now())
@@ -394,23 +281,6 @@ async def drives_progress(session: AsyncSession, objective_id: int) -> bool:
     )
     row = (await session.execute(select(live_children, active_links))).one()
     return bool(row[0] or row[1])
-
-
-async def stats_rows(
-    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
-) -> Sequence[tuple[str, str, int, float | None]]:
-    """(level, status, how many, the sum of their progress) of the objectives in view."""
-    statement = _filtered(
-        select(
-            Objective.level,
-            Objective.status,
-            func.count().label("n"),
-            func.sum(Objective.progress_percentage).label("progress"),
-        ),
-        actor,
-        filters,
-    ).group_by(Objective.level, Objective.status)
-    return (await session.execute(statement)).all()
 
 
 # --- audit ----------------------------------------------------------------------------------
