@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
 
 from okr_cli.demo.build import (
     Builder,
@@ -20,34 +19,31 @@ from okr_cli.demo.build import (
 )
 from okr_cli.demo.company import MIN_SIZE, plan
 from okr_cli.demo.play import LATENCY_WINDOW, Board
-from okr_shared import subjects
-from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.embedded import free_port
 
 
 class SlowKpis(Builder):
-    """Answers without NATS: KPIs take a while, and one division is refused."""
+    """Answers without a gateway: KPIs take a while, and one division is refused."""
 
     def __init__(self, built: Built) -> None:
-        super().__init__(None, built, 2026, lambda: None)
+        super().__init__(httpx.AsyncClient(), built, 2026, lambda: None)
         self.ids = iter(range(1, 10**6))
         self.kpis_running = 0
         self.kpis_started = 0
 
-    async def _ask(self, endpoint: RpcEndpoint[Any, Any], request: BaseModel) -> Any:
-        if endpoint.subject == subjects.RPC_KPIS_CREATE:
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/kpis":
             self.kpis_started += 1
             self.kpis_running += 1
             try:
                 await asyncio.sleep(0.5)
             finally:
                 self.kpis_running -= 1
-        elif getattr(request, "data", None) and request.data.level is ObjectiveLevel.DIVISION:
+        elif body.get("level") == ObjectiveLevel.DIVISION.value:
             await asyncio.sleep(0.05)
-            raise BuildFailed("objectives.create refused: no")
-        made = SimpleNamespace(id=next(self.ids))
-        return SimpleNamespace(id=made.id, result=made)  # a KPI, or an objective write
+            raise BuildFailed("POST /api/v1/objectives answered 403: no")
+        return {"id": next(self.ids)}
 
 
 def _built() -> Built:
@@ -57,7 +53,7 @@ def _built() -> Built:
 
 async def test_a_refused_objective_stops_the_kpis_created_alongside() -> None:
     builder = SlowKpis(_built())
-    with pytest.raises(BuildFailed, match="refused"):
+    with pytest.raises(BuildFailed, match="answered 403"):
         await builder.build()
     assert builder.kpis_started > 0  # they did run alongside the objectives
     assert builder.kpis_running == 0
@@ -100,3 +96,31 @@ def test_the_latencies_kept_are_the_most_recent_window() -> None:
     assert len(board.latencies_ms) == LATENCY_WINDOW
     assert board.timed == LATENCY_WINDOW + 500
     assert board.latency_p50_p99_ms() == (500 + LATENCY_WINDOW // 2, 500 + 9_900)
+
+
+def _gateway(answers: list[httpx.Response]) -> httpx.AsyncClient:
+    """A gateway that gives `answers` in turn (the whole demo runs against a real one in
+    tests/e2e/test_demo.py)."""
+    given = iter(answers)
+    return httpx.AsyncClient(
+        base_url="http://gateway", transport=httpx.MockTransport(lambda _: next(given))
+    )
+
+
+async def test_a_rate_limited_write_waits_and_is_sent_again() -> None:
+    limited = httpx.Response(429, headers={"Retry-After": "0"}, json={"detail": "slow down"})
+    http = _gateway([limited, limited, httpx.Response(201, json={"id": 7})])
+    done: list[None] = []
+    builder = Builder(http, _built(), 2026, lambda: done.append(None))
+    assert await builder._post("/api/v1/kpis", {}) == {"id": 7}
+    assert len(done) == 1
+
+
+async def test_a_refused_write_names_the_route_and_the_gateways_reason() -> None:
+    refused = httpx.Response(422, json={"detail": "year: must be 2000 or later"})
+    builder = Builder(_gateway([refused]), _built(), 2026, lambda: None)
+    with pytest.raises(BuildFailed) as failed:
+        await builder._post("/api/v1/objectives", {})
+    assert str(failed.value) == (
+        "POST /api/v1/objectives answered 422: year: must be 2000 or later"
+    )

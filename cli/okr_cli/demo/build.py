@@ -1,49 +1,35 @@
-"""Create a planned company in a running system.
+"""Create a planned company in a running system, through the gateway's public API.
 
-Users go through the HTTP API as the admin (the gateway owns them; creating a user is not
-rate-limited). Objectives, KPIs and links go to the services' own request subjects on NATS, with
-the services' NATS user, acting as the company's demo admin, exactly as the gateway would send
-them: the gateway limits writes to OKR_GATEWAY_WRITES_PER_MINUTE (60) per user, so 2,500
-writes through it would take most of an hour. The services still run every use case (permission
-checks, audit entries, outbox events), so the progress service learns the tree from the events
-as it does for any change, and nothing is written behind a service's back.
+Users are created as the admin, signed in (creating a user is not rate-limited). Objectives, KPIs
+and links are created with an API key the demo makes for the admin and revokes when it is done:
+a key may write OKR_GATEWAY_KEY_WRITES_PER_MINUTE (6,000) times a minute, where a person may
+write 60, and the demo's 2,500 writes would take most of an hour at that. Every write runs the
+use case any client's does (permission checks, audit entries, outbox events), so the progress
+service learns the tree from the events, and nothing is written behind a service's back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterable
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import nats.errors
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
-from pydantic import BaseModel
 
 from okr_cli import probe
 from okr_cli.demo.company import Company, Goal, KpiPlan, Person
-from okr_shared import rpc
-from okr_shared.contracts import kpi_rpc, objective_rpc
-from okr_shared.contracts.common import Actor, Role
-from okr_shared.contracts.endpoint import RpcEndpoint
-from okr_shared.contracts.kpi_rpc import CreateKpi
-from okr_shared.contracts.kpis import Frequency, KpiCreate
-from okr_shared.contracts.objective_rpc import CreateObjective, LinkKpi
-from okr_shared.contracts.objectives import (
-    ObjectiveCreate,
-    ObjectiveKPILinkCreate,
-    ObjectiveLevel,
-)
-from okr_shared.errors import OkrError
+from okr_shared.contracts.kpis import Frequency
+from okr_shared.contracts.objectives import ObjectiveLevel
 
-# Requests in flight: what one service process handles at once (okr_shared.rpc).
-IN_FLIGHT = rpc.CONCURRENT_REQUESTS
+WRITES_IN_FLIGHT = 16  # what one objectives service process handles at once (okr_shared.rpc)
 USERS_IN_FLIGHT = 4  # each costs the gateway a password hash
-RPC_TIMEOUT_S = 30.0
-T = TypeVar("T")
-Req = TypeVar("Req", bound=BaseModel)
+RATE_LIMITED = 429
 
 
 class BuildFailed(RuntimeError):
@@ -109,20 +95,60 @@ async def create_users(
     await together(create(p) for p in people)
 
 
+KEY_SCOPES = ["objectives:read", "objectives:write", "kpis:read", "kpis:write"]
+KEY_LIFETIME = timedelta(hours=1)  # revoked when the build ends; this bounds a demo killed mid-way
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: int
+    key: str
+
+
+async def admin_key(http: httpx.AsyncClient, password: str, suffix: str) -> ApiKey:
+    """A key for the company's objectives and KPIs; `http` is signed in as the admin, whose
+    `password` the gateway asks for again."""
+    body = {
+        "name": f"okr demo {suffix}",
+        "scopes": KEY_SCOPES,
+        "expires_at": (datetime.now(UTC) + KEY_LIFETIME).isoformat(),
+        "current_password": password,
+    }
+    response = await http.post("/api/v1/api-keys", json=body)
+    if response.status_code != 201:
+        raise BuildFailed(f"making an API key answered {response.status_code}: {_detail(response)}")
+    made = response.json()
+    return ApiKey(int(made["id"]), made["key"])
+
+
+@contextlib.asynccontextmanager
+async def keyed(http: httpx.AsyncClient, key: ApiKey) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the same gateway that carries `key`, which is revoked (through `http`) when
+    the block ends, however it ends."""
+    try:
+        async with httpx.AsyncClient(
+            base_url=http.base_url,
+            timeout=http.timeout,
+            headers={"Authorization": f"Bearer {key.key}"},
+        ) as client:
+            yield client
+    finally:
+        with contextlib.suppress(httpx.HTTPError):  # unreachable: it expires on its own
+            await http.delete(f"/api/v1/api-keys/{key.id}")
+
+
 class Builder:
-    """Objectives, KPIs and links over NATS; `on_done` is told of each one created."""
+    """Objectives, KPIs and links through the gateway; `http` carries an API key of an admin,
+    and `on_done` is told of each one created."""
 
     def __init__(
-        self, broker: NatsBroker, built: Built, year: int, on_done: Callable[[], None]
+        self, http: httpx.AsyncClient, built: Built, year: int, on_done: Callable[[], None]
     ) -> None:
-        self.broker = broker
+        self.http = http
         self.built = built
         self.year = year
         self.on_done = on_done
-        self.people = {p.username: p for p in built.company.people}
-        ceo = next(p for p in built.company.people if p.role is Role.ADMIN)
-        self.actor = Actor(user_id=built.users[ceo.username], role=Role.ADMIN)
-        self.limit = asyncio.Semaphore(IN_FLIGHT)
+        self.limit = asyncio.Semaphore(WRITES_IN_FLIGHT)
 
     async def build(self) -> None:
         company = self.built.company
@@ -136,62 +162,73 @@ class Builder:
     async def _kpis(self) -> None:
         await together(self._kpi(k) for k in self.built.company.kpis)
 
-    async def _ask(self, endpoint: RpcEndpoint[Req, T], request: Req) -> T:
-        async with self.limit:
-            try:
-                answer = await rpc.ask(self.broker, endpoint, request, timeout=RPC_TIMEOUT_S)
-            except OkrError as err:
-                raise BuildFailed(f"{endpoint.subject} refused: {err.message}") from None
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The created object. A 429 waits as long as Retry-After says (a company bigger than
+        a minute of the key's writes); any other refusal ends the build with its message."""
+        while True:
+            async with self.limit:
+                try:
+                    response = await self.http.post(path, json=body)
+                except httpx.HTTPError as err:
+                    raise BuildFailed(
+                        f"POST {path}: the gateway at {self.http.base_url} did not answer "
+                        f"({err or type(err).__name__}); is the system still running? "
+                        f"See `./okr status`"
+                    ) from None
+            if response.status_code != RATE_LIMITED:
+                break
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+        if response.status_code != 201:
+            raise BuildFailed(f"POST {path} answered {response.status_code}: {_detail(response)}")
         self.on_done()
-        return answer
+        created: dict[str, Any] = response.json()
+        return created
 
-    def _owner(self, username: str) -> tuple[int, str | None]:
-        return self.built.users[username], self.people[username].department
+    def _owner(self, username: str) -> int:
+        return self.built.users[username]
 
     async def _objective(self, goal: Goal) -> None:
-        owner_id, department = self._owner(goal.owner)
         parent = None if goal.parent is None else self.built.objectives[goal.parent]
-        data = ObjectiveCreate(
-            title=goal.title,
-            level=goal.level,
-            parent_id=parent,
-            owner_id=owner_id,
-            department=goal.department,
-            year=self.year,
-        )
-        request = CreateObjective(
-            actor=self.actor, data=data, owner_id=owner_id, owner_department=department
-        )
-        created = await self._ask(objective_rpc.CREATE, request)
-        self.built.objectives[goal.key] = created.result.id
+        body = {
+            "title": goal.title,
+            "level": goal.level.value,
+            "parent_id": parent,
+            "owner_id": self._owner(goal.owner),
+            "department": goal.department,
+            "year": self.year,
+        }
+        created = await self._post("/api/v1/objectives", body)
+        self.built.objectives[goal.key] = int(created["id"])
 
     async def _kpi(self, kpi: KpiPlan) -> None:
-        owner_id, department = self._owner(kpi.owner)
-        data = KpiCreate(
-            title=kpi.title,
-            owner_id=owner_id,
-            department=kpi.department,
-            unit=kpi.unit,
-            direction=kpi.direction,
-            baseline_value=kpi.baseline,
-            target_value=kpi.target,
-            year=self.year,
-            frequency=Frequency.WEEKLY,
-        )
-        request = CreateKpi(
-            actor=self.actor, data=data, owner_id=owner_id, owner_department=department
-        )
-        created = await self._ask(kpi_rpc.CREATE, request)
-        self.built.kpis[kpi.key] = created.id
+        body = {
+            "title": kpi.title,
+            "owner_id": self._owner(kpi.owner),
+            "department": kpi.department,
+            "unit": kpi.unit,
+            "direction": kpi.direction.value,
+            "baseline_value": kpi.baseline,
+            "target_value": kpi.target,
+            "year": self.year,
+            "frequency": Frequency.WEEKLY.value,
+        }
+        created = await self._post("/api/v1/kpis", body)
+        self.built.kpis[kpi.key] = int(created["id"])
 
     async def _link(self, goal: Goal, kpi_key: int, weight: float) -> None:
-        request = LinkKpi(
-            actor=self.actor,
-            objective_id=self.built.objectives[goal.key],
-            link=ObjectiveKPILinkCreate(kpi_id=self.built.kpis[kpi_key], weight=weight),
-        )
-        await self._ask(objective_rpc.LINK_KPI, request)
+        objective_id = self.built.objectives[goal.key]
+        body = {"kpi_id": self.built.kpis[kpi_key], "weight": weight}
+        await self._post(f"/api/v1/objectives/{objective_id}/kpis", body)
         self.built.links += 1
+
+
+def _detail(response: httpx.Response) -> str:
+    """The gateway's own message (`detail`), else the start of the body."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return str(detail) if detail else response.text[:200]
 
 
 async def until_rollup_knows_it(broker: NatsBroker, timeout_s: float) -> None:

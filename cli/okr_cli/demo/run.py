@@ -24,7 +24,14 @@ from rich.live import Live
 
 from okr_cli import probe
 from okr_cli.config import CliSettings
-from okr_cli.demo.build import Builder, Built, create_users, until_rollup_knows_it
+from okr_cli.demo.build import (
+    Builder,
+    Built,
+    admin_key,
+    create_users,
+    keyed,
+    until_rollup_knows_it,
+)
 from okr_cli.demo.company import Company, plan
 from okr_cli.demo.play import Board, Feed, Player
 from okr_cli.demo.view import TreeView
@@ -221,31 +228,36 @@ class Demo:
         year = datetime.now(UTC).year
         built = Built(plan(self.options.size, suffix, year))
         password = secrets.token_urlsafe(12)
+        broker = make_broker(self.target.nats_url, "okr-demo")
         async with httpx.AsyncClient(base_url=self.target.gateway_url, timeout=30) as http:
-            with unreachable_fails_the_demo("signing in", f"the gateway at {http.base_url}"):
-                http.headers["Authorization"] = await self._admin_token(http)
+            gateway = f"the gateway at {http.base_url}"
+            with unreachable_fails_the_demo("signing in", gateway):
+                admin_password = await self._sign_in(http)
             with self.console.status(f"creating {len(built.company.people)} users"):
                 await until_stopped(
                     create_users(http, built.company.people, password, built), self.stop
                 )
-        self._keep_credentials(built.company, password)
-        broker = make_broker(self.target.nats_url, "okr-demo")
-        try:
-            where = f"NATS at {redact_url(self.target.nats_url)}"
-            with unreachable_fails_the_demo("connecting", where):
-                connecting = asyncio.wait_for(broker.connect(), NATS_CONNECT_TIMEOUT_S)
-                await until_stopped(connecting, self.stop)
-            board = Board(set())
-            await broker.connection.subscribe(subjects.PROGRESS_UPDATES, cb=board.on_update)
-            await self._build(broker, built, board, year)
-            await self._play(built, board)
-        finally:
-            await broker.stop()
+            self._keep_credentials(built.company, password)
+            try:
+                where = f"NATS at {redact_url(self.target.nats_url)}"
+                with unreachable_fails_the_demo("connecting", where):
+                    connecting = asyncio.wait_for(broker.connect(), NATS_CONNECT_TIMEOUT_S)
+                    await until_stopped(connecting, self.stop)
+                board = Board(set())
+                await broker.connection.subscribe(subjects.PROGRESS_UPDATES, cb=board.on_update)
+                with unreachable_fails_the_demo("making an API key", gateway):
+                    key = await admin_key(http, admin_password, built.company.suffix)
+                async with keyed(http, key) as writer:
+                    await self._build(writer, broker, built, board, year)
+                await self._play(built, board)
+            finally:
+                await broker.stop()
 
-    async def _admin_token(self, http: httpx.AsyncClient) -> str:
-        """Sign in as the admin, whose password is OKR_ADMIN_PASSWORD or the file the first
-        start wrote. A gateway that has just started may still be creating the admin, so a
-        missing file or a refused sign-in are retried for a while."""
+    async def _sign_in(self, http: httpx.AsyncClient) -> str:
+        """Sign `http` in as the admin, whose password is OKR_ADMIN_PASSWORD or the file the
+        first start wrote, and answer that password. A gateway that has just started may still
+        be creating the admin, so a missing file or a refused sign-in are retried for a
+        while."""
         username = self.settings.admin_username
         path = self.settings.data_path / ADMIN_PASSWORD_FILE
         deadline = time.monotonic() + 30
@@ -256,7 +268,8 @@ class Demo:
                     "/api/v1/auth/login", data={"username": username, "password": password}
                 )
                 if response.status_code == 200:
-                    return f"Bearer {response.json()['access_token']}"
+                    http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+                    return password
             if time.monotonic() > deadline:
                 raise DemoFailed(
                     f"the demo signs in as {username} to create its users, and could not: set "
@@ -279,7 +292,9 @@ class Demo:
         write_private(path, f"# password of every user below: {password}\n" + "\n".join(lines))
         self.credentials = (company, password, path)
 
-    async def _build(self, broker: NatsBroker, built: Built, board: Board, year: int) -> None:
+    async def _build(
+        self, http: httpx.AsyncClient, broker: NatsBroker, built: Built, board: Board, year: int
+    ) -> None:
         company = built.company
         total = len(company.goals) + len(company.kpis) + sum(len(g.links) for g in company.goals)
         done = 0
@@ -291,7 +306,7 @@ class Demo:
         started = time.perf_counter()
         status = self.console.status("")
         with status:
-            builder = Builder(broker, built, year, one_more)
+            builder = Builder(http, built, year, one_more)
             building = asyncio.ensure_future(until_stopped(builder.build(), self.stop))
             while not building.done():
                 status.update(f"creating {company.name}: {done:,} of {total:,} writes")
