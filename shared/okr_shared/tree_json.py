@@ -23,13 +23,17 @@ class TreeHead(Protocol):
     def head(self) -> str: ...
 
 
+OPEN = ', "children": ['
+LEAF = ', "children": []}'
+
+
 def render_forest(rows: Sequence[TreeHead]) -> bytes:
     """`rows` (id, parent_id, head: a node's JSON without its closing brace, e.g. the objectives
     repository's TREE_HEAD), in id order, as a list of nested nodes. A row whose parent is not
     among `rows` (a root, or its parent is out of view or filtered out) starts a tree of its
     own."""
     ids = {row.id for row in rows}
-    children: dict[int | None, list[TreeHead]] = defaultdict(list)
+    children: defaultdict[int | None, list[TreeHead]] = defaultdict(list)
     roots: list[TreeHead] = []
     for row in rows:
         if row.parent_id in ids:
@@ -37,21 +41,27 @@ def render_forest(rows: Sequence[TreeHead]) -> bytes:
         else:
             roots.append(row)
 
+    # Most nodes of a big tree are leaves: one append each, and no iterator of their own.
     out: list[str] = ["["]
+    write = out.append
     stack: list[Iterator[TreeHead]] = [iter(roots)]
-    first: list[bool] = [True]
+    first = True  # the next node is the first of its list: no comma before it
     while stack:
         node = next(stack[-1], None)
         if node is None:
             stack.pop()
-            first.pop()
-            out.append("]}" if stack else "]")  # a node's children, or the list of roots
+            write("]}" if stack else "]")  # a node's children, or the list of roots
+            first = False
             continue
-        if not first[-1]:
-            out.append(",")
-        first[-1] = False
-        out.append(node.head)
-        out.append(', "children": [')
-        stack.append(iter(children.get(node.id, ())))
-        first.append(True)
+        if not first:
+            write(",")
+        write(node.head)
+        below = children.get(node.id)
+        if below is None:
+            write(LEAF)
+            first = False
+        else:
+            write(OPEN)
+            stack.append(iter(below))
+            first = True
     return "".join(out).encode()

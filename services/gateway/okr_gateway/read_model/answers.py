@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from functools import partial
+from operator import attrgetter
 
 from okr_gateway.read_model.store import ObjectiveStore, Record
-from okr_shared.contracts.common import Actor
+from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objectives import ObjectiveStatus, Quarter
 from okr_shared.errors import Forbidden, NotFound
 from okr_shared.objective_rules import (
@@ -20,6 +22,8 @@ from okr_shared.objective_rules import (
     sees_objective,
 )
 from okr_shared.tree_json import render_forest
+
+BY_ID = attrgetter("id")
 
 
 class Answers:
@@ -43,7 +47,7 @@ class Answers:
 
     def children(self, actor: Actor, objective_id: int) -> bytes:
         self.visible(actor, objective_id)
-        return _json_list(r.body for r in sorted(self._children(actor, objective_id), key=_id))
+        return _json_list(r.body for r in sorted(self._children(actor, objective_id), key=BY_ID))
 
     def ancestors(self, actor: Actor, objective_id: int) -> bytes:
         """Nearest parent first; those deleted or out of view are left out (the walk goes on
@@ -73,15 +77,17 @@ class Answers:
             candidates: Iterable[Record] = self.store.records.values()
         else:
             candidates = self._live_subtree(self.visible(actor, root_id))
+        # An admin sees every live objective: no rule to ask 111,111 times for the whole tree.
+        sees = _live if actor.role is Role.ADMIN else partial(self._sees, actor)
         rows = [
             r
             for r in candidates
-            if self._sees(actor, r)
+            if sees(r)
             and (year is None or r.year == year)
             and (quarter is None or r.quarter == quarter)
             and (status is None or r.status == status)
         ]
-        rows.sort(key=_id)
+        rows.sort(key=BY_ID)
         return render_forest(rows)
 
     def visible(self, actor: Actor, objective_id: int) -> Record:
@@ -120,8 +126,8 @@ class Answers:
         return found
 
 
-def _id(record: Record) -> int:
-    return record.id
+def _live(record: Record) -> bool:
+    return not record.deleted
 
 
 def _json_list(bodies: Iterable[bytes]) -> bytes:
