@@ -221,6 +221,7 @@ RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"
 RPC_OBJECTIVES_CREATABLE_LEVELS = "rpc.objectives.creatable_levels"
 RPC_OBJECTIVES_OWNERS = "rpc.objectives.owners"  # which users own objectives the caller sees
 RPC_OBJECTIVES_VISIBLE_IDS = "rpc.objectives.visible_ids"  # what a live stream may show
+RPC_OBJECTIVES_IMPORT = "rpc.objectives.import"  # its rows travel as a parcel (okr_shared.parcels)
 RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
 RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_PROGRESS_REBUILD = "rpc.progress.rebuild"
@@ -243,3 +244,6 @@ RPC_WEBHOOKS_DELETE = "rpc.webhooks.delete"
 RPC_WEBHOOKS_ROTATE_SECRET = "rpc.webhooks.rotate_secret"  # noqa: S105 - a subject
 RPC_WEBHOOKS_DELIVERIES = "rpc.webhooks.deliveries"
 RPC_WEBHOOKS_TEST = "rpc.webhooks.test"
+
+# A JetStream object store: request bodies larger than a NATS message (okr_shared.parcels).
+PARCELS_BUCKET = "OKR_PARCELS"

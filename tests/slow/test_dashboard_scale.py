@@ -18,10 +18,10 @@ import nats
 import pytest
 from playwright.async_api import Page, async_playwright
 
-from okr_cli.bench.trees import Tree, insert_tree
 from okr_shared import subjects
 from okr_shared.contracts.progress import CalculationMethod, ObjectiveProgressUpdated
 from tests.support.system import ADMIN_PASSWORD, RunningSystem
+from tests.support.trees import Tree, insert_tree
 
 BASE = 3 * 10**12  # clear of the ids the API hands out and of the bench's trees
 BURST = 1_000

@@ -19,30 +19,34 @@ from okr_cli.demo.build import (
 )
 from okr_cli.demo.company import MIN_SIZE, plan
 from okr_cli.demo.play import LATENCY_WINDOW, Board
-from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.embedded import free_port
 
 
 class SlowKpis(Builder):
-    """Answers without a gateway: KPIs take a while, and one division is refused."""
+    """Answers without a gateway: KPIs take a while, one of them is refused, and the import
+    answers what it was sent."""
 
-    def __init__(self, built: Built) -> None:
+    def __init__(self, built: Built, refuse: str | None = None) -> None:
         super().__init__(httpx.AsyncClient(), built, 2026, lambda: None)
         self.ids = iter(range(1, 10**6))
+        self.refuse = refuse
         self.kpis_running = 0
         self.kpis_started = 0
+        self.imported: list[dict[str, Any]] = []
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        if path == "/api/v1/kpis":
-            self.kpis_started += 1
-            self.kpis_running += 1
-            try:
-                await asyncio.sleep(0.5)
-            finally:
-                self.kpis_running -= 1
-        elif body.get("level") == ObjectiveLevel.DIVISION.value:
-            await asyncio.sleep(0.05)
-            raise BuildFailed("POST /api/v1/objectives answered 403: no")
+    async def post(self, path: str, body: Any) -> dict[str, Any]:
+        if path == "/api/v1/objectives/import":
+            self.imported = body
+            created = [{"key": row["key"], "id": next(self.ids)} for row in body]
+            return {"created": created, "links": sum(bool(r["kpis"]) for r in body)}
+        self.kpis_started += 1
+        self.kpis_running += 1
+        try:
+            await asyncio.sleep(0.05 if body["title"] == self.refuse else 0.5)
+            if body["title"] == self.refuse:
+                raise BuildFailed("POST /api/v1/kpis answered 403: no")
+        finally:
+            self.kpis_running -= 1
         return {"id": next(self.ids)}
 
 
@@ -51,12 +55,29 @@ def _built() -> Built:
     return Built(company, users={p.username: n for n, p in enumerate(company.people, 1)})
 
 
-async def test_a_refused_objective_stops_the_kpis_created_alongside() -> None:
-    builder = SlowKpis(_built())
+async def test_a_refused_kpi_stops_the_others_and_imports_nothing() -> None:
+    built = _built()
+    builder = SlowKpis(built, refuse=built.company.kpis[3].title)
     with pytest.raises(BuildFailed, match="answered 403"):
         await builder.build()
-    assert builder.kpis_started > 0  # they did run alongside the objectives
+    assert builder.kpis_started > 1  # they did run side by side
     assert builder.kpis_running == 0
+    assert builder.imported == []
+
+
+async def test_one_import_names_parents_by_key_and_the_kpis_by_id() -> None:
+    built = _built()
+    builder = SlowKpis(built)
+    await builder.build()
+    goals = built.company.goals
+    assert len(builder.imported) == len(goals)
+    by_key = {row["key"]: row for row in builder.imported}
+    for goal in goals:
+        row = by_key[str(goal.key)]
+        assert row["parent"] == (None if goal.parent is None else str(goal.parent))
+        linked = [f"{built.kpis[k]}:{w}" for k, w in goal.links]
+        assert row["kpis"] == ";".join(linked)
+    assert sorted(built.objectives) == sorted(g.key for g in goals)
 
 
 async def test_a_cancelled_build_leaves_nothing_running() -> None:
@@ -112,7 +133,7 @@ async def test_a_rate_limited_write_waits_and_is_sent_again() -> None:
     http = _gateway([limited, limited, httpx.Response(201, json={"id": 7})])
     done: list[None] = []
     builder = Builder(http, _built(), 2026, lambda: done.append(None))
-    assert await builder._post("/api/v1/kpis", {}) == {"id": 7}
+    assert await builder.post("/api/v1/kpis", {}) == {"id": 7}
     assert len(done) == 1
 
 
@@ -120,7 +141,7 @@ async def test_a_refused_write_names_the_route_and_the_gateways_reason() -> None
     refused = httpx.Response(422, json={"detail": "year: must be 2000 or later"})
     builder = Builder(_gateway([refused]), _built(), 2026, lambda: None)
     with pytest.raises(BuildFailed) as failed:
-        await builder._post("/api/v1/objectives", {})
+        await builder.post("/api/v1/objectives", {})
     assert str(failed.value) == (
         "POST /api/v1/objectives answered 422: year: must be 2000 or later"
     )

@@ -1,18 +1,18 @@
-"""Large trees for the read benchmarks, written with SQL (fan-out 10): the API would take
-minutes to create 111,111 objectives, and creation is not what these figures measure."""
+"""Large trees for the read benchmarks, made as a client would make them: through
+`POST /api/v1/objectives/import`, 10,000 rows at a time. A company, 10 divisions, 100 teams,
+and the rest individuals, 1 in 100 under each team (the levels allow no deeper tree)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+import httpx
 
-COLUMNS = (
-    "id, title, description, parent_id, level, owner_id, department, year, quarter, "
-    "start_date, end_date, status, progress_percentage, manual_progress, created_by, version"
-)
-LEVELS = ["company", "division", "team", "individual", "individual", "individual"]
+from okr_shared.contracts.objective_import import MAX_ROWS
+
+IMPORT = "/api/v1/objectives/import"
+DIVISIONS, TEAMS = 10, 100
 
 
 @dataclass(frozen=True)
@@ -22,28 +22,47 @@ class Tree:
     leaves: list[int]
 
 
-async def insert_tree(engine: AsyncEngine, *, base: int, depth: int) -> Tree:
-    """1 + 10 + ... + 10**depth objectives under one root, ids from base + 1."""
-    offsets = [sum(10**d for d in range(level)) for level in range(depth + 1)]
-    async with engine.begin() as db:
-        for level in range(depth + 1):
-            node = f"{base + 1} + {offsets[level]} + n"
-            parent = "NULL" if level == 0 else f"{base + 1} + {offsets[level - 1]} + n / 10"
-            await db.execute(
-                text(
-                    f"INSERT INTO objectives.objectives ({COLUMNS}) "  # noqa: S608 - our own numbers
-                    f"SELECT {node}, 'Objective ' || ({node}), '', {parent}, '{LEVELS[level]}', 1, "
-                    "NULL, 2026, NULL, DATE '2026-01-01', DATE '2026-12-31', 'active', 0, 0, 1, 1 "
-                    f"FROM generate_series(0, {10**level - 1}) AS n"
-                )
-            )
-    async with engine.connect() as db:
-        await db.execution_options(isolation_level="AUTOCOMMIT")
-        await db.execute(text("ANALYZE objectives.objectives"))
-    first_leaf = base + 1 + offsets[depth]
-    total = offsets[depth] + 10**depth
+async def import_tree(http: httpx.AsyncClient, size: int, name: str) -> Tree:
+    """`size` objectives (at least 111) under one company objective titled `name`."""
+    row = {"year": 2026}
+    rows: list[dict[str, Any]] = [{**row, "key": "c", "title": name, "level": "company"}]
+    rows += [
+        {
+            **row,
+            "key": f"d{d}",
+            "title": f"{name}: division {d}",
+            "level": "division",
+            "parent": "c",
+        }
+        for d in range(DIVISIONS)
+    ]
+    rows += [
+        {
+            **row,
+            "key": f"t{t}",
+            "title": f"{name}: team {t}",
+            "level": "team",
+            "parent": f"d{t % 10}",
+        }
+        for t in range(TEAMS)
+    ]
+    individuals = size - len(rows)
+    rows += [
+        {**row, "key": f"i{n}", "title": f"{name}: objective {n}", "level": "individual",
+         "parent": f"t{n % TEAMS}"}
+        for n in range(individuals)
+    ]  # fmt: skip
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), MAX_ROWS):
+        part = rows[start : start + MAX_ROWS]
+        if start:  # the teams came in the first import: name them by id
+            part = [{**r, "parent": str(ids[r["parent"]])} for r in part]
+        response = await http.post(IMPORT, json=part)
+        if response.status_code != 201:
+            raise RuntimeError(f"importing the tree: {response.status_code} {response.text[:300]}")
+        ids.update((c["key"], c["id"]) for c in response.json()["created"])
     return Tree(
-        root=base + 1,
-        ids=list(range(base + 1, base + 1 + total)),
-        leaves=list(range(first_leaf, first_leaf + 10**depth)),
+        root=ids["c"],
+        ids=sorted(ids.values()),
+        leaves=sorted(ids[f"i{n}"] for n in range(individuals)),
     )

@@ -1,11 +1,11 @@
 """Create a planned company in a running system, through the gateway's public API.
 
-Users are created as the admin, signed in (creating a user is not rate-limited). Objectives, KPIs
-and links are created with an API key the demo makes for the admin and revokes when it is done:
-a key may write OKR_GATEWAY_KEY_WRITES_PER_MINUTE (6,000) times a minute, where a person may
-write 60, and the demo's 2,500 writes would take most of an hour at that. Every write runs the
-use case any client's does (permission checks, audit entries, outbox events), so the progress
-service learns the tree from the events, and nothing is written behind a service's back.
+Users are created as the admin, signed in (creating a user is not rate-limited). The KPIs, and
+then every objective with its KPI links in one import (`POST /api/v1/objectives/import`), are
+created with an API key the demo makes for the admin and revokes when it is done. Every write
+runs the use case any client's does (permission checks, audit entries, outbox events), so the
+progress service learns the tree from the events, and nothing is written behind a service's
+back.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from nats.js import JetStreamContext
 from okr_cli import probe
 from okr_cli.demo.company import Company, Goal, KpiPlan, Person
 from okr_shared.contracts.kpis import Frequency
-from okr_shared.contracts.objectives import ObjectiveLevel
 
 WRITES_IN_FLIGHT = 16  # what one objectives service process handles at once (okr_shared.rpc)
 USERS_IN_FLIGHT = 4  # each costs the gateway a password hash
 RATE_LIMITED = 429
+IMPORT = "/api/v1/objectives/import"
 
 
 class BuildFailed(RuntimeError):
@@ -151,18 +151,12 @@ class Builder:
         self.limit = asyncio.Semaphore(WRITES_IN_FLIGHT)
 
     async def build(self) -> None:
-        company = self.built.company
-        await together([self._objectives(), self._kpis()])  # KPIs alongside the objectives
-        await together(self._link(g, k, w) for g in company.goals for k, w in g.links)
-
-    async def _objectives(self) -> None:
-        for level in ObjectiveLevel:  # parents before children
-            await together(self._objective(g) for g in self.built.company.of_level(level))
-
-    async def _kpis(self) -> None:
+        """The KPIs first (the import names them), then every objective with its links in one
+        import."""
         await together(self._kpi(k) for k in self.built.company.kpis)
+        await self._import_objectives()
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, path: str, body: Any) -> dict[str, Any]:
         """The created object. A 429 waits as long as Retry-After says (a company bigger than
         a minute of the key's writes); any other refusal ends the build with its message."""
         while True:
@@ -187,18 +181,25 @@ class Builder:
     def _owner(self, username: str) -> int:
         return self.built.users[username]
 
-    async def _objective(self, goal: Goal) -> None:
-        parent = None if goal.parent is None else self.built.objectives[goal.parent]
-        body = {
+    async def _import_objectives(self) -> None:
+        """One POST /api/v1/objectives/import: a row per goal, keyed by the goal's key."""
+        rows = [self._row(goal) for goal in self.built.company.goals]
+        report = await self.post(IMPORT, rows)
+        self.built.objectives.update({int(c["key"]): int(c["id"]) for c in report["created"]})
+        self.built.links = int(report["links"])
+
+    def _row(self, goal: Goal) -> dict[str, Any]:
+        links = ";".join(f"{self.built.kpis[key]}:{weight}" for key, weight in goal.links)
+        return {
+            "key": str(goal.key),
             "title": goal.title,
             "level": goal.level.value,
-            "parent_id": parent,
-            "owner_id": self._owner(goal.owner),
+            "parent": None if goal.parent is None else str(goal.parent),
+            "owner": goal.owner,
             "department": goal.department,
             "year": self.year,
+            "kpis": links,
         }
-        created = await self._post("/api/v1/objectives", body)
-        self.built.objectives[goal.key] = int(created["id"])
 
     async def _kpi(self, kpi: KpiPlan) -> None:
         body = {
@@ -212,14 +213,8 @@ class Builder:
             "year": self.year,
             "frequency": Frequency.WEEKLY.value,
         }
-        created = await self._post("/api/v1/kpis", body)
+        created = await self.post("/api/v1/kpis", body)
         self.built.kpis[kpi.key] = int(created["id"])
-
-    async def _link(self, goal: Goal, kpi_key: int, weight: float) -> None:
-        objective_id = self.built.objectives[goal.key]
-        body = {"kpi_id": self.built.kpis[kpi_key], "weight": weight}
-        await self._post(f"/api/v1/objectives/{objective_id}/kpis", body)
-        self.built.links += 1
 
 
 def _detail(response: httpx.Response) -> str:

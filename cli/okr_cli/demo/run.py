@@ -296,7 +296,7 @@ class Demo:
         self, http: httpx.AsyncClient, broker: NatsBroker, built: Built, board: Board, year: int
     ) -> None:
         company = built.company
-        total = len(company.goals) + len(company.kpis) + sum(len(g.links) for g in company.goals)
+        total = len(company.kpis) + 1  # the KPIs, then one import of the objectives
         done = 0
 
         def one_more() -> None:
@@ -309,7 +309,7 @@ class Demo:
             builder = Builder(http, built, year, one_more)
             building = asyncio.ensure_future(until_stopped(builder.build(), self.stop))
             while not building.done():
-                status.update(f"creating {company.name}: {done:,} of {total:,} writes")
+                status.update(f"creating {company.name}: {done:,} of {total:,} requests")
                 await asyncio.wait({building}, timeout=0.25)
             board.objectives.update(built.objectives.values())
             building.result()

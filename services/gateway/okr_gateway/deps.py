@@ -6,8 +6,9 @@ security log, sign-out) take CurrentUser, AdminUser or Writer, which refuse keys
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -29,7 +30,7 @@ from okr_gateway.security import Tokens, looks_like_api_key
 from okr_gateway.security_log import Origin
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn
-from okr_shared import rpc, tracing
+from okr_shared import parcels, rpc, tracing
 from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.endpoint import RpcEndpoint
@@ -46,6 +47,7 @@ class Services:
     broker: NatsBroker
     timeout_s: float
     large_timeout_s: float
+    replicas: int = 1  # of JetStream's copies of a parcel (OKR_NATS_REPLICAS)
 
     async def ask(self, endpoint: RpcEndpoint[Req, T], request: Req) -> T:
         """Call a declared endpoint (okr_shared.contracts): its typed result, or its error."""
@@ -71,6 +73,21 @@ class Services:
         except (nats.errors.Error, IncorrectState, AttributeError) as err:
             raise Unavailable("the message bus did not take the value; try again") from err
         return bool(ack.duplicate)
+
+    async def ask_with_parcel(
+        self, endpoint: RpcEndpoint[Req, T], body: bytes, request: Callable[[str], Req]
+    ) -> T:
+        """Call an endpoint whose request names a parcel (okr_shared.parcels) holding `body`,
+        too large for a message; the parcel is removed once answered."""
+        try:
+            name = await parcels.send(self.broker, body, replicas=self.replicas)
+        except nats.errors.Error as err:
+            raise Unavailable("the message bus did not take the request; try again") from err
+        try:
+            return await rpc.ask(self.broker, endpoint, request(name), timeout=self.large_timeout_s)
+        finally:
+            with contextlib.suppress(nats.errors.Error):  # else its age limit removes it
+                await parcels.discard(self.broker, name, replicas=self.replicas)
 
     async def ask_json(self, endpoint: RpcEndpoint[Req, T], request: Req) -> bytes:
         """The JSON bytes of a chunked endpoint's (large) answer, passed through unparsed."""

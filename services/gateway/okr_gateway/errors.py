@@ -56,6 +56,12 @@ class Unauthorized(OkrError):
     code = "unauthorized"
 
 
+class UnsupportedMediaType(OkrError):
+    """415: a body in a format the route does not read."""
+
+    code = "unsupported_media_type"
+
+
 class TooManyRequests(OkrError):
     """429, with the seconds to wait in Retry-After."""
 
@@ -87,6 +93,8 @@ def status_of(error: OkrError) -> int:
         return 401
     if isinstance(error, TooManyRequests):
         return 429
+    if isinstance(error, UnsupportedMediaType):
+        return 415
     return next((status for cls, status in STATUS.items() if isinstance(error, cls)), 500)
 
 

@@ -33,6 +33,7 @@ from okr_gateway.routes import (
     health,
     integrations,
     kpis,
+    objective_import,
     objective_kpis,
     objectives,
     progress,
@@ -68,6 +69,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         make_broker(settings.nats_url, "okr-gateway"),
         settings.rpc_timeout_s,
         settings.rpc_large_timeout_s,
+        settings.nats_replicas,
     )
     state = GatewayState(
         settings=settings,
@@ -156,13 +158,17 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        per_path={kpis.BATCH_PATH: settings.max_batch_body_bytes},
+        per_path={
+            kpis.BATCH_PATH: settings.max_batch_body_bytes,
+            objective_import.PATH: settings.max_import_body_bytes,
+        },
     )
     # Objectives first: a request is matched against the routes in order, and theirs are the
     # busiest (route matching was a tenth of the CPU of a GET answered from the read model).
     for module in (
         objectives,
         objective_kpis,
+        objective_import,
         health,
         auth,
         users,

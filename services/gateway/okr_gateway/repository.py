@@ -20,6 +20,11 @@ async def users_by_id(session: AsyncSession, user_ids: list[int]) -> dict[int, U
     return {user.id: user for user in rows.scalars()}
 
 
+async def active_users_by_username(session: AsyncSession, usernames: list[str]) -> dict[str, User]:
+    statement = select(User).where(User.username.in_(usernames), User.is_active)
+    return {user.username: user for user in (await session.scalars(statement)).all()}
+
+
 async def display_names(session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
     rows = await session.execute(
         select(User.id, func.coalesce(func.nullif(User.full_name, ""), User.username)).where(

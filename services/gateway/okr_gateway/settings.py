@@ -68,6 +68,8 @@ class GatewaySettings(ServiceSettings):
     # The same for the bulk route (POST /api/v1/kpis/values/batch): 1,000 items of the longest
     # source and idempotency key allowed fit.
     max_batch_body_bytes: Annotated[int, Field(ge=1024)] = 8 * 1024 * 1024
+    # And for an import (POST /api/v1/objectives/import): 10,000 rows of 1.6 KB each.
+    max_import_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
     # How far ahead a KPI value's observed_at may be: the KPIs service's own setting, read here
     # too so that REST refuses such a value with 422 instead of accepting it for a dead letter.
     values_max_clock_skew_s: Annotated[

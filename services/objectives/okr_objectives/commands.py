@@ -50,7 +50,12 @@ from okr_shared.contracts.objective_rpc import (
     UnlinkKpi,
     UpdateObjective,
 )
-from okr_shared.contracts.objectives import ObjectiveKPILink, ObjectiveLevel, ObjectiveResponse
+from okr_shared.contracts.objectives import (
+    ObjectiveCreate,
+    ObjectiveKPILink,
+    ObjectiveLevel,
+    ObjectiveResponse,
+)
 from okr_shared.errors import Conflict, Invalid, NotFound
 from okr_shared.outbox import Outbox
 
@@ -71,30 +76,44 @@ async def create_objective(
     if data.parent_id is not None:
         await repository.share_tree(session)
         parent = await repository.get_live_for_share(session, data.parent_id, seen_by=actor)
-        _check_fits_under(data.level, parent, data.parent_id, "parent_id")
+        check_fits_under(data.level, parent, data.parent_id, "parent_id")
+    values = new_values(actor, data, request.owner_id, department, data.parent_id)
+    objective = await repository.insert_objective(session, values)
+    await record_audit(session, actor, "created", [(objective.id, created_diff(values))])
+    events = [ObjectiveCreated(objective=state(objective))]
+    await outbox.add(session, subjects.OBJECTIVE_CREATED, events)
+    return written(response(objective), events)
+
+
+def new_values(
+    actor: Actor,
+    data: ObjectiveCreate,
+    owner_id: int,
+    department: str | None,
+    parent_id: int | None,
+) -> dict[str, Any]:
+    """The row of a new objective."""
     start, end = data.period()
-    values = {
-        **data.model_dump(include={"title", "description", "parent_id", "year"}),
+    return {
+        **data.model_dump(include={"title", "description", "year"}),
+        "parent_id": parent_id,
         "level": data.level.value,
         "quarter": data.quarter.value if data.quarter else None,
         "status": data.status.value,
         "progress_percentage": data.progress_percentage,
         "manual_progress": data.progress_percentage,
-        "owner_id": request.owner_id,
+        "owner_id": owner_id,
         "department": department,
         "start_date": start,
         "end_date": end,
         "created_by": actor.user_id,
         "version": 1,
     }
-    objective = await repository.insert_objective(session, values)
-    created = {
-        k: [None, _plain(v)] for k, v in values.items() if k not in ("created_by", "version")
-    }
-    await _audit(session, actor, "created", [(objective.id, created)])
-    events = [ObjectiveCreated(objective=state(objective))]
-    await outbox.add(session, subjects.OBJECTIVE_CREATED, events)
-    return _written(response(objective), events)
+
+
+def created_diff(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """A creation's audit entry: every field from nothing to its value."""
+    return {k: [None, plain(v)] for k, v in values.items() if k not in ("created_by", "version")}
 
 
 async def update_objective(
@@ -111,16 +130,16 @@ async def update_objective(
     _check_version(objective, _one_version(request.expected_version, request.changes.version))
     values = await _update_values(session, actor, objective, changes)
     diff = {
-        k: [_plain(getattr(objective, k)), _plain(v)]
+        k: [plain(getattr(objective, k)), plain(v)]
         for k, v in values.items()
-        if _plain(getattr(objective, k)) != _plain(v)
+        if plain(getattr(objective, k)) != plain(v)
     }
     if not diff:
-        return _written(response(objective))
+        return written(response(objective))
     previous_parent = objective.parent_id
     updated = await repository.update_objective(session, objective.id, values)
     moved = "parent_id" in diff
-    await _audit(session, actor, "moved" if moved else "updated", [(updated.id, diff)])
+    await record_audit(session, actor, "moved" if moved else "updated", [(updated.id, diff)])
     if moved:
         event: ObjectiveMoved | ObjectiveUpdated = ObjectiveMoved(
             objective=state(updated), previous_parent_id=previous_parent, changed=sorted(diff)
@@ -129,7 +148,7 @@ async def update_objective(
         event = ObjectiveUpdated(objective=state(updated), changed=sorted(diff))
     subject = subjects.OBJECTIVE_MOVED if moved else subjects.OBJECTIVE_UPDATED
     await outbox.add(session, subject, [event])
-    return _written(response(updated), [event])
+    return written(response(updated), [event])
 
 
 async def _update_values(
@@ -164,18 +183,18 @@ async def move_objective(
     objective = await _for_update(session, actor, request.objective_id)
     _check_version(objective, request.expected_version)
     if request.new_parent_id == objective.parent_id:
-        return _written(response(objective))
+        return written(response(objective))
     await _check_new_parent(session, actor, objective, request.new_parent_id)
     previous_parent = objective.parent_id
     moved = await repository.update_objective(
         session, objective.id, {"parent_id": request.new_parent_id}
     )
-    await _audit(
+    await record_audit(
         session, actor, "moved", [(moved.id, {"parent_id": [previous_parent, moved.parent_id]})]
     )
     event = ObjectiveMoved(objective=state(moved), previous_parent_id=previous_parent)
     await outbox.add(session, subjects.OBJECTIVE_MOVED, [event])
-    return _written(response(moved), [event])
+    return written(response(moved), [event])
 
 
 async def delete_objective(
@@ -192,16 +211,16 @@ async def delete_objective(
     entries = [
         (
             o.id,
-            {"deleted_at": [None, _plain(o.deleted_at)]}
+            {"deleted_at": [None, plain(o.deleted_at)]}
             | ({} if o.id == objective.id else {"deleted_with": [None, objective.id]}),
         )
         for o in deleted
     ]
-    await _audit(session, actor, "deleted", entries)
+    await record_audit(session, actor, "deleted", entries)
     events = await _publish_states(
         session, outbox, subjects.OBJECTIVE_DELETED, ObjectivesDeleted, deleted
     )
-    return _written(None, events)
+    return written(None, events)
 
 
 async def restore_objective(
@@ -228,12 +247,12 @@ async def restore_objective(
         )
     deleted_at = objective.deleted_at  # the restore refreshes this very object
     restored = await repository.restore_subtree(session, objective.id, deleted_at)
-    entries = [(o.id, {"deleted_at": [_plain(deleted_at), None]}) for o in restored]
-    await _audit(session, actor, "restored", entries)
+    entries = [(o.id, {"deleted_at": [plain(deleted_at), None]}) for o in restored]
+    await record_audit(session, actor, "restored", entries)
     events = await _publish_states(
         session, outbox, subjects.OBJECTIVE_RESTORED, ObjectivesRestored, restored
     )
-    return _written(response(next(o for o in restored if o.id == objective.id)), events)
+    return written(response(next(o for o in restored if o.id == objective.id)), events)
 
 
 async def link_kpi(
@@ -247,12 +266,12 @@ async def link_kpi(
     existing = await link_repository.get_link(session, objective.id, kpi_id)
     before = existing.weight if existing and existing.deleted_at is None else None
     link = await link_repository.upsert_link(session, objective.id, kpi_id, weight, actor.user_id)
-    await _audit(
+    await record_audit(
         session, actor, "kpi_linked", [(objective.id, {f"kpi:{kpi_id}": [before, weight]})]
     )
     events = [ObjectiveKpiLinked(link=link_state(link))]
     await outbox.add(session, subjects.OBJECTIVE_KPI_LINKED, events)
-    return _written(link_view(link), events)
+    return written(link_view(link), events)
 
 
 async def unlink_kpi(
@@ -264,7 +283,7 @@ async def unlink_kpi(
     link = await link_repository.unlink(session, objective.id, request.kpi_id)
     if link is None:
         raise NotFound(f"objective {objective.id} has no link to KPI {request.kpi_id}")
-    await _audit(
+    await record_audit(
         session,
         actor,
         "kpi_unlinked",
@@ -272,7 +291,7 @@ async def unlink_kpi(
     )
     events = [ObjectiveKpiUnlinked(link=link_state(link))]
     await outbox.add(session, subjects.OBJECTIVE_KPI_UNLINKED, events)
-    return _written(None, events)
+    return written(None, events)
 
 
 # --- rules shared by the commands ------------------------------------------------------------
@@ -297,7 +316,7 @@ def _check_version(objective: Objective, expected: int | None) -> None:
         raise StaleVersion(objective.id, expected, objective.version)
 
 
-def _check_fits_under(
+def check_fits_under(
     level: ObjectiveLevel, parent: Objective | None, parent_id: int, field: str
 ) -> Objective:
     """`parent` as the caller sees it: None if missing or out of their view."""
@@ -328,10 +347,10 @@ async def _check_new_parent(
             f"objective {new_parent_id} is objective {objective.id} or below it: "
             "moving there would make a cycle"
         )
-    _check_fits_under(level, parent, new_parent_id, "new parent")
+    check_fits_under(level, parent, new_parent_id, "new parent")
 
 
-async def _audit(
+async def record_audit(
     session: AsyncSession, actor: Actor, action: str, entries: Sequence[tuple[int, dict[str, Any]]]
 ) -> None:
     await repository.record(
@@ -359,11 +378,11 @@ async def _publish_states(
     return events
 
 
-def _written(result: T, events: Sequence[ObjectiveEvent] = ()) -> ObjectiveWrite[T]:
+def written(result: T, events: Sequence[ObjectiveEvent] = ()) -> ObjectiveWrite[T]:
     return ObjectiveWrite(result=result, events=list(events))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON-friendly value for the audit trail and for comparisons."""
     if isinstance(value, Enum):
         return value.value

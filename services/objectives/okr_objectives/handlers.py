@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_objectives import commands, queries
+from okr_objectives import commands, importing, queries
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
+from okr_shared.contracts.objective_import import ImportItem, ImportObjectives, ImportReport
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
@@ -21,6 +22,7 @@ from okr_shared.contracts.objectives import (
 )
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import in_transaction
+from okr_shared.errors import Invalid
 from okr_shared.outbox import Outbox
 from okr_shared.rpc import RpcRouter
 
@@ -29,11 +31,14 @@ def build_router(
     sessions: async_sessionmaker[AsyncSession],
     readers: async_sessionmaker[AsyncSession],
     outbox: Outbox,
+    parcel: Callable[[str], Awaitable[bytes | None]],
 ) -> RpcRouter:
     """Commands run in a transaction (`sessions`), again if PostgreSQL made it a deadlock's
-    victim; queries in `readers`, which need none."""
+    victim; queries in `readers`, which need none. `parcel` reads a request's body that was too
+    large for a message (okr_shared.parcels)."""
     router = RpcRouter(queue="objectives")
     _command_routes(router, sessions, outbox)
+    _import_route(router, sessions, outbox, parcel)
     _query_routes(router, readers)
     return router
 
@@ -86,6 +91,28 @@ def _command_routes(
     async def unlink_kpi(request: rpc.UnlinkKpi) -> rpc.ObjectiveWrite[None]:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
         return await run(commands.unlink_kpi, request)
+
+
+ImportItems = TypeAdapter(list[ImportItem])
+
+
+def _import_route(
+    router: RpcRouter,
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    parcel: Callable[[str], Awaitable[bytes | None]],
+) -> None:
+    @router.serve(rpc.IMPORT)
+    async def import_(request: ImportObjectives) -> rpc.ObjectiveWrite[ImportReport]:
+        """Create many objectives and their KPI links in one transaction; publishes
+        objective.created and objective.kpi_linked."""
+        body = await parcel(request.parcel)
+        if body is None:
+            raise Invalid("the import's rows are no longer kept; send the import again")
+        items = ImportItems.validate_json(body)
+        return await in_transaction(
+            sessions, lambda session: importing.import_objectives(session, outbox, request, items)
+        )
 
 
 def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:

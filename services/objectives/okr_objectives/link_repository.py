@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,6 +61,14 @@ async def upsert_link(
         statement.returning(KpiLink).execution_options(populate_existing=True)
     )
     return result.scalar_one()
+
+
+async def insert_links(session: AsyncSession, rows: list[dict[str, Any]]) -> list[KpiLink]:
+    """Links of new objectives (so none exists yet), in one statement, in the order of `rows`."""
+    if not rows:
+        return []
+    statement = insert(KpiLink).returning(KpiLink, sort_by_parameter_order=True)
+    return list((await session.scalars(statement, rows)).all())
 
 
 async def unlink(session: AsyncSession, objective_id: int, kpi_id: int) -> KpiLink | None:

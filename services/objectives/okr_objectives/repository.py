@@ -6,7 +6,7 @@ ancestors and cycle checks are recursive CTEs over the `parent_id` index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -70,6 +70,16 @@ async def insert_objective(session: AsyncSession, values: dict[str, Any]) -> Obj
     return result.scalar_one()
 
 
+async def insert_objectives(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[Objective]:
+    """Many new objectives in one statement, answered in the order of `rows`."""
+    if not rows:
+        return []
+    statement = insert(Objective).returning(Objective, sort_by_parameter_order=True)
+    return list((await session.scalars(statement, list(rows))).all())
+
+
 async def get_objective(
     session: AsyncSession,
     objective_id: int,
@@ -101,6 +111,20 @@ async def get_live_for_share(
         .with_for_update(read=True)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def live_for_share(
+    session: AsyncSession, objective_ids: Collection[int], *, seen_by: Actor
+) -> dict[int, Objective]:
+    """`get_live_for_share` for many parents at once: those `seen_by` may see, by id."""
+    if not objective_ids:
+        return {}
+    statement = (
+        select(Objective)
+        .where(Objective.id.in_(objective_ids), LIVE, visible_to(seen_by))
+        .with_for_update(read=True)
+    )
+    return {o.id: o for o in (await session.scalars(statement)).all()}
 
 
 SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")

@@ -14,6 +14,7 @@ from okr_shared.contracts.common import Actor, Contract, Page
 from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.fields import BIGINT_MAX, Department, Id, Offset
 from okr_shared.contracts.objective_events import ObjectiveEvent
+from okr_shared.contracts.objective_import import ImportObjectives, ImportReport
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
@@ -214,3 +215,11 @@ TREE = RpcEndpoint(
     s.RPC_OBJECTIVES_TREE, TreeView, list[ObjectiveTreeNode], (NotFound,), chunked=True
 )
 GANTT = RpcEndpoint(s.RPC_OBJECTIVES_GANTT, GanttView, list[ObjectiveGanttItem], chunked=True)
+# The rows come as a parcel, and the answer holds an event per objective and link: in chunks.
+IMPORT = RpcEndpoint(
+    s.RPC_OBJECTIVES_IMPORT,
+    ImportObjectives,
+    ObjectiveWrite[ImportReport],
+    WRITE_REFUSALS,
+    chunked=True,
+)
