@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import FromClause, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -25,6 +25,15 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+MAX_PARAMETERS = 32_767  # what PostgreSQL's protocol (and asyncpg) take in one statement
+
+
+def rows_per_statement(table: FromClause) -> int:
+    """How many rows one multi-row INSERT into `table` may carry: a row binds at most one
+    parameter per column, its defaults included (SQLAlchemy binds those too)."""
+    return MAX_PARAMETERS // len(table.columns)
 
 
 def asyncpg_url(url: str) -> str:

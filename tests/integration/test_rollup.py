@@ -184,3 +184,26 @@ async def test_the_stream_refuses_objectives_out_of_view(system: RunningSystem) 
         "/api/v1/progress/stream", params={"objective_id": list(range(1, 502))}, headers=employee
     )
     assert too_many.status_code == 422
+
+
+async def test_a_rebuild_writes_more_objectives_than_one_statement_may_bind(
+    system: RunningSystem,
+) -> None:
+    """PostgreSQL takes 32,767 parameters a statement: 4,000 rows of 10 were more (a rebuild of
+    a company over 3,276 objectives failed)."""
+    rows = [{"key": "c", "title": "Wide", "level": "company", "year": 2031}]
+    rows += [
+        {"key": f"d{n}", "title": "D", "level": "division", "year": 2031, "parent": "c"}
+        for n in range(3_400)
+    ]
+    imported = await system.client.post(
+        "/api/v1/objectives/import", json=rows, headers=system.admin_headers
+    )
+    assert imported.status_code == 201, imported.text[:300]
+    client = await nats.connect(system.nats_url)
+    try:
+        answer = await client.request(subjects.RPC_PROGRESS_REBUILD, b"{}", timeout=120)
+    finally:
+        await client.close()
+    assert REFUSED not in (answer.headers or {}), answer.data
+    assert json.loads(answer.data)["objectives"] > 3_400

@@ -15,17 +15,16 @@ from okr_progress.models import KpiNode, LinkNode, ObjectiveNode
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import LinkState, ObjectiveState
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
+from okr_shared.db import rows_per_statement
 
-# PostgreSQL takes at most 32,767 parameters per statement; 7 per row leaves room for 4,000.
-ROWS_PER_STATEMENT = 4000
 OBJECTIVES: Table = ObjectiveNode.__table__  # type: ignore[assignment]
 
 
 async def upsert_objectives(
     session: AsyncSession, states: Sequence[ObjectiveState], *, newer_only: bool = True
 ) -> None:
-    """One statement per 4,000 rows; a row changes only when the event is newer (unless a
-    rebuild says the states are the truth)."""
+    """As few statements as PostgreSQL's parameter limit allows; a row changes only when the
+    event is newer (unless a rebuild says the states are the truth)."""
     rows = [
         {
             "id": s.id,
@@ -38,8 +37,9 @@ async def upsert_objectives(
         }
         for s in states
     ]
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        statement = insert(ObjectiveNode).values(rows[start : start + ROWS_PER_STATEMENT])
+    step = rows_per_statement(ObjectiveNode.__table__)
+    for start in range(0, len(rows), step):
+        statement = insert(ObjectiveNode).values(rows[start : start + step])
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[ObjectiveNode.id],
@@ -51,8 +51,9 @@ async def upsert_objectives(
 
 async def upsert_links(session: AsyncSession, links: Sequence[LinkState]) -> None:
     rows = [link.model_dump() for link in links]
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        statement = insert(LinkNode).values(rows[start : start + ROWS_PER_STATEMENT])
+    step = rows_per_statement(LinkNode.__table__)
+    for start in range(0, len(rows), step):
+        statement = insert(LinkNode).values(rows[start : start + step])
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[LinkNode.objective_id, LinkNode.kpi_id],
@@ -126,8 +127,9 @@ async def upsert_kpis(session: AsyncSession, events: Sequence[KpiProgressChanged
         {"id": e.kpi_id, "progress": e.progress, "active": e.active, "version": e.version}
         for e in sorted(events, key=lambda e: e.kpi_id)
     ]
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        statement = insert(KpiNode).values(rows[start : start + ROWS_PER_STATEMENT])
+    step = rows_per_statement(KpiNode.__table__)
+    for start in range(0, len(rows), step):
+        statement = insert(KpiNode).values(rows[start : start + step])
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=[KpiNode.id],

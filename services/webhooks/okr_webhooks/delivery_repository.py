@@ -13,10 +13,10 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from okr_shared.db import rows_per_statement
 from okr_webhooks.models import Delivery, Endpoint
 from okr_webhooks.repository import (
     DELIVERIES,
-    ROWS_PER_STATEMENT,
     TARGET_COLUMNS,
     signing_secrets,
     target_of,
@@ -139,10 +139,10 @@ async def insert_deliveries(
     (redelivered by JetStream) finds its deliveries there and adds none. With a `lease`, the
     rows are this process's to send until `due_at`; without, they are due at `due_at`."""
     inserted: list[tuple[int, int, str]] = []
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+    step = rows_per_statement(Delivery.__table__)
+    for start in range(0, len(rows), step):
         chunk = [
-            {**r, "lease": lease, "next_attempt_at": due_at}
-            for r in rows[start : start + ROWS_PER_STATEMENT]
+            {**r, "lease": lease, "next_attempt_at": due_at} for r in rows[start : start + step]
         ]
         statement = (
             insert(Delivery)

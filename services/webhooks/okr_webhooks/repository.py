@@ -16,7 +16,6 @@ from okr_webhooks.models import Attempt, Delivery, Endpoint
 
 DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 ENDPOINTS: Table = Endpoint.__table__  # type: ignore[assignment]
-ROWS_PER_STATEMENT = 4000  # PostgreSQL takes at most 32,767 parameters; 7 a row
 
 
 @dataclass(frozen=True, slots=True)
