@@ -1,9 +1,10 @@
-"""A service's AsyncAPI document: its FastStream request/reply subscribers, and the JetStream
-subjects its consumers and outbox declare (okr_shared.event_channels).
+"""A service's AsyncAPI document, written by FastStream from its broker: the request/reply
+subscribers, what its outbox publishes, and what its own consumers receive
+(okr_shared.event_channels).
 
-Consumers and the outbox relay are plain nats-py, which FastStream cannot see; so the declared
-channels are given to FastStream as subscribers and publishers of a broker that is never
-connected, used only to describe them, and FastStream writes the document from both brokers.
+Consumers and the outbox relay are plain nats-py, which FastStream cannot see; so each declared
+channel is given to the service's broker as a publisher that nothing is sent through, or as a
+subscriber made once the broker has started, which FastStream never starts on its own.
 Each service answers `rpc.<service>.asyncapi` with its own; the gateway merges them.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, TypeAdapter
 
@@ -39,7 +40,6 @@ class Documented:
     channel: Channel
     receives: bool  # False: the service sends on it
     how: str
-    durable: str | None = None  # a JetStream durable consumer's name
 
     def key(self, service: str) -> str:
         return f"{self.channel.address}:{service}.{'receive' if self.receives else 'send'}"
@@ -60,7 +60,7 @@ def from_workers(workers: Iterable[object]) -> list[Documented]:
     for worker in workers:
         if isinstance(worker, BatchConsumer):
             how = f"with the durable pull consumer `{worker.durable}` on `{worker.filter_subject}`"
-            found += [Documented(c, True, how, worker.durable) for c in worker.channels]
+            found += [Documented(c, True, how) for c in worker.channels]
     return found
 
 
@@ -83,20 +83,36 @@ def declare_publishes(broker: NatsBroker, service: str, documented: Iterable[Doc
         )
 
 
+def declare_receives(broker: NatsBroker, service: str, documented: Iterable[Documented]) -> None:
+    """What a service receives past FastStream (its batch consumers, a core subscription),
+    declared as subscribers of its own broker once that has started: FastStream starts a
+    subscriber made later only when asked to (`subscriber.start()`), so these are never
+    started. Even if they were, they would lose nothing: a core subscription to a copy, which
+    answers no one (`no_reply`), with a handler that does nothing."""
+    for item in documented:
+        if item.receives:
+            channel = item.channel
+
+            async def receive(body: Any) -> None:
+                """Never called: the service's own consumer receives this channel."""
+
+            # FastStream documents the payload from the annotation; the model is known here.
+            receive.__annotations__ = {"body": channel.payload, "return": None}
+            broker.subscriber(
+                channel.address,
+                title=item.key(service),
+                description=item.description(service),
+                no_reply=True,
+            )(receive)
+
+
 def service_document(
     service: str, version: str, broker: NatsBroker, documented: Sequence[Documented]
 ) -> dict[str, Any]:
-    """`documented`: what the service receives past FastStream (its batch consumers), which
-    a broker that never connects describes (FastStream has no subscriber that is only
-    declared), and what it publishes (already publishers of `broker`), for their parameters
-    and examples."""
-    described = NatsBroker(list(broker.specification.url))
-    for item in documented:
-        if item.receives:
-            _describe(described, service, item)
+    """`documented`: the channels the service declared to `broker` (declare_publishes,
+    declare_receives), for their parameters and examples."""
     spec = AsyncAPI(
         broker,
-        described,
         title=f"okr {service}",
         version=version,
         description=f"What the {service} service receives and sends on NATS.",
@@ -109,28 +125,6 @@ def service_document(
     for server in (document.get("servers") or {}).values():
         server["host"] = server["host"].rpartition("@")[2]  # never a credential in a document
     return document
-
-
-def _describe(described: NatsBroker, service: str, item: Documented) -> None:
-    channel = item.channel
-    key = item.key(service)
-
-    async def receive(body: Any) -> None:
-        """Never called: this broker only describes."""
-
-    # FastStream documents the payload from the annotation; the model is only known here.
-    receive.__annotations__ = {"body": channel.payload, "return": None}
-
-    extra: dict[str, Any] = {}
-    if item.durable:
-        extra = {
-            "stream": JStream(channel.stream.name, declare=False),
-            "durable": item.durable,
-            "pull_sub": PullSub(),
-        }
-    described.subscriber(
-        channel.address, title=key, description=item.description(service), **extra
-    )(receive)
 
 
 def _add_parameters_and_examples(document: dict[str, Any], key: str, channel: Channel) -> None:

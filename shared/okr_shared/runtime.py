@@ -24,6 +24,7 @@ from okr_shared.asyncapi import (
     Documented,
     asyncapi_router,
     declare_publishes,
+    declare_receives,
     from_workers,
     outbox_publishes,
 )
@@ -128,6 +129,7 @@ class ServiceRuntime:
         ping_router(self.info, lambda: self.ready, self.metrics, self.engine).serve_on(self.broker)
         self._status_router().serve_on(self.broker)
         self._publishes: list[Documented] = []
+        self._receives_declared = False
         asyncapi = asyncapi_router(
             self.info,
             self.broker,
@@ -208,6 +210,9 @@ class ServiceRuntime:
             worker = factory(self.broker.connection)
             await worker.start()
             self._workers.append(worker)
+        if not self._receives_declared:  # the broker has started: these it will never start
+            declare_receives(self.broker, self.info.service, from_workers(self._workers))
+            self._receives_declared = True
         if self.settings.metrics_port:
             self.metrics.start()
             self._gauges = asyncio.create_task(self._keep_gauges(), name="metrics-gauges")

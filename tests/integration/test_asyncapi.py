@@ -124,3 +124,22 @@ async def test_a_declared_endpoint_shows_what_it_may_refuse(system: RunningSyste
     assert message["x-refuses"] == ["forbidden", "not_found"]
     reply = resolve(document, message["x-reply"]["payload"]["$ref"])
     assert reply["title"] == webhook_rpc.TEST.result.__name__
+
+
+async def test_what_a_consumer_receives_is_declared_on_its_broker_and_never_started(
+    system: RunningSystem,
+) -> None:
+    """The batch consumers are nats-py's: their channels are declared to the service's own
+    broker after it started, and FastStream must not start them (a started one would take a
+    copy of every message)."""
+    receiving = {"kpis", "progress", "webhooks", "objectives"}
+    for name, runtime in system.runtimes.items():
+        declared = [
+            s
+            for s in runtime.broker.subscribers
+            if any(title.endswith(f":{name}.receive") for title in s.schema())
+        ]
+        assert bool(declared) == (name in receiving), name
+        assert not [s for s in declared if s.running], name
+        serving = [s for s in runtime.broker.subscribers if s not in declared]
+        assert serving and all(s.running for s in serving), name

@@ -44,7 +44,7 @@ from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
-from okr_shared.asyncapi import declare_publishes
+from okr_shared.asyncapi import declare_publishes, declare_receives
 from okr_shared.contracts import objective_rpc
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import make_engine, make_reader, make_sessionmaker
@@ -189,6 +189,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 async def _connect(state: GatewayState) -> None:
     await _retry("NATS", state.services.broker.start)
+    # Once started: the broker never starts what it is given later (okr_shared.asyncapi).
+    declare_receives(state.services.broker, "gateway", progress.RECEIVES)
     if state.settings.read_model:
         state.read_model.start()
     access = state.integrations
