@@ -23,8 +23,8 @@ class TreeHead(Protocol):
     def head(self) -> str: ...
 
 
-OPEN = ', "children": ['
-LEAF = ', "children": []}'
+OPEN = ',"children":['
+LEAF = ',"children":[]}'
 
 
 def render_forest(rows: Sequence[TreeHead]) -> bytes:

@@ -116,7 +116,7 @@ def depth_and_nodes(body: bytes) -> tuple[int, int]:
             deepest = max(deepest, depth)
         elif byte == 0x7D:
             depth -= 1
-    return deepest, body.count(b'"children": [')
+    return deepest, body.count(b'"children":[')
 
 
 async def test_a_chain_10000_deep_renders_and_answers_its_ancestors(

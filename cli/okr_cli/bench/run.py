@@ -205,13 +205,21 @@ class Bench:
         return company["id"], kpi_ids
 
     async def _caught_up(self) -> None:
-        """Until every consumer has taken every event so far (a read measured meanwhile would
-        share the machine with them)."""
+        """Until the system is idle, as `stored` says: every consumer has taken every event so
+        far and every outbox is sent (the rollups of a new tree, which the gateway's model
+        takes too). A read measured meanwhile would share the machine with them."""
         client = await nats.connect(self.nats_url)
+        engine = make_engine(self.database_url, pool_size=1)
         try:
             js = client.jetstream()
-            await _until(lambda: probe.consumers_caught_up(js), 600)
+
+            async def idle() -> bool:
+                async with engine.connect() as db:
+                    return await probe.consumers_caught_up(js) and await probe.outboxes_sent(db)
+
+            await _until(idle, 600)
         finally:
+            await engine.dispose()
             await client.close()
 
     async def stored(self, js: Any, engine: AsyncEngine) -> tuple[int, bool]:

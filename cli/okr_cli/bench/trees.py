@@ -30,7 +30,7 @@ async def import_tree(http: httpx.AsyncClient, size: int, name: str) -> Tree:
         {
             **row,
             "key": f"d{d}",
-            "title": f"{name}: division {d}",
+            "title": f"Division {d}",
             "level": "division",
             "parent": "c",
         }
@@ -40,7 +40,7 @@ async def import_tree(http: httpx.AsyncClient, size: int, name: str) -> Tree:
         {
             **row,
             "key": f"t{t}",
-            "title": f"{name}: team {t}",
+            "title": f"Team {t}",
             "level": "team",
             "parent": f"d{t % 10}",
         }
@@ -48,7 +48,7 @@ async def import_tree(http: httpx.AsyncClient, size: int, name: str) -> Tree:
     ]
     individuals = size - len(rows)
     rows += [
-        {**row, "key": f"i{n}", "title": f"{name}: objective {n}", "level": "individual",
+        {**row, "key": f"i{n}", "title": f"Objective {n}", "level": "individual",
          "parent": f"t{n % TEAMS}"}
         for n in range(individuals)
     ]  # fmt: skip

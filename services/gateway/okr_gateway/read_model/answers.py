@@ -6,7 +6,7 @@ two on a random world for every role."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import partial
 from operator import attrgetter
 
@@ -21,7 +21,7 @@ from okr_shared.objective_rules import (
     not_found,
     sees_objective,
 )
-from okr_shared.tree_json import render_forest
+from okr_shared.tree_json import LEAF, OPEN, render_forest
 
 BY_ID = attrgetter("id")
 
@@ -73,12 +73,15 @@ class Answers:
         """Nested trees: under `root_id` (itself included), or every one the caller may see."""
         if not has_objectives_role(actor):
             raise Forbidden(no_objectives_role(actor))
+        admin = actor.role is Role.ADMIN
         if root_id is None:
             candidates: Iterable[Record] = self.store.records.values()
+        elif admin and year is None and quarter is None and status is None:
+            return self._whole_subtree(self.visible(actor, root_id))
         else:
             candidates = self._live_subtree(self.visible(actor, root_id))
         # An admin sees every live objective: no rule to ask 111,111 times for the whole tree.
-        sees = _live if actor.role is Role.ADMIN else partial(self._sees, actor)
+        sees = _live if admin else partial(self._sees, actor)
         rows = [
             r
             for r in candidates
@@ -110,6 +113,48 @@ class Answers:
             child = records[child_id]
             if self._sees(actor, child):
                 yield child
+
+    def _whole_subtree(self, root: Record) -> bytes:
+        """`root` and every live objective below it, nested, straight from the store: what
+        `render_forest` makes of them (siblings in id order), the same bytes, without
+        collecting and sorting them first: an admin's tree without filters, the largest
+        there is, in about half the time."""
+        records, children = self.store.records, self.store.children
+        out: list[str] = ["[", root.head]
+        write = out.append
+        seen = {root.id}  # events applied out of order could make a cycle for a moment
+        stack: list[Iterator[int]] = []
+        below = children.get(root.id)
+        if below:
+            write(OPEN)
+            stack.append(iter(sorted(below)))
+        else:
+            write(LEAF)
+        first = True
+        while stack:
+            child_id = next(stack[-1], None)
+            if child_id is None:
+                stack.pop()
+                write("]}")
+                first = False
+                continue
+            child = records[child_id]
+            if child.deleted or child_id in seen:
+                continue
+            seen.add(child_id)
+            if not first:
+                write(",")
+            write(child.head)
+            below = children.get(child_id)
+            if below:
+                write(OPEN)
+                stack.append(iter(sorted(below)))
+                first = True
+            else:
+                write(LEAF)
+                first = False
+        write("]")
+        return "".join(out).encode()
 
     def _live_subtree(self, root: Record) -> list[Record]:
         """`root` and every live objective below it, through live ones only. (The service's tree

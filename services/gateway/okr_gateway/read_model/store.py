@@ -116,7 +116,8 @@ class Record:
                     "start_date": self.start_date.isoformat(),
                     "end_date": self.end_date.isoformat(),
                     "progress_percentage": self.progress,
-                }
+                },
+                separators=(",", ":"),  # a 111,111-node tree is 2.7 MB smaller without spaces
             )[:-1]
         return self._head
 
