@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,6 @@ import httpx
 import nats
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
@@ -32,6 +30,7 @@ from okr_cli.bench.restart import GatewayRestart
 from okr_cli.bench.rollup import RollupClock, percentile
 from okr_cli.bench.targets import PARTS
 from okr_cli.bench.trees import import_tree
+from okr_cli.bench.waits import stored_values, until, until_idle
 from okr_cli.config import CliSettings
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import System
@@ -155,7 +154,7 @@ class Bench:
                 self.headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
                 return True
 
-            await _until(signed_in, timeout_s=30)
+            await until(signed_in, timeout_s=30)
 
     async def post(
         self, http: httpx.AsyncClient, path: str, body: dict[str, Any]
@@ -204,33 +203,6 @@ class Bench:
             kpi_ids.append(kpi["id"])
         return company["id"], kpi_ids
 
-    async def _caught_up(self) -> None:
-        """Until the system is idle, as `stored` says: every consumer has taken every event so
-        far and every outbox is sent (the rollups of a new tree, which the gateway's model
-        takes too). A read measured meanwhile would share the machine with them."""
-        client = await nats.connect(self.nats_url)
-        engine = make_engine(self.database_url, pool_size=1)
-        try:
-            js = client.jetstream()
-
-            async def idle() -> bool:
-                async with engine.connect() as db:
-                    return await probe.consumers_caught_up(js) and await probe.outboxes_sent(db)
-
-            await _until(idle, 600)
-        finally:
-            await engine.dispose()
-            await client.close()
-
-    async def stored(self, js: Any, engine: AsyncEngine) -> tuple[int, bool]:
-        """How many values are stored, and whether the system is idle: every consumer on the way
-        caught up and every outbox sent (the last rollups published)."""
-        async with engine.connect() as db:
-            stored = int(await db.scalar(text("SELECT count(*) FROM kpis.kpi_values")) or 0)
-            if not await probe.consumers_caught_up(js):
-                return stored, False
-            return stored, await probe.outboxes_sent(db)
-
     async def ingest(self, plan: Plan) -> dict[str, float]:
         async with httpx.AsyncClient(base_url=self.gateway, timeout=60) as http:
             _, kpi_ids = await self.chain(http, 100)
@@ -277,7 +249,7 @@ class Bench:
 
             async def done() -> bool:
                 nonlocal idle_at
-                now, idle = await self.stored(js, engine)
+                now, idle = await stored_values(js, engine)
                 looked_at = time.time()
                 bar.update(task, completed=now - before)
                 if not (published.done() and idle and now >= before + count):
@@ -288,7 +260,7 @@ class Bench:
                     return False
                 return True
 
-            await _until(done, 600)
+            await until(done, 600)
             output, _ = await published
         assert idle_at is not None
         started_at = float(json.loads(output)["started_at"])
@@ -352,7 +324,7 @@ class Bench:
                     time.perf_counter() - started
                 )
         with self.console.status("waiting for the services to take the trees' events"):
-            await self._caught_up()
+            await until_idle(self.nats_url, self.database_url)
         if self.restart is not None:
             with self.console.status("restarting the gateway (its read model takes the trees)"):
                 objectives = len(small.ids) + len(large.ids)
@@ -403,13 +375,3 @@ async def _timed(http: httpx.AsyncClient, path: str, params: dict[str, Any] | No
     response = await http.get(path, params=params)
     response.raise_for_status()
     return (time.perf_counter() - started) * 1000
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        with contextlib.suppress(Exception):
-            if await check():
-                return
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"not done within {timeout_s:.0f} s")
