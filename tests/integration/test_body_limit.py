@@ -147,3 +147,23 @@ async def test_the_batch_route_reads_its_larger_body_only_for_a_known_sender(
         )
         assert known.status_code == 422, known.text
         assert "values" in known.json()["detail"]
+
+
+async def test_an_import_reads_its_larger_body_only_for_a_known_sender(
+    system: RunningSystem, gateway: Gateway
+) -> None:
+    """The same for an import (16 MiB): 401 unread without a token, 413 beyond its limit."""
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        body, csv_type = b"key,title\n" + b"x" * 1000, {"content-type": "text/csv"}
+        anonymous = await http.post("/api/v1/objectives/import", content=body, headers=csv_type)
+        assert anonymous.status_code == 401, anonymous.text
+        known = await http.post(
+            "/api/v1/objectives/import", content=body, headers=csv_type | system.admin_headers
+        )
+        assert known.status_code == 422, known.text
+        huge = await http.post(
+            "/api/v1/objectives/import",
+            content=b"x" * (16 * 1024 * 1024 + 1),
+            headers=csv_type | system.admin_headers,
+        )
+        assert huge.status_code == 413, huge.text
