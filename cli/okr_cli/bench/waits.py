@@ -11,7 +11,7 @@ from typing import Any
 
 import nats
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from okr_cli import probe
 from okr_shared.db import make_engine
@@ -33,9 +33,11 @@ async def stored_values(js: Any, engine: AsyncEngine) -> tuple[int, bool]:
     caught up and every outbox sent (the last rollups published)."""
     async with engine.connect() as db:
         stored = int(await db.scalar(text("SELECT count(*) FROM kpis.kpi_values")) or 0)
-        if not await probe.consumers_caught_up(js):
-            return stored, False
-        return stored, await probe.outboxes_sent(db)
+        return stored, await _idle(js, db)
+
+
+async def _idle(js: Any, db: AsyncConnection) -> bool:
+    return await probe.consumers_caught_up(js) and await probe.outboxes_sent(db)
 
 
 async def until_idle(nats_url: str, database_url: str, timeout_s: float = 600) -> None:
@@ -46,8 +48,9 @@ async def until_idle(nats_url: str, database_url: str, timeout_s: float = 600) -
     try:
         js = client.jetstream()
 
-        async def idle() -> bool:
-            return (await stored_values(js, engine))[1]
+        async def idle() -> bool:  # without counting the values, 20 times a second
+            async with engine.connect() as db:
+                return await _idle(js, db)
 
         await until(idle, timeout_s)
     finally:
