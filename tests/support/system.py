@@ -78,6 +78,22 @@ class RunningSystem:
         assert response.status_code == 201, response.text
         return response.json(), await self.login(username, password)
 
+    async def settled(self, timeout_s: float) -> None:
+        """Until every service has caught up: no consumer behind, no outbox unsent. A test
+        that makes thousands of events waits for them here, or the tests after it would wait
+        behind them (on a slow machine, past their own time limits)."""
+
+        async def caught_up() -> bool:
+            for runtime in self.runtimes.values():
+                status = await runtime.status()
+                if status.outbox_backlog or any(
+                    lag.pending or lag.unacknowledged for lag in status.consumers
+                ):
+                    return False
+            return True
+
+        await eventually(caught_up, timeout_s=timeout_s)
+
 
 async def eventually(check: Callable[[], Awaitable[T | None]], timeout_s: float = 5.0) -> T:
     """Poll `check` until it returns something truthy, or fail after `timeout_s`."""
