@@ -6,11 +6,12 @@ import re
 import sys
 from typing import Annotated, TypeVar
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from okr_shared import failpoints
 from okr_shared.db import asyncpg_url
+from okr_shared.pace import Pace
 
 
 def env(name: str) -> AliasChoices:
@@ -46,6 +47,26 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: Annotated[str, Field(validation_alias=env("OTEL_EXPORTER_OTLP_ENDPOINT"))] = ""
     # Chaos runs only: where this process kills itself (see okr_shared.failpoints).
     failpoints: Annotated[str, Field(validation_alias=env("OKR_FAILPOINTS"))] = ""
+    # Health against the pace (okr_shared.pace): percentage points an objective may trail its
+    # expected progress and still be on track, or at risk. Every service must read the same.
+    health_on_track_within: Annotated[
+        float, Field(ge=0, le=100, validation_alias=env("OKR_HEALTH_ON_TRACK_WITHIN"))
+    ] = 10.0
+    health_at_risk_within: Annotated[
+        float, Field(ge=0, le=100, validation_alias=env("OKR_HEALTH_AT_RISK_WITHIN"))
+    ] = 25.0
+
+    @property
+    def pace(self) -> Pace:
+        return Pace(self.health_on_track_within, self.health_at_risk_within)
+
+    @model_validator(mode="after")
+    def _health_thresholds_in_order(self) -> ServiceSettings:
+        if self.health_at_risk_within < self.health_on_track_within:
+            raise ValueError(
+                "OKR_HEALTH_AT_RISK_WITHIN must not be below OKR_HEALTH_ON_TRACK_WITHIN"
+            )
+        return self
 
     @field_validator("nats_url")
     @classmethod
