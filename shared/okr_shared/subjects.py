@@ -12,6 +12,7 @@ from datetime import timedelta
 from okr_shared.contracts.common import Event
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
+    ObjectiveCheckedIn,
     ObjectiveCreated,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
@@ -66,6 +67,7 @@ OBJECTIVE_DELETED = event_subject(ObjectivesDeleted)
 OBJECTIVE_RESTORED = event_subject(ObjectivesRestored)
 OBJECTIVE_KPI_LINKED = event_subject(ObjectiveKpiLinked)
 OBJECTIVE_KPI_UNLINKED = event_subject(ObjectiveKpiUnlinked)
+OBJECTIVE_CHECKED_IN = event_subject(ObjectiveCheckedIn)
 OBJECTIVE_EVENTS = "objective.>"
 
 # Kept 30 days: a consumer that was away for less catches up from the stream; beyond that the
@@ -215,6 +217,8 @@ RPC_OBJECTIVES_GANTT = "rpc.objectives.gantt"  # chunked
 RPC_OBJECTIVES_STATS = "rpc.objectives.stats"
 RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"
 RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
+RPC_OBJECTIVES_CHECK_IN = "rpc.objectives.check_in"
+RPC_OBJECTIVES_CHECK_INS = "rpc.objectives.check_ins"
 RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
 RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
 RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"

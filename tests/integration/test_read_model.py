@@ -13,7 +13,7 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,11 @@ async def build_world(system: RunningSystem, seed: int) -> World:
         }
         if rng.random() < 0.5:
             body["quarter"] = rng.choice(["Q1", "Q2", "Q3", "Q4"])
+        if rng.random() < 0.5:  # a period around today, and some progress: every health
+            start = date.today() - timedelta(days=rng.randint(0, 400))
+            body["start_date"] = start.isoformat()
+            body["end_date"] = (start + timedelta(days=rng.randint(0, 500))).isoformat()
+            body["progress_percentage"] = rng.choice([0, 5.5, 30, 50, 77.7, 100])
         response = await client.post("/api/v1/objectives", json=body, headers=admin)
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
@@ -107,6 +112,13 @@ async def build_world(system: RunningSystem, seed: int) -> World:
     await client.delete(
         f"/api/v1/objectives/{world.ids[-1]}/kpis/{kpi.json()['id']}", headers=admin
     )
+    for objective_id in rng.sample(world.ids, 8):
+        response = await client.post(
+            f"/api/v1/objectives/{objective_id}/check-ins",
+            json={"status": rng.choice(["on_track", "at_risk"]), "confidence": 7, "note": "n"},
+            headers=admin,
+        )
+        assert response.status_code == 201, response.text
     # Moves, deletes with their subtrees, and a restore: the tree changes shape.
     teams = [i for i in world.ids[2:] if i not in world.roots]
     for objective_id in rng.sample(teams, 3):

@@ -28,6 +28,7 @@ from okr_gateway.routes import (
     asyncapi,
     audit,
     auth,
+    check_ins,
     dashboard,
     docs,
     health,
@@ -44,6 +45,7 @@ from okr_gateway.security import PasswordHashing, Tokens
 from okr_gateway.settings import GatewaySettings
 from okr_gateway.sign_in import SignIn, SignInPolicy
 from okr_gateway.telemetry import TracedFastAPI
+from okr_shared import pace
 from okr_shared.asyncapi import declare_publishes, declare_receives
 from okr_shared.contracts import objective_rpc
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
@@ -60,6 +62,7 @@ log = logging.getLogger("okr_gateway")
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
+    pace.use(settings.pace)
     engine = make_engine(
         settings.database_url, pool_size=settings.db_pool_size, application_name="gateway"
     )
@@ -168,6 +171,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (
         objectives,
         objective_kpis,
+        check_ins,
         objective_import,
         health,
         auth,

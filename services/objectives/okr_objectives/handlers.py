@@ -8,12 +8,13 @@ from typing import TypeVar
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_objectives import commands, importing, queries
+from okr_objectives import check_ins, commands, importing, queries
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.objective_import import ImportItem, ImportObjectives, ImportReport
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CheckIn,
     CreatableLevels,
     ObjectiveDetail,
     ObjectiveKPILink,
@@ -91,6 +92,11 @@ def _command_routes(
     async def unlink_kpi(request: rpc.UnlinkKpi) -> rpc.ObjectiveWrite[None]:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
         return await run(commands.unlink_kpi, request)
+
+    @serve(rpc.CHECK_IN)
+    async def check_in(request: rpc.CheckInObjective) -> rpc.ObjectiveWrite[CheckIn]:
+        """Say how an objective goes; publishes objective.checked_in."""
+        return await run(check_ins.check_in, request)
 
 
 ImportItems = TypeAdapter(list[ImportItem])
@@ -182,6 +188,12 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         """The KPIs an objective links, with their weights."""
         async with sessions() as session:
             return await queries.links(session, request)
+
+    @serve(rpc.CHECK_INS)
+    async def list_check_ins(request: rpc.ListCheckIns) -> Page[CheckIn]:
+        """An objective's check-ins, newest first."""
+        async with sessions() as session:
+            return await check_ins.check_ins(session, request)
 
     @serve(rpc.TREE)
     async def tree(request: rpc.TreeView) -> bytes:

@@ -67,6 +67,29 @@ class Objective(Base):
     created_by: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The newest check-in as readers see it (a CheckIn's JSON), kept here so that every read
+    # of an objective has it without a join; check_ins holds them all.
+    last_check_in: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class CheckInRow(Base):
+    """A check-in: how the objective goes, said by someone who may update it."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        CheckConstraint("status IN ('on_track', 'at_risk', 'off_track')", name="status"),
+        CheckConstraint("confidence BETWEEN 0 AND 10", name="confidence"),
+        Index("ix_check_ins_objective_id", "objective_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    progress_percentage: Mapped[float] = mapped_column(Double)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class KpiLink(Base):

@@ -39,6 +39,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveStatus,
 )
 from okr_shared.contracts.progress import ObjectivesExport
+from okr_shared.pace import Health
 from okr_shared.tree_json import render_forest
 
 _gantt = TypeAdapter(list[ObjectiveGanttItem])
@@ -153,15 +154,21 @@ async def stats(session: AsyncSession, request: StatsSummary) -> ObjectiveStats:
     rows = await view_repository.stats_rows(session, request.actor, filters)
     by_level = {level.value: 0 for level in ObjectiveLevel}
     by_status = {status.value: 0 for status in ObjectiveStatus}
+    by_health = {health.value: 0 for health in Health}
     total, progress = 0, 0.0
-    for level, status, count, summed in rows:
+    for level, status, health, count, summed in rows:
         by_level[level] += count
         by_status[status] += count
+        by_health[health] += count
         total += count
         progress += summed or 0.0
     average = round(progress / total, 6) if total else None
     return ObjectiveStats(
-        total=total, by_level=by_level, by_status=by_status, average_progress=average
+        total=total,
+        by_level=by_level,
+        by_status=by_status,
+        by_health=by_health,
+        average_progress=average,
     )
 
 

@@ -28,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from okr_objectives import pace_sql
 from okr_objectives.models import AuditEntry, KpiLink, Objective
+from okr_shared import pace
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_rpc import ObjectiveFilters
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
@@ -132,8 +134,10 @@ SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 def in_view(statement: SelectT, actor: Actor, filters: ObjectiveFilters) -> SelectT:
     conditions = [LIVE, visible_to(actor)]
-    for name, value in filters.model_dump(exclude_none=True).items():
+    for name, value in filters.model_dump(exclude_none=True, exclude={"health"}).items():
         conditions.append(getattr(Objective, name) == getattr(value, "value", value))
+    if filters.health is not None:  # a function of today's date, not a column
+        conditions.append(pace_sql.health(pace.current(), pace.today()) == filters.health.value)
     return statement.where(*conditions)
 
 

@@ -18,6 +18,7 @@ from okr_shared import channels, subjects
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
     LinkState,
+    ObjectiveCheckedIn,
     ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
@@ -49,6 +50,8 @@ async def apply_objective_events(
     links: dict[tuple[int, int], LinkState] = {}
     seeds: set[int] = set()
     for event in events:
+        if isinstance(event, ObjectiveCheckedIn):
+            continue  # says how it goes; moves no progress
         if isinstance(event, ObjectiveKpiLinked | ObjectiveKpiUnlinked):
             key = (event.link.objective_id, event.link.kpi_id)
             if key not in links or links[key].version < event.link.version:

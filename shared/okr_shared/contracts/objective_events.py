@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from okr_shared.contracts.common import Contract, Event
-from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus, Quarter
+from okr_shared.contracts.objectives import CheckIn, ObjectiveLevel, ObjectiveStatus, Quarter
 
 
 class ObjectiveState(Contract):
@@ -44,6 +44,9 @@ class ObjectiveState(Contract):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     created_by: int | None = None
+    # The newest check-in (a check-in does not change the objective's version: its id orders
+    # check-ins).
+    last_check_in: CheckIn | None = None
 
 
 class LinkState(Contract):
@@ -76,6 +79,16 @@ _STATE = {
     "created_at": "2025-03-30T09:12:00Z",
     "updated_at": "2025-03-31T17:00:00Z",
     "created_by": 7,
+}
+_CHECK_IN = {
+    "id": 41,
+    "objective_id": 3,
+    "status": "at_risk",
+    "confidence": 6,
+    "note": "Two deals slipped to next quarter",
+    "progress_percentage": 42.5,
+    "author_id": 7,
+    "at": "2025-05-12T08:30:00Z",
 }
 _LINK = {"objective_id": 3, "kpi_id": 12, "weight": 0.5, "active": True, "version": 1}
 
@@ -150,6 +163,14 @@ class ObjectiveKpiUnlinked(Event):
     link: LinkState
 
 
+class ObjectiveCheckedIn(Event):
+    """Someone who may update the objective said how it goes (its version does not change)."""
+
+    model_config = _example("objective.checked_in", check_in=_CHECK_IN)
+    type: Literal["objective.checked_in"] = "objective.checked_in"
+    check_in: CheckIn
+
+
 ObjectiveEvent = Annotated[
     ObjectiveCreated
     | ObjectiveUpdated
@@ -157,6 +178,7 @@ ObjectiveEvent = Annotated[
     | ObjectivesDeleted
     | ObjectivesRestored
     | ObjectiveKpiLinked
-    | ObjectiveKpiUnlinked,
+    | ObjectiveKpiUnlinked
+    | ObjectiveCheckedIn,
     Field(discriminator="type"),
 ]

@@ -17,6 +17,8 @@ from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.contracts.objective_import import ImportObjectives, ImportReport
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CheckIn,
+    CheckInCreate,
     CreatableLevels,
     ObjectiveCreate,
     ObjectiveDetail,
@@ -32,6 +34,7 @@ from okr_shared.contracts.objectives import (
     Quarter,
 )
 from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
+from okr_shared.pace import Health
 
 Limit = Annotated[int, Field(ge=1, le=500)]
 ResultT = TypeVar("ResultT")
@@ -76,6 +79,15 @@ class UnlinkKpi(ObjectiveRequest):
     kpi_id: Id
 
 
+class CheckInObjective(ObjectiveRequest):
+    check_in: CheckInCreate
+
+
+class ListCheckIns(ObjectiveRequest):
+    skip: Offset = 0
+    limit: Limit = 20
+
+
 class ObjectiveFilters(Contract):
     owner_id: Id | None = None
     level: ObjectiveLevel | None = None
@@ -84,6 +96,7 @@ class ObjectiveFilters(Contract):
     status: ObjectiveStatus | None = None
     department: Department | None = None
     parent_id: Id | None = None
+    health: Health | None = None
 
 
 class ListObjectives(Contract):
@@ -176,6 +189,10 @@ LINK_KPI = RpcEndpoint(
 UNLINK_KPI = RpcEndpoint(
     s.RPC_OBJECTIVES_UNLINK_KPI, UnlinkKpi, ObjectiveWrite[None], WRITE_REFUSALS
 )
+CHECK_IN = RpcEndpoint(
+    s.RPC_OBJECTIVES_CHECK_IN, CheckInObjective, ObjectiveWrite[CheckIn], WRITE_REFUSALS
+)
+CHECK_INS = RpcEndpoint(s.RPC_OBJECTIVES_CHECK_INS, ListCheckIns, Page[CheckIn], (NotFound,))
 GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotFound,))
 CREATABLE_LEVELS = RpcEndpoint(
     s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels

@@ -73,6 +73,7 @@ class Answers:
         """Nested trees: under `root_id` (itself included), or every one the caller may see."""
         if not has_objectives_role(actor):
             raise Forbidden(no_objectives_role(actor))
+        self.store.today()
         admin = actor.role is Role.ADMIN
         if root_id is None:
             candidates: Iterable[Record] = self.store.records.values()
@@ -98,6 +99,7 @@ class Answers:
         one missing or out of view."""
         if not has_objectives_role(actor):
             raise Forbidden(no_objectives_role(actor))
+        self.store.today()  # every read starts here or in `tree`
         record = self.store.records.get(objective_id)
         if record is None or not self._sees(actor, record):
             raise NotFound(not_found(objective_id))

@@ -47,6 +47,7 @@ from okr_shared.contracts.objectives import (
     Quarter,
 )
 from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
+from okr_shared.pace import Health
 
 T = TypeVar("T")
 ObjectiveId = Annotated[Id, Path(description="the objective's id")]
@@ -92,10 +93,12 @@ async def list_objectives(
     status: ObjectiveStatus | None = None,
     department: Annotated[Department | None, Query()] = None,
     parent_id: Annotated[Id | None, Query()] = None,
+    health: Annotated[Health | None, Query(description="today's health")] = None,
     skip: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[ObjectiveResponse]:
     filters = rpc.ObjectiveFilters(
+        health=health,
         owner_id=owner_id,
         level=level,
         year=year,
