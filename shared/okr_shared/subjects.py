@@ -18,6 +18,8 @@ from okr_shared.contracts.objective_events import (
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveUpdated,
 )
@@ -68,6 +70,8 @@ OBJECTIVE_RESTORED = event_subject(ObjectivesRestored)
 OBJECTIVE_KPI_LINKED = event_subject(ObjectiveKpiLinked)
 OBJECTIVE_KPI_UNLINKED = event_subject(ObjectiveKpiUnlinked)
 OBJECTIVE_CHECKED_IN = event_subject(ObjectiveCheckedIn)
+OBJECTIVE_GRADED = event_subject(ObjectivesGraded)
+OBJECTIVE_REOPENED = event_subject(ObjectivesReopened)
 OBJECTIVE_EVENTS = "objective.>"
 
 # Kept 30 days: a consumer that was away for less catches up from the stream; beyond that the
@@ -219,6 +223,9 @@ RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"
 RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
 RPC_OBJECTIVES_CHECK_IN = "rpc.objectives.check_in"
 RPC_OBJECTIVES_CHECK_INS = "rpc.objectives.check_ins"
+RPC_PERIODS_CLOSE = "rpc.objectives.periods.close"
+RPC_PERIODS_REOPEN = "rpc.objectives.periods.reopen"
+RPC_PERIODS_LIST = "rpc.objectives.periods.list"
 RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
 RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
 RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"

@@ -138,6 +138,17 @@ async def build_world(system: RunningSystem, seed: int) -> World:
             json={"title": f"renamed {secrets.token_hex(2)}", "status": "active"},
             headers=admin,
         )
+    # A closed quarter: its objectives graded (the test reopens it: YEARS are this file's own).
+    graded = await client.post(
+        "/api/v1/objectives",
+        json={"title": "graded", "level": "company", "year": YEARS[1], "quarter": "Q3",
+              "progress_percentage": 66.6},
+        headers=admin,
+    )  # fmt: skip
+    world.roots.append(graded.json()["id"])
+    world.ids.append(graded.json()["id"])
+    closed = await client.post(f"/api/v1/periods/{YEARS[1]}/Q3/close", headers=admin)
+    assert closed.status_code == 200, closed.text
     return world
 
 
@@ -191,6 +202,14 @@ async def test_the_model_answers_as_the_service_for_every_role(
             except AssertionError:
                 found = await differences(system, service, world)
                 pytest.fail(f"{len(found)} answers differ; the first:\n" + "\n".join(found[:5]))
+            finally:
+                await system.client.post(
+                    f"/api/v1/periods/{YEARS[1]}/Q3/reopen", headers=system.admin_headers
+                )
+    graded = await system.client.get(
+        f"/api/v1/objectives/{world.roots[-1]}", headers=system.admin_headers
+    )
+    assert graded.json()["grade"] is None  # reopened
 
 
 async def test_a_writer_reads_their_write_in_the_next_request(system: RunningSystem) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives import check_in_repository, repository
+from okr_objectives import check_in_repository, freezing, repository
 from okr_objectives.models import CheckInRow
 from okr_objectives.permissions import ensure_can_update, ensure_objectives_role, found
 from okr_shared import subjects
@@ -33,6 +33,7 @@ async def check_in(
         request.objective_id,
     )
     ensure_can_update(actor, objective)
+    await freezing.ensure_not_frozen(session, objective)
     given = request.check_in
     row = await check_in_repository.insert_check_in(
         session,

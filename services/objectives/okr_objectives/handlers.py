@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_objectives import check_ins, commands, importing, queries
+from okr_objectives import check_ins, commands, importing, periods, queries
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.objective_import import ImportItem, ImportObjectives, ImportReport
@@ -21,6 +21,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveResponse,
     ObjectiveStats,
 )
+from okr_shared.contracts.periods import Period
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import in_transaction
 from okr_shared.errors import Invalid
@@ -92,6 +93,16 @@ def _command_routes(
     async def unlink_kpi(request: rpc.UnlinkKpi) -> rpc.ObjectiveWrite[None]:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
         return await run(commands.unlink_kpi, request)
+
+    @serve(rpc.CLOSE_PERIOD)
+    async def close_period(request: rpc.PeriodRequest) -> rpc.ObjectiveWrite[Period]:
+        """Grade and freeze every objective of a year or quarter; publishes objective.graded."""
+        return await run(periods.close_period, request)
+
+    @serve(rpc.REOPEN_PERIOD)
+    async def reopen_period(request: rpc.PeriodRequest) -> rpc.ObjectiveWrite[Period]:
+        """Unfreeze a closed period's objectives; publishes objective.reopened."""
+        return await run(periods.reopen_period, request)
 
     @serve(rpc.CHECK_IN)
     async def check_in(request: rpc.CheckInObjective) -> rpc.ObjectiveWrite[CheckIn]:
@@ -188,6 +199,12 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         """The KPIs an objective links, with their weights."""
         async with sessions() as session:
             return await queries.links(session, request)
+
+    @serve(rpc.PERIODS)
+    async def list_periods(request: rpc.ListPeriods) -> list[Period]:
+        """Every period with its state and average grade by level."""
+        async with sessions() as session:
+            return await periods.list_periods(session, request)
 
     @serve(rpc.CHECK_INS)
     async def list_check_ins(request: rpc.ListCheckIns) -> Page[CheckIn]:

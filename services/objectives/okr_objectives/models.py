@@ -70,6 +70,21 @@ class Objective(Base):
     # The newest check-in as readers see it (a CheckIn's JSON), kept here so that every read
     # of an objective has it without a join; check_ins holds them all.
     last_check_in: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Set when its period closes (progress / 100, two decimals): it is frozen while set.
+    grade: Mapped[float | None] = mapped_column(Double)
+
+
+class Period(Base):
+    """A year (`quarter` '') or a quarter that has been closed at least once: closed while
+    `closed_at` is set. A period never closed has no row and is open."""
+
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("quarter IN ('', 'Q1', 'Q2', 'Q3', 'Q4')", name="quarter"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    quarter: Mapped[str] = mapped_column(String(2), primary_key=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CheckInRow(Base):

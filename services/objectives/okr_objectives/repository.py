@@ -329,7 +329,8 @@ async def history(session: AsyncSession, objective_id: int) -> list[AuditEntry]:
 
 
 async def apply_rollups(session: AsyncSession, updates: Sequence[ObjectiveProgressUpdated]) -> None:
-    """Show the progress service's rollups; each applies only if newer than the one shown."""
+    """Show the progress service's rollups; each applies only if newer than the one shown, and
+    not to a graded objective (a rollup made before its period closed may arrive after)."""
     if not updates:
         return
     rows = [
@@ -339,7 +340,11 @@ async def apply_rollups(session: AsyncSession, updates: Sequence[ObjectiveProgre
     table: Table = Objective.__table__  # type: ignore[assignment]
     statement = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.progress_version < bindparam("b_version"))
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.progress_version < bindparam("b_version"),
+            table.c.grade.is_(None),
+        )
         .values(
             progress_percentage=bindparam("b_progress"), progress_version=bindparam("b_version")
         )

@@ -112,6 +112,8 @@ def tree_head() -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
                     pace_sql.health(rule, on),
                     "last_check_in",
                     Objective.last_check_in,
+                    "grade",
+                    Objective.grade,
                 ),
                 Text,
             ),

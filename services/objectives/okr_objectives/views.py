@@ -38,6 +38,7 @@ def state(objective: Objective) -> ObjectiveState:
             if objective.last_check_in
             else None
         ),
+        grade=objective.grade,
     )
 
 

@@ -39,6 +39,8 @@ class ObjectiveNode(Base):
     kpi_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_calculated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     progress_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Its period is closed: its progress stays as graded, whatever its children and KPIs do.
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class LinkNode(Base):

@@ -160,6 +160,7 @@ class NodeRow(Protocol):
     child_count: int
     kpi_count: int
     progress_version: int
+    frozen: bool
 
 
 NODE_COLUMNS = (
@@ -173,6 +174,7 @@ NODE_COLUMNS = (
     ObjectiveNode.child_count,
     ObjectiveNode.kpi_count,
     ObjectiveNode.progress_version,
+    ObjectiveNode.frozen,
 )
 
 
@@ -299,5 +301,27 @@ async def replace_projection(
     await session.execute(delete(LinkNode))
     await session.execute(delete(KpiNode))
     await upsert_objectives(session, objectives, newer_only=False)
+    await session.execute(update(ObjectiveNode).values(frozen=False))
+    await freeze(
+        session, [(o.id, o.progress_percentage or 0.0) for o in objectives if o.grade is not None]
+    )
     await upsert_links(session, links)
     await upsert_kpis(session, kpis)
+
+
+async def freeze(session: AsyncSession, graded: Sequence[tuple[int, float]]) -> None:
+    """(id, graded progress) of objectives whose period closed: they keep that progress."""
+    rows = [{"b_id": i, "b_progress": p} for i, p in graded]
+    if rows:
+        statement = (
+            update(OBJECTIVES)
+            .where(OBJECTIVES.c.id == bindparam("b_id"))
+            .values(frozen=True, progress=bindparam("b_progress"))
+        )
+        await (await session.connection()).execute(statement, rows)
+
+
+async def unfreeze(session: AsyncSession, ids: Collection[int]) -> None:
+    if ids:
+        statement = update(ObjectiveNode).where(ObjectiveNode.id == func.any(_ids(ids)))
+        await session.execute(statement.values(frozen=False))

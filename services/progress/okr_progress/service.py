@@ -24,6 +24,8 @@ from okr_shared.contracts.objective_events import (
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveState,
 )
@@ -49,9 +51,22 @@ async def apply_objective_events(
     objectives: dict[int, ObjectiveState] = {}
     links: dict[tuple[int, int], LinkState] = {}
     seeds: set[int] = set()
+    graded: dict[int, float] = {}  # a period closed: id -> the progress it froze at
+    reopened: set[int] = set()
     for event in events:
         if isinstance(event, ObjectiveCheckedIn):
             continue  # says how it goes; moves no progress
+        if isinstance(event, ObjectivesGraded):
+            graded.update((o.id, o.progress_percentage) for o in event.objectives)
+            reopened.difference_update(graded)
+            seeds.update(graded)  # their ancestors average the graded progress
+            continue
+        if isinstance(event, ObjectivesReopened):
+            reopened.update(event.ids)
+            for objective_id in event.ids:
+                graded.pop(objective_id, None)
+            seeds.update(event.ids)
+            continue
         if isinstance(event, ObjectiveKpiLinked | ObjectiveKpiUnlinked):
             key = (event.link.objective_id, event.link.kpi_id)
             if key not in links or links[key].version < event.link.version:
@@ -77,6 +92,8 @@ async def apply_objective_events(
     await repository.hold_objectives(session, seeds)
     await repository.upsert_objectives(session, list(objectives.values()))
     await repository.upsert_links(session, list(links.values()))
+    await repository.freeze(session, sorted(graded.items()))
+    await repository.unfreeze(session, reopened)
     await recompute(session, outbox, seeds)
 
 
@@ -145,7 +162,7 @@ async def _compute(
 ) -> dict[int, Rollup]:
     """The rollup of `rows` (live objectives, closed under "parent of" among themselves)."""
     nodes = {i: Node(i, r.parent_id, r.manual_progress) for i, r in rows.items()}
-    inputs = Inputs()
+    inputs = Inputs(frozen={i: _as_graded(r) for i, r in rows.items() if r.frozen})
     for parent_id, child_id, progress in await repository.counted_children(session, list(nodes)):
         inputs.counted_children.setdefault(parent_id, []).append(child_id)
         inputs.stored_progress[child_id] = progress
@@ -155,6 +172,16 @@ async def _compute(
             inputs.kpis.setdefault(objective_id, []).append((weight, kpi_progress))
     order = bottom_up(nodes)
     return compute(order, nodes, inputs)
+
+
+def _as_graded(row: repository.NodeRow) -> Rollup:
+    """A frozen objective's rollup: what it was when its period closed."""
+    return Rollup(
+        row.progress if row.progress is not None else row.manual_progress,
+        CalculationMethod(row.calculation_method or CalculationMethod.MANUAL),
+        row.child_count,
+        row.kpi_count,
+    )
 
 
 def _differs(row: repository.NodeRow, result: Rollup) -> bool:

@@ -47,6 +47,7 @@ class ObjectiveState(Contract):
     # The newest check-in (a check-in does not change the objective's version: its id orders
     # check-ins).
     last_check_in: CheckIn | None = None
+    grade: float | None = None  # set while its period is closed: it is frozen
 
 
 class LinkState(Contract):
@@ -171,6 +172,38 @@ class ObjectiveCheckedIn(Event):
     check_in: CheckIn
 
 
+class GradedObjective(Contract):
+    id: int
+    progress_percentage: float = Field(description="frozen at this, until the period reopens")
+    grade: float
+
+
+class ObjectivesGraded(Event):
+    """A period closed: these objectives of it are graded and frozen (one event per few
+    thousand objectives)."""
+
+    model_config = _example(
+        "objective.graded",
+        year=2025,
+        quarter="Q2",
+        objectives=[{"id": 3, "progress_percentage": 70.4, "grade": 0.7}],
+    )
+    type: Literal["objective.graded"] = "objective.graded"
+    year: int
+    quarter: Quarter | None
+    objectives: list[GradedObjective]
+
+
+class ObjectivesReopened(Event):
+    """A period reopened: these objectives lose their grade, and their progress is recomputed."""
+
+    model_config = _example("objective.reopened", year=2025, quarter="Q2", ids=[3])
+    type: Literal["objective.reopened"] = "objective.reopened"
+    year: int
+    quarter: Quarter | None
+    ids: list[int]
+
+
 ObjectiveEvent = Annotated[
     ObjectiveCreated
     | ObjectiveUpdated
@@ -179,6 +212,8 @@ ObjectiveEvent = Annotated[
     | ObjectivesRestored
     | ObjectiveKpiLinked
     | ObjectiveKpiUnlinked
-    | ObjectiveCheckedIn,
+    | ObjectiveCheckedIn
+    | ObjectivesGraded
+    | ObjectivesReopened,
     Field(discriminator="type"),
 ]

@@ -33,6 +33,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveUpdate,
     Quarter,
 )
+from okr_shared.contracts.periods import Period
 from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from okr_shared.pace import Health
 
@@ -86,6 +87,16 @@ class CheckInObjective(ObjectiveRequest):
 class ListCheckIns(ObjectiveRequest):
     skip: Offset = 0
     limit: Limit = 20
+
+
+class PeriodRequest(Contract):
+    actor: Actor
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    quarter: Quarter | None = None
+
+
+class ListPeriods(Contract):
+    actor: Actor
 
 
 class ObjectiveFilters(Contract):
@@ -193,6 +204,14 @@ CHECK_IN = RpcEndpoint(
     s.RPC_OBJECTIVES_CHECK_IN, CheckInObjective, ObjectiveWrite[CheckIn], WRITE_REFUSALS
 )
 CHECK_INS = RpcEndpoint(s.RPC_OBJECTIVES_CHECK_INS, ListCheckIns, Page[CheckIn], (NotFound,))
+# A close answers an event per few thousand objectives it graded: in chunks.
+CLOSE_PERIOD = RpcEndpoint(
+    s.RPC_PERIODS_CLOSE, PeriodRequest, ObjectiveWrite[Period], WRITE_REFUSALS, chunked=True
+)
+REOPEN_PERIOD = RpcEndpoint(
+    s.RPC_PERIODS_REOPEN, PeriodRequest, ObjectiveWrite[Period], WRITE_REFUSALS, chunked=True
+)
+PERIODS = RpcEndpoint(s.RPC_PERIODS_LIST, ListPeriods, list[Period], (Forbidden,))
 GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotFound,))
 CREATABLE_LEVELS = RpcEndpoint(
     s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels

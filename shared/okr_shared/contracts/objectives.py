@@ -194,6 +194,11 @@ class ObjectiveResponse(Contract):
     created_by: int
     version: int
     last_check_in: CheckIn | None = None
+    grade: float | None = Field(
+        default=None,
+        description="progress / 100 when its period closed (0.7: a stretch goal met); "
+        "while set, the objective is frozen",
+    )
 
     # An objective's pace, computed as it is serialised (okr_shared.pace): right on every read,
     # with no event when a day passes.
@@ -244,6 +249,7 @@ class ObjectiveTreeNode(Contract):
     expected_progress: float
     health: Health
     last_check_in: CheckIn | None
+    grade: float | None
     children: list[ObjectiveTreeNode]
 
 

@@ -27,6 +27,8 @@ from okr_shared.contracts.objective_events import (
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveState,
     ObjectiveUpdated,
@@ -72,6 +74,7 @@ class Record:
     progress_version: int
     deleted: bool
     last_check_in: CheckIn | None
+    grade: float | None  # while set, frozen: its progress stays as graded
     _body: bytes | None = None  # the ObjectiveResponse JSON, made on first read
     _head: str | None = None  # the tree node's JSON without its closing brace
 
@@ -98,6 +101,7 @@ class Record:
                     created_by=self.created_by,
                     version=self.version,
                     last_check_in=self.last_check_in,
+                    grade=self.grade,
                 ),
                 warnings=False,
             )
@@ -130,6 +134,7 @@ class Record:
                     "last_check_in": (
                         self.last_check_in.model_dump(mode="json") if self.last_check_in else None
                     ),
+                    "grade": self.grade,
                 },
                 separators=(",", ":"),  # a 111,111-node tree is 2.7 MB smaller without spaces
             )[:-1]
@@ -185,6 +190,7 @@ def record_of(state: ObjectiveState) -> Record:
         progress_version=state.progress_version or 0,
         deleted=state.deleted,
         last_check_in=state.last_check_in,
+        grade=state.grade,
     )
 
 
@@ -219,6 +225,16 @@ class ObjectiveStore:
             self.apply_link(event.link)
         elif isinstance(event, ObjectiveCheckedIn):
             self.apply_check_in(event.check_in)
+        elif isinstance(event, ObjectivesGraded):
+            for graded in event.objectives:
+                if (record := self.records.get(graded.id)) is not None:
+                    record.grade, record.progress = graded.grade, graded.progress_percentage
+                    record.forget_json()
+        elif isinstance(event, ObjectivesReopened):
+            for objective_id in event.ids:
+                if (record := self.records.get(objective_id)) is not None:
+                    record.grade = None  # the progress service's next rollup moves it again
+                    record.forget_json()
 
     def apply_check_in(self, check_in: CheckIn) -> None:
         """Check-ins leave the objective's version alone: their ids order them."""
@@ -269,7 +285,7 @@ class ObjectiveStore:
                     self._early.pop(next(iter(self._early)))
                 self._early[objective_id] = (progress, version)
             return
-        if version > record.progress_version:
+        if version > record.progress_version and record.grade is None:
             record.set_progress(progress, version)
 
     def _unparent(self, record: Record) -> None:

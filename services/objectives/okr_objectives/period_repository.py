@@ -1,0 +1,111 @@
+"""Every SQL statement about periods and grades. Repositories never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Float, Numeric, and_, cast, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from okr_objectives.models import Objective, Period
+from okr_objectives.repository import LIVE, subtree_ids, visible_to
+from okr_shared.contracts.common import Actor
+
+YEAR = ""  # the quarter column of a whole year's period
+
+
+async def period(
+    session: AsyncSession, year: int, quarter: str, *, lock: bool = False
+) -> Period | None:
+    statement = select(Period).where(Period.year == year, Period.quarter == quarter)
+    if lock:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def closed(session: AsyncSession) -> Sequence[Period]:
+    return (await session.scalars(select(Period).where(Period.closed_at.is_not(None)))).all()
+
+
+async def all_periods(session: AsyncSession) -> Sequence[Period]:
+    return (await session.scalars(select(Period))).all()
+
+
+async def set_closed(
+    session: AsyncSession, year: int, quarter: str, at: datetime | None, by: int | None
+) -> Period:
+    values = insert(Period).values(year=year, quarter=quarter, closed_at=at, closed_by=by)
+    statement = values.on_conflict_do_update(
+        index_elements=[Period.year, Period.quarter],
+        set_={"closed_at": values.excluded.closed_at, "closed_by": values.excluded.closed_by},
+    ).returning(Period)
+    return (await session.execute(statement)).scalar_one()
+
+
+def _in_period(year: int, quarter: str) -> list[ColumnElement[bool]]:
+    conditions = [Objective.year == year]
+    if quarter != YEAR:
+        conditions.append(Objective.quarter == quarter)
+    return conditions
+
+
+async def grade(
+    session: AsyncSession, year: int, quarter: str
+) -> Sequence[tuple[int, float, float]]:
+    """Grade and freeze every live objective of the period not graded yet, in one statement:
+    (id, progress, grade) of each."""
+    graded = cast(func.round(cast(Objective.progress_percentage / 100, Numeric), 2), Float)
+    statement = (
+        update(Objective)
+        .where(*_in_period(year, quarter), LIVE, Objective.grade.is_(None))
+        .values(grade=graded)
+        .returning(Objective.id, Objective.progress_percentage, Objective.grade)
+    )
+    rows = (await session.execute(statement)).all()
+    return sorted((int(i), float(p), float(g or 0.0)) for i, p, g in rows)  # g is set
+
+
+async def ungrade(
+    session: AsyncSession, year: int, quarter: str, still_closed: Sequence[str]
+) -> list[int]:
+    """Unfreeze the period's graded objectives, but those of its quarters still closed."""
+    conditions = [*_in_period(year, quarter), Objective.grade.is_not(None)]
+    if still_closed:
+        conditions.append(
+            or_(Objective.quarter.is_(None), Objective.quarter.not_in(list(still_closed)))
+        )
+    statement = update(Objective).where(and_(*conditions)).values(grade=None)
+    rows = await session.execute(statement.returning(Objective.id))
+    return sorted(int(i) for i in rows.scalars().all())
+
+
+async def summaries(
+    session: AsyncSession, actor: Actor
+) -> Sequence[tuple[int, str | None, str, int, int, float | None]]:
+    """(year, quarter, level, objectives, graded, average grade) of the live objectives the
+    caller may see."""
+    statement = (
+        select(
+            Objective.year,
+            Objective.quarter,
+            Objective.level,
+            func.count(),
+            func.count(Objective.grade),
+            func.avg(Objective.grade),
+        )
+        .where(LIVE, visible_to(actor))
+        .group_by(Objective.year, Objective.quarter, Objective.level)
+    )
+    return (await session.execute(statement)).all()
+
+
+async def graded_below(session: AsyncSession, root_id: int) -> Sequence[Objective]:
+    """The graded live objectives under `root_id` (the first few: one is enough to refuse)."""
+    statement = (
+        select(Objective)
+        .where(Objective.id.in_(subtree_ids(root_id)), LIVE, Objective.grade.is_not(None))
+        .limit(1)
+    )
+    return (await session.scalars(statement)).all()

@@ -1,0 +1,24 @@
+"""frozen objectives (closed periods)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02 07:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0004'
+down_revision: str | None = '0003'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column('objectives', sa.Column('frozen', sa.Boolean(), server_default='false', nullable=False), schema='progress')
+
+
+def downgrade() -> None:
+    op.drop_column('objectives', 'frozen', schema='progress')
