@@ -1,5 +1,6 @@
 """Progress history: every rollup change is a point of its objective's history, written by
-the rollup in its own transaction (service.recompute); this module thins them out as they age.
+the rollup in its own transaction (service.recompute); this module reads the points back and
+thins them out as they age.
 
 Compaction keeps every point for `history_every_change_s` (a day), then the last point of each
 objective and UTC hour until `history_hourly_s` (90 days), then the last of each UTC day. Each
@@ -23,9 +24,19 @@ from okr_progress import history_repository
 from okr_progress.history_repository import Key
 from okr_progress.settings import ProgressSettings
 from okr_shared.contracts.common import utcnow
+from okr_shared.contracts.progress import ProgressHistoryRequest, ProgressPoint, ProgressPoints
 from okr_shared.faults import is_transient
 
 log = logging.getLogger(__name__)
+
+
+async def points(session: AsyncSession, request: ProgressHistoryRequest) -> ProgressPoints:
+    """The last point of each bucket in the range, oldest first (none for an objective that has
+    none, or that the projection does not know yet)."""
+    found = await history_repository.points(
+        session, request.objective_id, request.since, request.until, request.bucket.value
+    )
+    return ProgressPoints(points=[ProgressPoint(at=at, progress=p) for at, p in found])
 
 
 @dataclass(frozen=True, slots=True)

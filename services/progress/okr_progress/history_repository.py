@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_progress.models import CompactionCursor, HistoryPoint
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.db import rows_per_statement
 
-# Hours and days are UTC's whatever the session's time zone.
+# Buckets (hours, days, weeks) are UTC's whatever the session's time zone.
 ZONE = "UTC"
 
 
@@ -46,6 +46,33 @@ async def record(session: AsyncSession, updates: Sequence[ObjectiveProgressUpdat
     step = rows_per_statement(HistoryPoint.__table__)
     for start in range(0, len(rows), step):
         await session.execute(insert(HistoryPoint).values(rows[start : start + step]))
+
+
+async def points(
+    session: AsyncSession, objective_id: int, since: datetime, until: datetime, bucket: str
+) -> Sequence[tuple[datetime, float]]:
+    """(at, progress) of the last point of each `bucket` from `since` to `until` (both
+    included) that has any, oldest first: one range scan of the primary key."""
+    bucketed = (
+        select(
+            HistoryPoint.at,
+            HistoryPoint.version,
+            HistoryPoint.progress,
+            func.date_trunc(bucket, HistoryPoint.at, ZONE).label("bucket"),
+        )
+        .where(
+            HistoryPoint.objective_id == objective_id,
+            HistoryPoint.at >= since,
+            HistoryPoint.at <= until,
+        )
+        .subquery()
+    )
+    statement = (
+        select(bucketed.c.at, bucketed.c.progress)
+        .ext(distinct_on(bucketed.c.bucket))
+        .order_by(bucketed.c.bucket, bucketed.c.at.desc(), bucketed.c.version.desc())
+    )
+    return [(at, progress) for at, progress in (await session.execute(statement)).all()]
 
 
 async def cursor(session: AsyncSession, tier: str) -> Key:
