@@ -1,7 +1,8 @@
 """The oracle: a random world (objectives with moves, deletes and abandoned ones, weighted links,
 thousands of KPI values) published out of order and partly twice, rolled up by 1, 2 and 4
 progress workers at once. Every objective's stored progress must equal a recompute from scratch
-to 1e-9, and the projection must hold the newest state of everything."""
+to 1e-9, the projection must hold the newest state of everything, and the newest point of each
+objective's progress history must be its final progress."""
 
 from __future__ import annotations
 
@@ -86,6 +87,15 @@ async def test_rollup_is_exact_with_any_number_of_workers(
                     text("SELECT objective_id, kpi_id, weight, active FROM progress.links")
                 )
             }
+            last_points = dict(
+                (r.objective_id, r.progress)
+                for r in await db.execute(
+                    text(
+                        "SELECT DISTINCT ON (objective_id) objective_id, progress "
+                        "FROM progress.history ORDER BY objective_id, version DESC"
+                    )
+                )
+            )
         await engine.dispose()
     finally:
         for runtime in runtimes:
@@ -111,3 +121,7 @@ async def test_rollup_is_exact_with_any_number_of_workers(
     assert not wrong, (
         f"{len(wrong)} of {len(expected)} objectives differ, e.g. {list(wrong.items())[:5]}"
     )
+    # The history's newest point of each objective is the rollup it ended with (deleted ones
+    # keep the last rollup they had).
+    rolled_up = {oid: row.progress for oid, row in stored.items() if row.progress is not None}
+    assert last_points == rolled_up

@@ -25,7 +25,7 @@ from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
-from okr_cli.bench import cpu, load, raw, webhooks
+from okr_cli.bench import cpu, history, load, raw, webhooks
 from okr_cli.bench.restart import GatewayRestart
 from okr_cli.bench.rollup import RollupClock, percentile
 from okr_cli.bench.targets import PARTS
@@ -209,14 +209,25 @@ class Bench:
         client = await nats.connect(self.nats_url)
         engine = make_engine(self.database_url, pool_size=1)
         try:
+            points = [await history.points(engine)]
             single = await self._ingest(client, engine, "single", plan.single_values, kpi_ids, 0)
+            points.append(await history.points(engine))
             batch = await self._ingest(
                 client, engine, "batch", plan.batch_values, kpi_ids, plan.single_values
             )
+            points.append(await history.points(engine))
         finally:
             await engine.dispose()
             await client.close()
-        return {"ingest_single_values_per_s": single, "ingest_batch_values_per_s": batch}
+        start, middle, end = points
+        return {
+            "ingest_single_values_per_s": single,
+            "ingest_batch_values_per_s": batch,
+            # Single messages move the KPIs back and forth; each batch message ends on the same
+            # value per KPI as the one before, so after the first the rollups change nothing.
+            "history_rows_per_value": (middle - start) / plan.single_values,
+            "history_rows_per_value_batch": (end - middle) / plan.batch_values,
+        }
 
     async def _ingest(
         self,

@@ -5,6 +5,8 @@ from __future__ import annotations
 TARGETS = {
     "ingest_single_values_per_s": (">=", 5000),
     "ingest_batch_values_per_s": (">=", 50000),
+    "history_rows_per_value": ("<=", None),  # progress history points per value (single)
+    "history_rows_per_value_batch": ("<=", None),
     "rollup_latency_p50_ms": ("<=", None),
     "rollup_latency_p99_ms": ("<=", 50),
     "rollup_latency_timed": (">=", None),  # of the values sent: at least 99 % (rollup.py)

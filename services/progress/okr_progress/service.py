@@ -2,7 +2,8 @@
 
 Every batch is one transaction: apply the events (newest version wins), then recompute the
 objectives they touched and all their ancestors from source values, bottom-up, under row locks
-taken in id order, and publish one progress.objective.<id> per objective whose rollup changed.
+taken in id order, and publish one progress.objective.<id> per objective whose rollup changed
+(and keep it as a point of the objective's history: okr_progress.history).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_progress import repository
+from okr_progress import history_repository, repository
 from okr_progress.rollup import Inputs, Node, Rollup, bottom_up, compute
 from okr_shared import channels, subjects
 from okr_shared.contracts.kpi_events import KpiProgressChanged
@@ -134,6 +135,9 @@ async def recompute(
         for i, r in changed
     ]
     await repository.write_rollups(session, updates)
+    # The history point of each change commits with the rollup it records: a chart never
+    # shows a rollup that was rolled back, nor misses one that was published.
+    await history_repository.record(session, updates)
     await outbox.add_each(
         session, [(subjects.progress_subject(u.objective_id), u) for u in updates]
     )
