@@ -223,6 +223,7 @@ RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"
 RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
 RPC_OBJECTIVES_CHECK_IN = "rpc.objectives.check_in"
 RPC_OBJECTIVES_CHECK_INS = "rpc.objectives.check_ins"
+RPC_OBJECTIVES_REPORT = "rpc.objectives.report"  # chunked
 RPC_PERIODS_CLOSE = "rpc.objectives.periods.close"
 RPC_PERIODS_REOPEN = "rpc.objectives.periods.reopen"
 RPC_PERIODS_LIST = "rpc.objectives.periods.list"

@@ -34,6 +34,7 @@ from okr_gateway.routes import (
     health,
     integrations,
     kpis,
+    objective_export,
     objective_import,
     objective_kpis,
     objectives,
@@ -170,6 +171,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # Objectives first: a request is matched against the routes in order, and theirs are the
     # busiest (route matching was a tenth of the CPU of a GET answered from the read model).
     for module in (
+        objective_export,  # before /objectives/{id}, which would take "export" for an id
         objectives,
         objective_kpis,
         check_ins,

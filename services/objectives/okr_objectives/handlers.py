@@ -18,6 +18,7 @@ from okr_shared.contracts.objectives import (
     CreatableLevels,
     ObjectiveDetail,
     ObjectiveKPILink,
+    ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
 )
@@ -42,6 +43,7 @@ def build_router(
     _command_routes(router, sessions, outbox)
     _import_route(router, sessions, outbox, parcel)
     _query_routes(router, readers)
+    _practice_routes(router, readers)
     return router
 
 
@@ -200,18 +202,6 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.links(session, request)
 
-    @serve(rpc.PERIODS)
-    async def list_periods(request: rpc.ListPeriods) -> list[Period]:
-        """Every period with its state and average grade by level."""
-        async with sessions() as session:
-            return await periods.list_periods(session, request)
-
-    @serve(rpc.CHECK_INS)
-    async def list_check_ins(request: rpc.ListCheckIns) -> Page[CheckIn]:
-        """An objective's check-ins, newest first."""
-        async with sessions() as session:
-            return await check_ins.check_ins(session, request)
-
     @serve(rpc.TREE)
     async def tree(request: rpc.TreeView) -> bytes:
         """Nested trees of objectives (raw JSON, in chunks)."""
@@ -229,3 +219,26 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         """Objectives as Gantt items (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.gantt_view(session, request)
+
+
+def _practice_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The reads of the OKR practice: check-ins, periods and the export's rows."""
+    serve = router.serve
+
+    @serve(rpc.REPORT)
+    async def report(request: rpc.ReportObjectives) -> list[ObjectiveReportRow]:
+        """Every objective the caller may see, with its KPI links (an export's rows)."""
+        async with sessions() as session:
+            return await queries.report(session, request)
+
+    @serve(rpc.PERIODS)
+    async def list_periods(request: rpc.ListPeriods) -> list[Period]:
+        """Every period with its state and average grade by level."""
+        async with sessions() as session:
+            return await periods.list_periods(session, request)
+
+    @serve(rpc.CHECK_INS)
+    async def list_check_ins(request: rpc.ListCheckIns) -> Page[CheckIn]:
+        """An objective's check-ins, newest first."""
+        async with sessions() as session:
+            return await check_ins.check_ins(session, request)

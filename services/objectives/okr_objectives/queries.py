@@ -22,6 +22,7 @@ from okr_shared.contracts.objective_rpc import (
     ObjectiveFilters,
     ObjectiveRequest,
     ObjectivesByKpi,
+    ReportObjectives,
     StatsSummary,
     TreeView,
     VisibleIds,
@@ -30,10 +31,12 @@ from okr_shared.contracts.objective_rpc import (
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
+    KpiWeight,
     ObjectiveDetail,
     ObjectiveGanttItem,
     ObjectiveKPILink,
     ObjectiveLevel,
+    ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
@@ -190,6 +193,19 @@ async def linking_kpi(session: AsyncSession, request: ObjectivesByKpi) -> list[O
     return [
         response(o) for o in await link_repository.linking(session, request.actor, request.kpi_id)
     ]
+
+
+async def report(session: AsyncSession, request: ReportObjectives) -> list[ObjectiveReportRow]:
+    """What an export lists: every live objective the caller may see, in id order."""
+    ensure_objectives_role(request.actor)
+    filters = ObjectiveFilters(year=request.year, quarter=request.quarter)
+    rows = await repository.all_in_view(session, request.actor, filters)
+    links: dict[int, list[KpiWeight]] = {}
+    for link in await link_repository.active_links_of(session, [o.id for o in rows]):
+        links.setdefault(link.objective_id, []).append(
+            KpiWeight(kpi_id=link.kpi_id, weight=link.weight)
+        )
+    return [ObjectiveReportRow(**response(o).model_dump(), kpis=links.get(o.id, [])) for o in rows]
 
 
 async def export(session: AsyncSession) -> bytes:

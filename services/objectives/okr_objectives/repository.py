@@ -152,6 +152,13 @@ async def list_objectives(
     return list(rows), int(total or 0)
 
 
+async def all_in_view(
+    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
+) -> list[Objective]:
+    statement = in_view(select(Objective), actor, filters).order_by(Objective.id)
+    return list((await session.scalars(statement)).all())
+
+
 async def visible_owners(session: AsyncSession, actor: Actor, user_ids: list[int]) -> list[int]:
     """Those of `user_ids` who own a live objective the caller may see."""
     statement = (

@@ -26,6 +26,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveKPILink,
     ObjectiveKPILinkCreate,
     ObjectiveLevel,
+    ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
@@ -92,6 +93,14 @@ class ListCheckIns(ObjectiveRequest):
 class PeriodRequest(Contract):
     actor: Actor
     year: Annotated[int, Field(ge=2000, le=2100)]
+    quarter: Quarter | None = None
+
+
+class ReportObjectives(Contract):
+    """Every live objective the caller may see, of a year (and quarter) if given, with links."""
+
+    actor: Actor
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
     quarter: Quarter | None = None
 
 
@@ -210,6 +219,10 @@ CLOSE_PERIOD = RpcEndpoint(
 )
 REOPEN_PERIOD = RpcEndpoint(
     s.RPC_PERIODS_REOPEN, PeriodRequest, ObjectiveWrite[Period], WRITE_REFUSALS, chunked=True
+)
+# A whole company's objectives with their links: in chunks.
+REPORT = RpcEndpoint(
+    s.RPC_OBJECTIVES_REPORT, ReportObjectives, list[ObjectiveReportRow], chunked=True
 )
 PERIODS = RpcEndpoint(s.RPC_PERIODS_LIST, ListPeriods, list[Period], (Forbidden,))
 GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotFound,))

@@ -220,6 +220,17 @@ class ObjectiveResponse(Contract):
         )
 
 
+class KpiWeight(Contract):
+    kpi_id: int
+    weight: float
+
+
+class ObjectiveReportRow(ObjectiveResponse):
+    """One objective of an export: what a review reads, with its KPI links."""
+
+    kpis: list[KpiWeight]
+
+
 class ObjectiveDetail(ObjectiveResponse):
     owner_name: str | None = Field(description="the owner's full name, else username")
     parent_title: str | None
