@@ -1,8 +1,10 @@
 """The oracle: a random world (objectives with moves, deletes and abandoned ones, weighted links,
-thousands of KPI values) published out of order and partly twice, rolled up by 1, 2 and 4
-progress workers at once. Every objective's stored progress must equal a recompute from scratch
-to 1e-9, the projection must hold the newest state of everything, and the newest point of each
-objective's progress history must be its final progress."""
+periods closed, reopened and closed again over some of them, thousands of KPI values)
+published out of order and partly twice, rolled up by 1, 2 and 4 progress workers at once.
+Every objective's stored progress must equal a recompute from scratch to 1e-9 (a frozen one's
+its graded progress, whatever its KPIs do), the projection must hold the newest state of
+everything, and the newest point of each objective's progress history must be its final
+progress."""
 
 from __future__ import annotations
 
@@ -77,7 +79,8 @@ async def test_rollup_is_exact_with_any_number_of_workers(
                 r.id: r
                 for r in await db.execute(
                     text(
-                        "SELECT id, parent_id, status, deleted, manual_progress, progress FROM progress.objectives"
+                        "SELECT id, parent_id, status, deleted, manual_progress, progress, frozen "
+                        "FROM progress.objectives"
                     )
                 )
             }
@@ -110,6 +113,9 @@ async def test_rollup_is_exact_with_any_number_of_workers(
             state.deleted,
             state.manual_progress,
         ), oid
+    frozen = {oid for oid, row in stored.items() if row.frozen}
+    assert frozen == set(world.frozen()), "the newest close or reopen of each must hold"
+    assert world.frozen(), "the world should freeze some objectives"
     for key, link in world.links.items():
         assert (links[key].weight, links[key].active) == (link.weight, link.active)
     expected = world.rollup()

@@ -72,6 +72,8 @@ class Objective(Base):
     last_check_in: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     # Set when its period closes (progress / 100, two decimals): it is frozen while set.
     grade: Mapped[float | None] = mapped_column(Double)
+    # Rises with every grading and ungrading: consumers apply the newest, whatever the order.
+    grade_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Period(Base):

@@ -53,32 +53,38 @@ def _in_period(year: int, quarter: str) -> list[ColumnElement[bool]]:
 
 async def grade(
     session: AsyncSession, year: int, quarter: str
-) -> Sequence[tuple[int, float, float]]:
+) -> Sequence[tuple[int, float, float, int]]:
     """Grade and freeze every live objective of the period not graded yet, in one statement:
-    (id, progress, grade) of each."""
+    (id, progress, grade, grade version) of each."""
     graded = cast(func.round(cast(Objective.progress_percentage / 100, Numeric), 2), Float)
     statement = (
         update(Objective)
         .where(*_in_period(year, quarter), LIVE, Objective.grade.is_(None))
-        .values(grade=graded)
-        .returning(Objective.id, Objective.progress_percentage, Objective.grade)
+        .values(grade=graded, grade_version=Objective.grade_version + 1)
+        .returning(
+            Objective.id, Objective.progress_percentage, Objective.grade, Objective.grade_version
+        )
     )
     rows = (await session.execute(statement)).all()
-    return sorted((int(i), float(p), float(g or 0.0)) for i, p, g in rows)  # g is set
+    return sorted((int(i), float(p), float(g or 0.0), int(v)) for i, p, g, v in rows)
 
 
 async def ungrade(
     session: AsyncSession, year: int, quarter: str, still_closed: Sequence[str]
-) -> list[int]:
+) -> list[tuple[int, int]]:
     """Unfreeze the period's graded objectives, but those of its quarters still closed."""
     conditions = [*_in_period(year, quarter), Objective.grade.is_not(None)]
     if still_closed:
         conditions.append(
             or_(Objective.quarter.is_(None), Objective.quarter.not_in(list(still_closed)))
         )
-    statement = update(Objective).where(and_(*conditions)).values(grade=None)
-    rows = await session.execute(statement.returning(Objective.id))
-    return sorted(int(i) for i in rows.scalars().all())
+    statement = (
+        update(Objective)
+        .where(and_(*conditions))
+        .values(grade=None, grade_version=Objective.grade_version + 1)
+        .returning(Objective.id, Objective.grade_version)
+    )
+    return sorted((int(i), int(v)) for i, v in (await session.execute(statement)).all())
 
 
 async def summaries(

@@ -21,6 +21,7 @@ from okr_shared.contracts.objective_events import (
     GradedObjective,
     ObjectivesGraded,
     ObjectivesReopened,
+    ReopenedObjective,
 )
 from okr_shared.contracts.objective_rpc import ListPeriods, ObjectiveWrite, PeriodRequest
 from okr_shared.contracts.objectives import ObjectiveLevel, Quarter
@@ -51,14 +52,16 @@ async def close_period(
         raise Conflict(f"the period {name} is already closed")
     await period_repository.set_closed(session, year, quarter, utcnow(), actor.user_id)
     graded = await period_repository.grade(session, year, quarter)
-    await record_audit(session, actor, "graded", [(i, {"grade": [None, g]}) for i, _, g in graded])
+    await record_audit(
+        session, actor, "graded", [(i, {"grade": [None, g]}) for i, _, g, _ in graded]
+    )
     events = [
         ObjectivesGraded(
             year=year,
             quarter=request.quarter,
             objectives=[
-                GradedObjective(id=i, progress_percentage=p, grade=g)
-                for i, p, g in graded[start : start + EVENT_BATCH]
+                GradedObjective(id=i, progress_percentage=p, grade=g, version=v)
+                for i, p, g, v in graded[start : start + EVENT_BATCH]
             ],
         )
         for start in range(0, len(graded), EVENT_BATCH)
@@ -81,11 +84,19 @@ async def reopen_period(
         raise Conflict(f"the period {name} is not closed")
     await period_repository.set_closed(session, year, quarter, None, None)
     still_closed = [p.quarter for p in await period_repository.closed(session) if p.year == year]
-    ids = await period_repository.ungrade(session, year, quarter, still_closed)
-    await record_audit(session, actor, "reopened", [(i, {"grade": ["graded", None]}) for i in ids])
+    ungraded = await period_repository.ungrade(session, year, quarter, still_closed)
+    await record_audit(
+        session, actor, "reopened", [(i, {"grade": ["graded", None]}) for i, _ in ungraded]
+    )
     events = [
-        ObjectivesReopened(year=year, quarter=request.quarter, ids=ids[i : i + EVENT_BATCH])
-        for i in range(0, len(ids), EVENT_BATCH)
+        ObjectivesReopened(
+            year=year,
+            quarter=request.quarter,
+            objectives=[
+                ReopenedObjective(id=i, version=v) for i, v in ungraded[start : start + EVENT_BATCH]
+            ],
+        )
+        for start in range(0, len(ungraded), EVENT_BATCH)
     ]
     await outbox.add(session, subjects.OBJECTIVE_REOPENED, events)
     return ObjectiveWrite(result=await _one(session, actor, year, request.quarter), events=events)

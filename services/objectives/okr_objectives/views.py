@@ -39,6 +39,7 @@ def state(objective: Objective) -> ObjectiveState:
             else None
         ),
         grade=objective.grade,
+        grade_version=objective.grade_version,
     )
 
 

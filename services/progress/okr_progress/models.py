@@ -41,6 +41,9 @@ class ObjectiveNode(Base):
     progress_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Its period is closed: its progress stays as graded, whatever its children and KPIs do.
     frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    graded_progress: Mapped[float | None] = mapped_column(Double)  # what it froze at
+    # The objectives service's version of the grade: the newest grading or reopening wins.
+    grade_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LinkNode(Base):

@@ -52,21 +52,16 @@ async def apply_objective_events(
     objectives: dict[int, ObjectiveState] = {}
     links: dict[tuple[int, int], LinkState] = {}
     seeds: set[int] = set()
-    graded: dict[int, float] = {}  # a period closed: id -> the progress it froze at
-    reopened: set[int] = set()
+    grades: dict[int, tuple[int, bool, float, int]] = {}  # id -> (id, frozen, progress, version)
     for event in events:
         if isinstance(event, ObjectiveCheckedIn):
             continue  # says how it goes; moves no progress
-        if isinstance(event, ObjectivesGraded):
-            graded.update((o.id, o.progress_percentage) for o in event.objectives)
-            reopened.difference_update(graded)
-            seeds.update(graded)  # their ancestors average the graded progress
-            continue
-        if isinstance(event, ObjectivesReopened):
-            reopened.update(event.ids)
-            for objective_id in event.ids:
-                graded.pop(objective_id, None)
-            seeds.update(event.ids)
+        if isinstance(event, ObjectivesGraded | ObjectivesReopened):
+            for change in _grade_changes(event):
+                held = grades.get(change[0])
+                if held is None or held[3] < change[3]:
+                    grades[change[0]] = change
+                seeds.add(change[0])  # their ancestors average the graded progress, or not
             continue
         if isinstance(event, ObjectiveKpiLinked | ObjectiveKpiUnlinked):
             key = (event.link.objective_id, event.link.kpi_id)
@@ -93,8 +88,7 @@ async def apply_objective_events(
     await repository.hold_objectives(session, seeds)
     await repository.upsert_objectives(session, list(objectives.values()))
     await repository.upsert_links(session, list(links.values()))
-    await repository.freeze(session, sorted(graded.items()))
-    await repository.unfreeze(session, reopened)
+    await repository.set_frozen(session, list(grades.values()))
     await recompute(session, outbox, seeds)
 
 
@@ -178,10 +172,18 @@ async def _compute(
     return compute(order, nodes, inputs)
 
 
+def _grade_changes(
+    event: ObjectivesGraded | ObjectivesReopened,
+) -> list[tuple[int, bool, float, int]]:
+    if isinstance(event, ObjectivesGraded):
+        return [(o.id, True, o.progress_percentage, o.version) for o in event.objectives]
+    return [(o.id, False, 0.0, o.version) for o in event.objectives]
+
+
 def _as_graded(row: repository.NodeRow) -> Rollup:
-    """A frozen objective's rollup: what it was when its period closed."""
+    """A frozen objective's rollup: the progress it was graded at."""
     return Rollup(
-        row.progress if row.progress is not None else row.manual_progress,
+        row.graded_progress if row.graded_progress is not None else row.manual_progress,
         CalculationMethod(row.calculation_method or CalculationMethod.MANUAL),
         row.child_count,
         row.kpi_count,

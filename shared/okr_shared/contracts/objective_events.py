@@ -48,6 +48,7 @@ class ObjectiveState(Contract):
     # check-ins).
     last_check_in: CheckIn | None = None
     grade: float | None = None  # set while its period is closed: it is frozen
+    grade_version: int = 0  # rises with each grading and ungrading (their events carry it)
 
 
 class LinkState(Contract):
@@ -176,6 +177,12 @@ class GradedObjective(Contract):
     id: int
     progress_percentage: float = Field(description="frozen at this, until the period reopens")
     grade: float
+    version: int = Field(description="the grade's version: the newest grading or reopening wins")
+
+
+class ReopenedObjective(Contract):
+    id: int
+    version: int = Field(description="the grade's version: the newest grading or reopening wins")
 
 
 class ObjectivesGraded(Event):
@@ -186,7 +193,7 @@ class ObjectivesGraded(Event):
         "objective.graded",
         year=2025,
         quarter="Q2",
-        objectives=[{"id": 3, "progress_percentage": 70.4, "grade": 0.7}],
+        objectives=[{"id": 3, "progress_percentage": 70.4, "grade": 0.7, "version": 1}],
     )
     type: Literal["objective.graded"] = "objective.graded"
     year: int
@@ -197,11 +204,13 @@ class ObjectivesGraded(Event):
 class ObjectivesReopened(Event):
     """A period reopened: these objectives lose their grade, and their progress is recomputed."""
 
-    model_config = _example("objective.reopened", year=2025, quarter="Q2", ids=[3])
+    model_config = _example(
+        "objective.reopened", year=2025, quarter="Q2", objectives=[{"id": 3, "version": 2}]
+    )
     type: Literal["objective.reopened"] = "objective.reopened"
     year: int
     quarter: Quarter | None
-    ids: list[int]
+    objectives: list[ReopenedObjective]
 
 
 ObjectiveEvent = Annotated[

@@ -75,6 +75,7 @@ class Record:
     deleted: bool
     last_check_in: CheckIn | None
     grade: float | None  # while set, frozen: its progress stays as graded
+    grade_version: int
     _body: bytes | None = None  # the ObjectiveResponse JSON, made on first read
     _head: str | None = None  # the tree node's JSON without its closing brace
 
@@ -191,6 +192,7 @@ def record_of(state: ObjectiveState) -> Record:
         deleted=state.deleted,
         last_check_in=state.last_check_in,
         grade=state.grade,
+        grade_version=state.grade_version,
     )
 
 
@@ -227,13 +229,17 @@ class ObjectiveStore:
             self.apply_check_in(event.check_in)
         elif isinstance(event, ObjectivesGraded):
             for graded in event.objectives:
-                if (record := self.records.get(graded.id)) is not None:
+                record = self.records.get(graded.id)
+                if record is not None and record.grade_version < graded.version:
                     record.grade, record.progress = graded.grade, graded.progress_percentage
+                    record.grade_version = graded.version
                     record.forget_json()
         elif isinstance(event, ObjectivesReopened):
-            for objective_id in event.ids:
-                if (record := self.records.get(objective_id)) is not None:
+            for reopened in event.objectives:
+                record = self.records.get(reopened.id)
+                if record is not None and record.grade_version < reopened.version:
                     record.grade = None  # the progress service's next rollup moves it again
+                    record.grade_version = reopened.version
                     record.forget_json()
 
     def apply_check_in(self, check_in: CheckIn) -> None:

@@ -28,8 +28,10 @@ def upgrade() -> None:
         schema='objectives',
     )
     op.add_column('objectives', sa.Column('grade', sa.Double(), nullable=True), schema='objectives')
+    op.add_column('objectives', sa.Column('grade_version', sa.Integer(), server_default='0', nullable=False), schema='objectives')
 
 
 def downgrade() -> None:
+    op.drop_column('objectives', 'grade_version', schema='objectives')
     op.drop_column('objectives', 'grade', schema='objectives')
     op.drop_table('periods', schema='objectives')

@@ -18,7 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column('objectives', sa.Column('frozen', sa.Boolean(), server_default='false', nullable=False), schema='progress')
+    op.add_column('objectives', sa.Column('graded_progress', sa.Double(), nullable=True), schema='progress')
+    op.add_column('objectives', sa.Column('grade_version', sa.Integer(), server_default='0', nullable=False), schema='progress')
 
 
 def downgrade() -> None:
+    op.drop_column('objectives', 'grade_version', schema='progress')
+    op.drop_column('objectives', 'graded_progress', schema='progress')
     op.drop_column('objectives', 'frozen', schema='progress')
