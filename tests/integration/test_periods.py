@@ -57,6 +57,9 @@ async def test_closing_a_quarter_grades_and_freezes_it_and_reopening_recomputes(
 
     detail = (await system.client.get(f"/api/v1/objectives/{q1['id']}", headers=admin)).json()
     assert (detail["grade"], detail["progress_percentage"]) == (0.7, 70.4)
+    trail = await system.client.get(f"/api/v1/objectives/{q1['id']}/history", headers=admin)
+    assert trail.json()[0]["action"] == "graded"
+    assert trail.json()[0]["changes"] == {"grade": [None, 0.7]}
     q2_now = (await system.client.get(f"/api/v1/objectives/{q2['id']}", headers=admin)).json()
     assert q2_now["grade"] is None  # another quarter
 
@@ -79,6 +82,8 @@ async def test_closing_a_quarter_grades_and_freezes_it_and_reopening_recomputes(
     await expect(system, {q1["id"]: 10.0, annual["id"]: 15.0})
     detail = (await system.client.get(f"/api/v1/objectives/{q1['id']}", headers=admin)).json()
     assert detail["grade"] is None
+    trail = await system.client.get(f"/api/v1/objectives/{q1['id']}/history", headers=admin)
+    assert trail.json()[0]["action"] == "reopened"
 
 
 async def test_a_frozen_objective_and_its_period_refuse_writes_naming_the_period(

@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_objectives import period_repository, repository
-from okr_objectives.audit import record_audit
 from okr_objectives.models import Period as PeriodRow
 from okr_objectives.period_repository import YEAR
 from okr_objectives.permissions import ensure_objectives_role
@@ -51,10 +50,7 @@ async def close_period(
     if await _closed(session, year, quarter, lock=True):
         raise Conflict(f"the period {name} is already closed")
     await period_repository.set_closed(session, year, quarter, utcnow(), actor.user_id)
-    graded = await period_repository.grade(session, year, quarter)
-    await record_audit(
-        session, actor, "graded", [(i, {"grade": [None, g]}) for i, _, g, _ in graded]
-    )
+    graded = await period_repository.grade(session, year, quarter, actor.user_id)
     events = [
         ObjectivesGraded(
             year=year,
@@ -84,10 +80,7 @@ async def reopen_period(
         raise Conflict(f"the period {name} is not closed")
     await period_repository.set_closed(session, year, quarter, None, None)
     still_closed = [p.quarter for p in await period_repository.closed(session) if p.year == year]
-    ungraded = await period_repository.ungrade(session, year, quarter, still_closed)
-    await record_audit(
-        session, actor, "reopened", [(i, {"grade": ["graded", None]}) for i, _ in ungraded]
-    )
+    ungraded = await period_repository.ungrade(session, year, quarter, still_closed, actor.user_id)
     events = [
         ObjectivesReopened(
             year=year,

@@ -28,7 +28,7 @@ async def close_year(
     year: Year, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
     request = rpc.PeriodRequest(actor=actor(user), year=year)
-    return model.written(await rpc_.ask(rpc.CLOSE_PERIOD, request))
+    return model.written(await rpc_.ask_long(rpc.CLOSE_PERIOD, request))
 
 
 @router.post("/{year}/reopen", response_model=Period, summary="Reopen a closed year")
@@ -36,7 +36,7 @@ async def reopen_year(
     year: Year, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
     request = rpc.PeriodRequest(actor=actor(user), year=year)
-    return model.written(await rpc_.ask(rpc.REOPEN_PERIOD, request))
+    return model.written(await rpc_.ask_long(rpc.REOPEN_PERIOD, request))
 
 
 @router.post(
@@ -46,7 +46,7 @@ async def close_quarter(
     year: Year, quarter: QuarterPath, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
     request = rpc.PeriodRequest(actor=actor(user), year=year, quarter=quarter)
-    return model.written(await rpc_.ask(rpc.CLOSE_PERIOD, request))
+    return model.written(await rpc_.ask_long(rpc.CLOSE_PERIOD, request))
 
 
 @router.post("/{year}/{quarter}/reopen", response_model=Period, summary="Reopen a closed quarter")
@@ -54,4 +54,4 @@ async def reopen_quarter(
     year: Year, quarter: QuarterPath, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
     request = rpc.PeriodRequest(actor=actor(user), year=year, quarter=quarter)
-    return model.written(await rpc_.ask(rpc.REOPEN_PERIOD, request))
+    return model.written(await rpc_.ask_long(rpc.REOPEN_PERIOD, request))
