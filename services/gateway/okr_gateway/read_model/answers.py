@@ -58,17 +58,19 @@ class Answers:
             if not has_objectives_role(actor):
                 raise Forbidden(no_objectives_role(actor))
             self.store.today()
-            level = (r for r in self.store.records.values() if self._starts_a_tree(actor, r))
+            # An admin sees every live objective: no rule to ask 111,111 times for the roots.
+            sees = _live if actor.role is Role.ADMIN else partial(self._sees, actor)
+            records = self.store.records
+
+            def starts_a_tree(record: Record) -> bool:
+                parent = records.get(record.parent_id) if record.parent_id else None
+                return sees(record) and (parent is None or not sees(parent))
+
+            level = filter(starts_a_tree, records.values())
         return _json_list(
             self._with_extra(r.body, {"child_count": sum(1 for _ in self._children(actor, r.id))})
             for r in sorted(level, key=BY_ID)
         )
-
-    def _starts_a_tree(self, actor: Actor, record: Record) -> bool:
-        if not self._sees(actor, record):
-            return False
-        parent = self.store.records.get(record.parent_id) if record.parent_id else None
-        return parent is None or not self._sees(actor, parent)
 
     @staticmethod
     def _with_extra(body: bytes, extra: Mapping[str, object]) -> bytes:
