@@ -81,9 +81,7 @@ async function start() {
   } catch (error) {
     // An account with no objectives to show (an HR system's) is refused: say why, nothing else.
     $("new-objective").hidden = true;
-    tree.roots = [];
-    tree.nodes.clear();
-    tree.root.replaceChildren();
+    tree.clear();
     return notify(error.message, true);
   }
   startLive();

@@ -55,6 +55,13 @@ export class Tree {
     this.appendSlice(this.root, roots, 0);
   }
 
+  clear() {
+    this.roots = [];
+    this.nodes.clear();
+    this.rows.clear();
+    this.root.replaceChildren();
+  }
+
   // A live update: remember it; paint the row (if built) on the next frame.
   setProgress(id, progress) {
     const node = this.nodes.get(id);
