@@ -144,7 +144,15 @@ export class Tree {
       toggle.classList.add("leaf");
       toggle.disabled = true;
     } else {
-      toggle.addEventListener("click", () => this.toggle(node, item, children, toggle));
+      toggle.addEventListener("click", () =>
+        this.toggle(node, item, children, toggle).catch((error) => {
+          // Its children could not be read (it was deleted meanwhile, the gateway is away):
+          // say so in its place (a click closes it, the next one tries again).
+          this.expanded.set(node.id, false);
+          item.classList.add("open");
+          children.replaceChildren(el("li", { class: "error", text: error.message }));
+        }),
+      );
       if (this.isOpen(node) && node.children) this.open(node, item, children, toggle);
     }
     return item;
