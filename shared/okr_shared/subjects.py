@@ -217,6 +217,7 @@ RPC_OBJECTIVES_MOVE = "rpc.objectives.move"
 RPC_OBJECTIVES_CHILDREN = "rpc.objectives.children"
 RPC_OBJECTIVES_ANCESTORS = "rpc.objectives.ancestors"
 RPC_OBJECTIVES_TREE = "rpc.objectives.tree"  # chunked: see okr_shared.rpc
+RPC_OBJECTIVES_TREE_LEVEL = "rpc.objectives.tree_level"  # chunked
 RPC_OBJECTIVES_GANTT = "rpc.objectives.gantt"  # chunked
 RPC_OBJECTIVES_STATS = "rpc.objectives.stats"
 RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"

@@ -157,6 +157,8 @@ def questions(world: World) -> list[tuple[str, dict[str, Any]]]:
     for objective_id in [*world.ids, 10**15]:
         for route in ("", "/children", "/ancestors"):
             asked.append((f"/api/v1/objectives/{objective_id}{route}", {}))
+        asked.append(("/api/v1/objectives/tree/level", {"parent_id": objective_id}))
+    asked.append(("/api/v1/objectives/tree/level", {}))  # the roots of each person's view
     for root in world.roots:
         asked.append(("/api/v1/objectives/tree/view", {"root_id": root}))
         asked.append(("/api/v1/objectives/tree/view", {"root_id": root, "status": "active"}))

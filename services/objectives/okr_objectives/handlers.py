@@ -21,6 +21,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
+    ObjectiveTreeItem,
 )
 from okr_shared.contracts.periods import Period
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
@@ -213,6 +214,12 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         """Every objective and link, as states (for a rebuild of the progress projection)."""
         async with sessions() as session:
             return await queries.export(session)
+
+    @serve(rpc.TREE_LEVEL)
+    async def tree_level(request: rpc.TreeLevel) -> list[ObjectiveTreeItem]:
+        """One level of the tree view, each objective with its count of children in view."""
+        async with sessions() as session:
+            return await queries.tree_level(session, request)
 
     @serve(rpc.GANTT)
     async def gantt(request: rpc.GanttView) -> bytes:

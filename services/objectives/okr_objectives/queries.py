@@ -24,6 +24,7 @@ from okr_shared.contracts.objective_rpc import (
     ObjectivesByKpi,
     ReportObjectives,
     StatsSummary,
+    TreeLevel,
     TreeView,
     VisibleIds,
     VisibleOwners,
@@ -40,6 +41,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
+    ObjectiveTreeItem,
 )
 from okr_shared.contracts.progress import ObjectivesExport
 from okr_shared.pace import Health
@@ -125,6 +127,19 @@ async def tree_view(session: AsyncSession, request: TreeView) -> bytes:
         await _visible(session, request.actor, request.root_id)
         rows = await view_repository.subtree_heads(session, request.actor, request.root_id, filters)
     return render_forest(rows)
+
+
+async def tree_level(session: AsyncSession, request: TreeLevel) -> list[ObjectiveTreeItem]:
+    """A level of the tree view, for a tree that loads as it is opened: its roots, or the
+    children of `parent_id` (which must be in view)."""
+    ensure_objectives_role(request.actor)
+    if request.parent_id is not None:
+        await _visible(session, request.actor, request.parent_id)
+    rows = await view_repository.tree_level(session, request.actor, request.parent_id)
+    return [
+        ObjectiveTreeItem(**response(objective).model_dump(), child_count=count)
+        for objective, count in rows
+    ]
 
 
 async def gantt_view(session: AsyncSession, request: GanttView) -> bytes:

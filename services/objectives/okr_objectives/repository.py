@@ -38,17 +38,18 @@ from okr_shared.contracts.progress import ObjectiveProgressUpdated
 TREE_LOCK = 0x6F6B72  # pg_advisory_xact_lock key: one structural change of the tree at a time
 
 
-def visible_to(actor: Actor) -> ColumnElement[bool]:
-    """The view rule of the permission matrix, as SQL (see permissions.can_view)."""
+def visible_to(actor: Actor, table: type[Objective] = Objective) -> ColumnElement[bool]:
+    """The view rule of the permission matrix, as SQL (see permissions.can_view), on the
+    objectives table or an alias of it (`table`)."""
     if actor.role is Role.ADMIN:
         return true()
     if actor.role is Role.MANAGER:
-        mine = Objective.owner_id == actor.user_id
+        mine = table.owner_id == actor.user_id
         if actor.department is None:
             return mine
-        return or_(mine, Objective.department == actor.department)
+        return or_(mine, table.department == actor.department)
     if actor.role is Role.EMPLOYEE:
-        return Objective.owner_id == actor.user_id
+        return table.owner_id == actor.user_id
     return false()
 
 

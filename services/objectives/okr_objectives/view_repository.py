@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Text, cast, func, select
+from sqlalchemy import ColumnElement, Text, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from okr_objectives import pace_sql
 from okr_objectives.models import Objective
-from okr_objectives.repository import in_view, subtree_ids
+from okr_objectives.repository import LIVE, in_view, subtree_ids, visible_to
 from okr_shared import pace
 from okr_shared.contracts.common import Actor
 from okr_shared.contracts.objective_rpc import ObjectiveFilters
@@ -29,6 +29,31 @@ async def subtree_heads(
     )
     rows = (await session.execute(statement.order_by(Objective.id))).all()
     return typing.cast(Sequence[TreeHead], rows)  # a Row answers its labels as attributes
+
+
+async def tree_level(
+    session: AsyncSession, actor: Actor, parent_id: int | None
+) -> Sequence[tuple[Objective, int]]:
+    """The objectives that start a tree in the caller's view (live, and their parent is not:
+    the roots of the tree view), or the live children of `parent_id` in view; each with how
+    many live children of its own the caller may see."""
+    child, parent = aliased(Objective), aliased(Objective)
+    child_count = (
+        select(func.count())
+        .where(child.parent_id == Objective.id, child.deleted_at.is_(None))
+        .where(visible_to(actor, child))
+        .scalar_subquery()
+    )
+    statement = select(Objective, child_count).where(LIVE, visible_to(actor))
+    if parent_id is not None:
+        statement = statement.where(Objective.parent_id == parent_id)
+    else:
+        parent_in_view = exists().where(
+            parent.id == Objective.parent_id, parent.deleted_at.is_(None), visible_to(actor, parent)
+        )
+        statement = statement.where(~parent_in_view)
+    rows = await session.execute(statement.order_by(Objective.id))
+    return typing.cast(Sequence[tuple[Objective, int]], rows.all())
 
 
 TREE_COLUMNS = (

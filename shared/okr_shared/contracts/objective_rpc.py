@@ -30,6 +30,7 @@ from okr_shared.contracts.objectives import (
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
+    ObjectiveTreeItem,
     ObjectiveTreeNode,
     ObjectiveUpdate,
     Quarter,
@@ -132,6 +133,13 @@ class TreeView(Contract):
     year: int | None = None
     quarter: Quarter | None = None
     status: ObjectiveStatus | None = None
+
+
+class TreeLevel(Contract):
+    """One level of the tree view: its roots (no `parent_id`), or the children of `parent_id`."""
+
+    actor: Actor
+    parent_id: Id | None = None
 
 
 class GanttView(Contract):
@@ -262,6 +270,9 @@ LINKS = RpcEndpoint(
 # Whole forests and Gantt charts, rendered to JSON by the service.
 TREE = RpcEndpoint(
     s.RPC_OBJECTIVES_TREE, TreeView, list[ObjectiveTreeNode], (NotFound,), chunked=True
+)
+TREE_LEVEL = RpcEndpoint(
+    s.RPC_OBJECTIVES_TREE_LEVEL, TreeLevel, list[ObjectiveTreeItem], (NotFound,), chunked=True
 )
 GANTT = RpcEndpoint(s.RPC_OBJECTIVES_GANTT, GanttView, list[ObjectiveGanttItem], chunked=True)
 # The rows come as a parcel, and the answer holds an event per objective and link: in chunks.

@@ -231,6 +231,13 @@ class ObjectiveReportRow(ObjectiveResponse):
     kpis: list[KpiWeight]
 
 
+class ObjectiveTreeItem(ObjectiveResponse):
+    """One objective of a level of the tree (`GET /api/v1/objectives/tree/level`): what a tree
+    that loads a level at a time needs to draw an expander before it asks for the next."""
+
+    child_count: int = Field(description="its live children the caller may see")
+
+
 class ObjectiveDetail(ObjectiveResponse):
     owner_name: str | None = Field(description="the owner's full name, else username")
     parent_title: str | None
