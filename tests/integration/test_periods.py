@@ -9,6 +9,9 @@ import csv
 import io
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+
 from tests.integration.test_rollup import expect, progress_of, value
 from tests.support.kpis import make_kpi
 from tests.support.objectives import make
@@ -214,3 +217,41 @@ async def test_the_year_grades_its_quarters_and_the_list_averages_by_level(
     _, employee = await system.user("employee", department="Sales")
     theirs = await system.client.get("/api/v1/periods", headers=employee)
     assert all(p["objectives"] == 0 for p in theirs.json() if p["year"] == year)
+
+
+@pytest.mark.timeout(300)
+async def test_a_close_takes_more_objectives_than_one_statement_may_bind(
+    system: RunningSystem,
+) -> None:
+    """6,000 objectives graded at once: their events name more ids than PostgreSQL binds in one
+    statement (the progress service held them with 7 parameters each, and stalled)."""
+    year = 2065
+    rows = [{"key": "c", "title": "Wide", "level": "company", "year": year}]
+    rows += [
+        {"key": f"d{n}", "title": f"D{n}", "level": "division", "year": year, "parent": "c"}
+        for n in range(5_999)
+    ]
+    made = await system.client.post(
+        "/api/v1/objectives/import", json=rows, headers=system.admin_headers
+    )
+    assert made.status_code == 201, made.text[:300]
+    closed = await close(system, f"{year}/close")
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["graded"] == 6_000
+    await system.settled(timeout_s=200)
+
+    async def frozen() -> int:
+        async with system.engine.connect() as db:
+            found = await db.scalar(
+                text(
+                    "SELECT count(*) FROM progress.objectives o JOIN objectives.objectives s "
+                    "ON s.id = o.id WHERE s.year = :year AND o.frozen"
+                ),
+                {"year": year},
+            )
+        return int(found or 0)
+
+    assert await frozen() == 6_000
+    assert (await close(system, f"{year}/reopen")).status_code == 200
+    await system.settled(timeout_s=200)
+    assert await frozen() == 0

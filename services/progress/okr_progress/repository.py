@@ -13,8 +13,10 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    null,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
@@ -87,22 +89,21 @@ async def hold_objectives(session: AsyncSession, ids: Collection[int]) -> None:
     for the earlier one's commit, and then read what it wrote."""
     if not ids:
         return
+    # One array parameter, whatever the number of ids (a period's close names 100,000): rows
+    # in id order, the order their locks are taken in.
+    placeholders = select(
+        func.unnest(_ids(ids)).column_valued("id"),
+        null(),
+        literal("individual"),
+        literal("active"),
+        literal(0.0),
+        true(),
+        literal(0),
+    )
+    columns = ["id", "parent_id", "level", "status", "manual_progress", "deleted", "version"]
     await session.execute(
         insert(ObjectiveNode)
-        .values(
-            [
-                {
-                    "id": i,
-                    "parent_id": None,
-                    "level": "individual",
-                    "status": "active",
-                    "manual_progress": 0.0,
-                    "deleted": True,
-                    "version": 0,
-                }
-                for i in sorted(ids)
-            ]
-        )
+        .from_select(columns, placeholders)
         .on_conflict_do_nothing(index_elements=[ObjectiveNode.id])
     )
 
