@@ -225,6 +225,7 @@ RPC_OBJECTIVES_IMPORT = "rpc.objectives.import"  # its rows travel as a parcel (
 RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
 RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_PROGRESS_REBUILD = "rpc.progress.rebuild"
+RPC_PROGRESS_CONTRIBUTIONS = "rpc.progress.contributions"  # chunked: one item per KPI below
 RPC_OBJECTIVES_EXPORT = "rpc.objectives.export"  # chunked: every state, for a rebuild
 RPC_KPIS_EXPORT = "rpc.kpis.export"  # chunked
 RPC_KPIS_CREATE = "rpc.kpis.create"
