@@ -28,6 +28,7 @@ from okr_gateway.routes import (
     asyncapi,
     audit,
     auth,
+    contributions,
     dashboard,
     docs,
     health,
@@ -168,6 +169,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for module in (
         objectives,
         objective_kpis,
+        contributions,
         objective_import,
         health,
         auth,
