@@ -1,9 +1,12 @@
 """Pace: how far along an objective should be today, and whether it keeps up. A function of the
-date, so every read computes it and no event is needed when a day passes; the objectives
-service and the gateway's read model call the same functions, so their answers agree.
+date, so every read computes it and no event is needed when a day passes. The objectives
+service and the gateway's read model serialise objectives through the same contract
+(`ObjectiveResponse` computes both fields from these functions), so their answers agree; the
+objectives service's SQL twin (for `?health=` and the stats) is okr_objectives.pace_sql.
 
-The period runs from the start of `start_date` to the end of `end_date` (UTC days): on the
-first day 0 % of it has elapsed, on the day after the last 100 %.
+The period runs from the start of `start_date` to the end of `end_date` (UTC days): on the first
+day 0 % of it has elapsed, on the day after the last 100 %. The share is rounded down to one
+decimal with integers, so that SQL computes exactly the same number.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-
-from okr_shared.contracts.objectives import ObjectiveStatus
 
 
 class Health(StrEnum):
@@ -32,7 +33,7 @@ def expected_progress(start: date, end: date, on: date) -> float:
     """The share of the period elapsed at the start of `on`, 0 to 100, one decimal."""
     days = (end - start).days + 1
     elapsed = min(max((on - start).days, 0), days)
-    return round(100 * elapsed / days, 1)
+    return (1000 * elapsed // days) / 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,11 @@ class Pace:
     on_track_within: float = 10.0
     at_risk_within: float = 25.0
 
-    def health(
-        self, status: ObjectiveStatus, progress: float, start: date, end: date, on: date
-    ) -> Health:
-        if status is ObjectiveStatus.COMPLETED:
+    def health(self, status: str, progress: float, start: date, end: date, on: date) -> Health:
+        """`status` is the objective's (completed and abandoned say it all)."""
+        if status == "completed":
             return Health.COMPLETED
-        if status is ObjectiveStatus.ABANDONED:
+        if status == "abandoned":
             return Health.ABANDONED
         if on < start:
             return Health.NOT_STARTED
@@ -58,3 +58,16 @@ class Pace:
         if behind <= self.at_risk_within:
             return Health.AT_RISK
         return Health.OFF_TRACK
+
+
+_current = Pace()
+
+
+def use(pace: Pace) -> None:
+    """The thresholds of this process (its settings): set once, as a service starts."""
+    global _current  # noqa: PLW0603 - a setting read by every serialisation of an objective
+    _current = pace
+
+
+def current() -> Pace:
+    return _current

@@ -19,7 +19,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from okr_shared import failpoints, metrics, subjects
+from okr_shared import failpoints, metrics, pace, subjects
 from okr_shared.asyncapi import (
     Documented,
     asyncapi_router,
@@ -114,6 +114,7 @@ class ServiceRuntime:
     ):
         self.settings = settings
         failpoints.arm(settings.failpoints)
+        pace.use(settings.pace)
         self.info = service_info(service, version, settings)
         self.broker = make_broker(settings.nats_url, f"okr-{service}")
         self.engine = make_engine(

@@ -28,6 +28,8 @@ def example_of(schema: dict[str, Any], definitions: dict[str, Any], depth: int =
         return example_of(definitions[schema["$ref"].rsplit("/", 1)[1]], definitions, depth + 1)
     for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
+            if depth >= MAX_DEPTH and {"type": "null"} in schema[key]:
+                return None  # deep enough: an optional value stays out
             options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
             return example_of(options[0], definitions, depth)
     make = MAKERS.get(schema.get("type", ""))

@@ -6,7 +6,7 @@ import re
 import sys
 from typing import Annotated, TypeVar
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from okr_shared import failpoints
@@ -60,13 +60,12 @@ class ServiceSettings(BaseSettings):
     def pace(self) -> Pace:
         return Pace(self.health_on_track_within, self.health_at_risk_within)
 
-    @model_validator(mode="after")
-    def _health_thresholds_in_order(self) -> ServiceSettings:
-        if self.health_at_risk_within < self.health_on_track_within:
-            raise ValueError(
-                "OKR_HEALTH_AT_RISK_WITHIN must not be below OKR_HEALTH_ON_TRACK_WITHIN"
-            )
-        return self
+    @field_validator("health_at_risk_within")
+    @classmethod
+    def _health_thresholds_in_order(cls, value: float, info: ValidationInfo) -> float:
+        if value < info.data.get("health_on_track_within", 0):
+            raise ValueError("must not be below OKR_HEALTH_ON_TRACK_WITHIN")
+        return value
 
     @field_validator("nats_url")
     @classmethod

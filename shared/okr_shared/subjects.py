@@ -12,11 +12,14 @@ from datetime import timedelta
 from okr_shared.contracts.common import Event
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
+    ObjectiveCheckedIn,
     ObjectiveCreated,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveUpdated,
 )
@@ -66,6 +69,9 @@ OBJECTIVE_DELETED = event_subject(ObjectivesDeleted)
 OBJECTIVE_RESTORED = event_subject(ObjectivesRestored)
 OBJECTIVE_KPI_LINKED = event_subject(ObjectiveKpiLinked)
 OBJECTIVE_KPI_UNLINKED = event_subject(ObjectiveKpiUnlinked)
+OBJECTIVE_CHECKED_IN = event_subject(ObjectiveCheckedIn)
+OBJECTIVE_GRADED = event_subject(ObjectivesGraded)
+OBJECTIVE_REOPENED = event_subject(ObjectivesReopened)
 OBJECTIVE_EVENTS = "objective.>"
 
 # Kept 30 days: a consumer that was away for less catches up from the stream; beyond that the
@@ -211,10 +217,17 @@ RPC_OBJECTIVES_MOVE = "rpc.objectives.move"
 RPC_OBJECTIVES_CHILDREN = "rpc.objectives.children"
 RPC_OBJECTIVES_ANCESTORS = "rpc.objectives.ancestors"
 RPC_OBJECTIVES_TREE = "rpc.objectives.tree"  # chunked: see okr_shared.rpc
+RPC_OBJECTIVES_TREE_LEVEL = "rpc.objectives.tree_level"  # chunked
 RPC_OBJECTIVES_GANTT = "rpc.objectives.gantt"  # chunked
 RPC_OBJECTIVES_STATS = "rpc.objectives.stats"
 RPC_OBJECTIVES_HISTORY = "rpc.objectives.history"
 RPC_OBJECTIVES_LINKS = "rpc.objectives.links"
+RPC_OBJECTIVES_CHECK_IN = "rpc.objectives.check_in"
+RPC_OBJECTIVES_CHECK_INS = "rpc.objectives.check_ins"
+RPC_OBJECTIVES_REPORT = "rpc.objectives.report"  # chunked
+RPC_PERIODS_CLOSE = "rpc.objectives.periods.close"
+RPC_PERIODS_REOPEN = "rpc.objectives.periods.reopen"
+RPC_PERIODS_LIST = "rpc.objectives.periods.list"
 RPC_OBJECTIVES_LINK_KPI = "rpc.objectives.link_kpi"
 RPC_OBJECTIVES_UNLINK_KPI = "rpc.objectives.unlink_kpi"
 RPC_OBJECTIVES_BY_KPI = "rpc.objectives.by_kpi"
@@ -225,6 +238,7 @@ RPC_OBJECTIVES_IMPORT = "rpc.objectives.import"  # its rows travel as a parcel (
 RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
 RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_PROGRESS_REBUILD = "rpc.progress.rebuild"
+RPC_PROGRESS_HISTORY = "rpc.progress.history"  # one objective's recorded rollups, bucketed
 RPC_PROGRESS_CONTRIBUTIONS = "rpc.progress.contributions"  # chunked: one item per KPI below
 RPC_OBJECTIVES_EXPORT = "rpc.objectives.export"  # chunked: every state, for a rebuild
 RPC_KPIS_EXPORT = "rpc.kpis.export"  # chunked

@@ -29,7 +29,7 @@ LEAF = ',"children":[]}'
 
 def render_forest(rows: Sequence[TreeHead]) -> bytes:
     """`rows` (id, parent_id, head: a node's JSON without its closing brace, e.g. the objectives
-    repository's TREE_HEAD), in id order, as a list of nested nodes. A row whose parent is not
+    repository's tree_head()), in id order, as a list of nested nodes. A row whose parent is not
     among `rows` (a root, or its parent is out of view or filtered out) starts a tree of its
     own."""
     ids = {row.id for row in rows}

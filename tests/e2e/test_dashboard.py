@@ -9,16 +9,15 @@ import contextlib
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import nats
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from okr_cli.demo.view import colour
 from okr_shared import subjects
 from tests.support.browser import Gateway
+from tests.support.dashboard import linked_kpi, new_manager, publish_value, signed_in
 from tests.support.kpis import make_kpi
 from tests.support.objectives import make
 from tests.support.system import RunningSystem, eventually
@@ -30,17 +29,17 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
     system: RunningSystem, chromium: Path, base_url: str
 ) -> None:
     dept = f"Dash-{secrets.token_hex(2)}"
-    manager, password = await _manager(system, dept)
+    manager, password = await new_manager(system, dept)
     division = await make(system, title="Grow the north", level="division", department=dept)
     team = await make(
         system, title="Open <b>two</b> shops", level="team", department=dept,
         parent_id=division["id"],
     )  # fmt: skip
-    kpi = await _linked_kpi(system, team["id"], dept)
+    kpi = await linked_kpi(system, team["id"], dept)
     me = (await system.client.get("/api/v1/auth/me", headers=system.admin_headers)).json()
     admin_name = me["full_name"] or me["username"]
 
-    async with _signed_in(chromium, base_url, manager, password, live=False) as page:
+    async with signed_in(chromium, base_url, manager, password, live=False) as page:
         team_row = page.locator(f'.row[data-id="{team["id"]}"]')
         # The title is shown as text, never parsed as markup.
         await expect(team_row.locator(".title")).to_have_text("Open <b>two</b> shops")
@@ -51,7 +50,7 @@ async def test_sign_in_see_the_tree_and_watch_a_kpi_value_move_the_bars(
         await _offers_what_a_manager_may_do(page, team["id"])
 
         await page.evaluate("window.notReloaded = true")
-        await _publish_value(system.nats_url, kpi["id"], 50)
+        await publish_value(system.nats_url, kpi["id"], 50)
 
         await expect(team_row.locator(".pct")).to_have_text("50 %", timeout=10_000)
         division_row = page.locator(f'.row[data-id="{division["id"]}"]')
@@ -97,25 +96,13 @@ async def _grades_as_the_demo_colours(page: Page) -> None:
     assert graded == demo == ["red", "red", "amber", "amber", "amber", "green", "green"]
 
 
-async def _publish_value(nats_url: str, kpi_id: int, value: float) -> None:
-    client = await nats.connect(nats_url)
-    try:
-        await client.jetstream().publish(
-            subjects.kpi_value_subject(kpi_id),
-            json.dumps({"value": value, "source": "hris"}).encode(),
-            headers={"Nats-Msg-Id": secrets.token_hex(8)},
-        )
-    finally:
-        await client.close()
-
-
 async def test_after_a_gap_in_the_stream_the_page_reads_the_tree_again_and_keeps_its_state(
     system: RunningSystem, chromium: Path, gateway: Gateway
 ) -> None:
     """The stream has no replay: a rollup sent while the gateway was away reaches the page only
     because it reads the tree again when the stream is back."""
     dept = f"Gap-{secrets.token_hex(2)}"
-    manager, password = await _manager(system, dept)
+    manager, password = await new_manager(system, dept)
     division = await make(system, title="Division", level="division", department=dept)
     team = await make(system, title="Team", level="team", department=dept, parent_id=division["id"])
     other = await make(
@@ -124,9 +111,9 @@ async def test_after_a_gap_in_the_stream_the_page_reads_the_tree_again_and_keeps
     person = await make(
         system, title="Person", level="individual", department=dept, parent_id=other["id"]
     )
-    kpi = await _linked_kpi(system, team["id"], dept)
+    kpi = await linked_kpi(system, team["id"], dept)
 
-    async with _signed_in(chromium, gateway.url, manager, password) as page:
+    async with signed_in(chromium, gateway.url, manager, password) as page:
         team_row = page.locator(f'.row[data-id="{team["id"]}"]')
         await expect(team_row.locator(".pct")).to_have_text("0 %")
         await page.locator(f'.row[data-id="{other["id"]}"] .toggle').click()  # collapse it
@@ -137,7 +124,7 @@ async def test_after_a_gap_in_the_stream_the_page_reads_the_tree_again_and_keeps
 
         await gateway.stop()
         await expect(page.locator("#live")).not_to_have_text("live")
-        await _publish_value(system.nats_url, kpi["id"], 50)
+        await publish_value(system.nats_url, kpi["id"], 50)
         await _until_progress(system, team["id"], 50)  # sent while the page could not hear it
         await expect(team_row.locator(".pct")).to_have_text("0 %")
         await gateway.start()
@@ -156,10 +143,10 @@ async def test_an_objective_created_in_the_page_updates_live(
     """A manager's stream passes only the objectives they could see when it opened: the page
     opens it again once it shows a new one."""
     dept = f"New-{secrets.token_hex(2)}"
-    manager, password = await _manager(system, dept)
+    manager, password = await new_manager(system, dept)
     team = await make(system, title="Team", level="team", department=dept)
 
-    async with _signed_in(chromium, base_url, manager, password) as page:
+    async with signed_in(chromium, base_url, manager, password) as page:
         await page.locator(f'.row[data-id="{team["id"]}"] .title').click()
         await expect(page.locator('form[data-form="edit"]')).to_be_visible()  # the parent
         await page.click("#new-objective")
@@ -170,11 +157,11 @@ async def test_an_objective_created_in_the_page_updates_live(
         created_row = page.locator(".row", has=page.get_by_text("Made in the page", exact=True))
         await expect(created_row).to_have_count(1)
         created = int(await created_row.get_attribute("data-id") or 0)
-        kpi = await _linked_kpi(system, created, dept)
+        kpi = await linked_kpi(system, created, dept)
         await page.evaluate("window.notReloaded = true")
 
         for value in (50, 80):  # the second after any re-reading of the tree is over
-            await _publish_value(system.nats_url, kpi["id"], value)
+            await publish_value(system.nats_url, kpi["id"], value)
             await expect(created_row.locator(".pct")).to_have_text(f"{value} %", timeout=10_000)
         assert await page.evaluate("window.notReloaded") is True
 
@@ -184,11 +171,11 @@ async def test_the_selected_kpi_lines_keep_up_with_a_steady_stream_of_values(
 ) -> None:
     """Values every 50 ms never leave a quiet moment: the KPI line must refresh all the same."""
     dept = f"Steady-{secrets.token_hex(2)}"
-    manager, password = await _manager(system, dept)
+    manager, password = await new_manager(system, dept)
     team = await make(system, title="Team", level="team", department=dept)
-    kpi = await _linked_kpi(system, team["id"], dept)
+    kpi = await linked_kpi(system, team["id"], dept)
 
-    async with _signed_in(chromium, base_url, manager, password) as page:
+    async with signed_in(chromium, base_url, manager, password) as page:
         await page.locator(f'.row[data-id="{team["id"]}"] .title').click()
         value = page.locator(f'.panel-kpis [data-kpi="{kpi["id"]}"] .kpi-value')
         await expect(value).to_have_text("no value yet")
@@ -214,7 +201,7 @@ async def test_an_account_without_objectives_sees_why_and_can_sign_out(
     total = (await system.client.get("/api/v1/kpis?limit=1", headers=headers)).json()["total"]
     errors: list[str] = []
 
-    async with _signed_in(chromium, base_url, hr, password, live=False) as page:
+    async with signed_in(chromium, base_url, hr, password, live=False) as page:
         page.on("pageerror", lambda error: errors.append(str(error)))
         status = page.locator("#status")
         await expect(status).to_have_text("the integration role has no access to objectives")
@@ -234,43 +221,6 @@ async def test_an_account_without_objectives_sees_why_and_can_sign_out(
     assert errors == []
     # Signing out ended the user's tokens on the server, not only in the tab.
     assert (await system.client.get("/api/v1/auth/me", headers=headers)).status_code == 401
-
-
-async def _manager(system: RunningSystem, dept: str) -> tuple[dict[str, Any], str]:
-    password = secrets.token_urlsafe(12)
-    manager, _ = await system.user("manager", department=dept, password=password)
-    return manager, password
-
-
-async def _linked_kpi(system: RunningSystem, objective_id: int, dept: str) -> dict[str, Any]:
-    kpi = await make_kpi(system, title="Shops opened", department=dept, target_value=100)
-    linked = await system.client.post(
-        f"/api/v1/objectives/{objective_id}/kpis",
-        json={"kpi_id": kpi["id"]},
-        headers=system.admin_headers,
-    )
-    assert linked.status_code == 201, linked.text
-    return kpi
-
-
-@contextlib.asynccontextmanager
-async def _signed_in(
-    chromium: Path, url: str, user: dict[str, Any], password: str, *, live: bool = True
-) -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), headless=True)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 720})
-            await page.goto(url)
-            await page.fill("input[name=username]", user["username"])
-            await page.fill("input[name=password]", password)
-            await page.click("#login-form button[type=submit]")
-            await expect(page.locator("#main")).to_be_visible()
-            if live:
-                await expect(page.locator("#live")).to_have_text("live")
-            yield page
-        finally:
-            await browser.close()
 
 
 async def _until_progress(system: RunningSystem, objective_id: int, progress: float) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,9 @@ def test_demo_starts_a_system_stops_it_on_ctrl_c_and_then_uses_a_running_one(
     assert summary, first
     assert number(summary["sent"]) > 0 and number(summary["rollups"]) > 0
     assert "started the system at" in first and "The system is stopped; its data stays" in first
+    last_year = datetime.now(UTC).year - 1
+    assert "checked in on the 2 division objectives" in first, first
+    assert f"closed {last_year}: 3 objectives graded" in first, first
     for port in ("OKR_NATS_PORT", "OKR_POSTGRES_PORT", "OKR_GATEWAY_PORT"):
         assert port_is_free(int(env[port])), f"{port} still in use after the demo"
 
@@ -67,6 +71,10 @@ def test_demo_starts_a_system_stops_it_on_ctrl_c_and_then_uses_a_running_one(
         assert again.returncode == 0, again.stdout + again.stderr
         assert "Traceback" not in again.stdout + again.stderr
         assert f"using the system at {up.gateway}" in again.stdout
+        assert f"{last_year} was closed already" in again.stdout, again.stdout
+        periods = httpx.get(f"{up.gateway}/api/v1/periods", headers=admin).json()
+        (graded,) = [p for p in periods if p["year"] == last_year and p["quarter"] is None]
+        assert graded["state"] == "closed" and graded["graded"] == 3
         second = SUMMARY.search(again.stdout)
         assert second and second["company"] != summary["company"], again.stdout
         assert number(second["sent"]) >= 20 and second["failed"] == "0"
@@ -190,7 +198,10 @@ def company_tree(gateway: str, headers: dict[str, str], name: str) -> list[dict[
     companies = httpx.get(
         f"{gateway}/api/v1/objectives", params={"level": "company"}, headers=headers
     ).json()["items"]
-    (company,) = [c for c in companies if c["title"].startswith(name + ":")]
+    this_year = datetime.now(UTC).year  # last year's company goal is the demo's review
+    (company,) = [
+        c for c in companies if c["title"].startswith(name + ":") and c["year"] == this_year
+    ]
     tree = httpx.get(
         f"{gateway}/api/v1/objectives/tree/view", params={"root_id": company["id"]}, headers=headers
     ).json()

@@ -13,7 +13,7 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,11 @@ async def build_world(system: RunningSystem, seed: int) -> World:
         }
         if rng.random() < 0.5:
             body["quarter"] = rng.choice(["Q1", "Q2", "Q3", "Q4"])
+        if rng.random() < 0.5:  # a period around today, and some progress: every health
+            start = date.today() - timedelta(days=rng.randint(0, 400))
+            body["start_date"] = start.isoformat()
+            body["end_date"] = (start + timedelta(days=rng.randint(0, 500))).isoformat()
+            body["progress_percentage"] = rng.choice([0, 5.5, 30, 50, 77.7, 100])
         response = await client.post("/api/v1/objectives", json=body, headers=admin)
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
@@ -107,6 +112,13 @@ async def build_world(system: RunningSystem, seed: int) -> World:
     await client.delete(
         f"/api/v1/objectives/{world.ids[-1]}/kpis/{kpi.json()['id']}", headers=admin
     )
+    for objective_id in rng.sample(world.ids, 8):
+        response = await client.post(
+            f"/api/v1/objectives/{objective_id}/check-ins",
+            json={"status": rng.choice(["on_track", "at_risk"]), "confidence": 7, "note": "n"},
+            headers=admin,
+        )
+        assert response.status_code == 201, response.text
     # Moves, deletes with their subtrees, and a restore: the tree changes shape.
     teams = [i for i in world.ids[2:] if i not in world.roots]
     for objective_id in rng.sample(teams, 3):
@@ -126,6 +138,17 @@ async def build_world(system: RunningSystem, seed: int) -> World:
             json={"title": f"renamed {secrets.token_hex(2)}", "status": "active"},
             headers=admin,
         )
+    # A closed quarter: its objectives graded (the test reopens it: YEARS are this file's own).
+    graded = await client.post(
+        "/api/v1/objectives",
+        json={"title": "graded", "level": "company", "year": YEARS[1], "quarter": "Q3",
+              "progress_percentage": 66.6},
+        headers=admin,
+    )  # fmt: skip
+    world.roots.append(graded.json()["id"])
+    world.ids.append(graded.json()["id"])
+    closed = await client.post(f"/api/v1/periods/{YEARS[1]}/Q3/close", headers=admin)
+    assert closed.status_code == 200, closed.text
     return world
 
 
@@ -134,6 +157,8 @@ def questions(world: World) -> list[tuple[str, dict[str, Any]]]:
     for objective_id in [*world.ids, 10**15]:
         for route in ("", "/children", "/ancestors"):
             asked.append((f"/api/v1/objectives/{objective_id}{route}", {}))
+        asked.append(("/api/v1/objectives/tree/level", {"parent_id": objective_id}))
+    asked.append(("/api/v1/objectives/tree/level", {}))  # the roots of each person's view
     for root in world.roots:
         asked.append(("/api/v1/objectives/tree/view", {"root_id": root}))
         asked.append(("/api/v1/objectives/tree/view", {"root_id": root, "status": "active"}))
@@ -179,6 +204,14 @@ async def test_the_model_answers_as_the_service_for_every_role(
             except AssertionError:
                 found = await differences(system, service, world)
                 pytest.fail(f"{len(found)} answers differ; the first:\n" + "\n".join(found[:5]))
+            finally:
+                await system.client.post(
+                    f"/api/v1/periods/{YEARS[1]}/Q3/reopen", headers=system.admin_headers
+                )
+    graded = await system.client.get(
+        f"/api/v1/objectives/{world.roots[-1]}", headers=system.admin_headers
+    )
+    assert graded.json()["grade"] is None  # reopened
 
 
 async def test_a_writer_reads_their_write_in_the_next_request(system: RunningSystem) -> None:

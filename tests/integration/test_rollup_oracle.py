@@ -1,9 +1,11 @@
 """The oracle: a random world (objectives with moves, deletes and abandoned ones, weighted links,
-thousands of KPI values) published out of order and partly twice, rolled up by 1, 2 and 4
-progress workers at once. Every objective's stored progress must equal a recompute from scratch
-to 1e-9, and the projection must hold the newest state of everything. The contributions of the
-roots and of a sample of objectives must match the oracle's effective weights, and weigh the
-KPIs' progress to the objective's, to 1e-9."""
+periods closed, reopened and closed again over some of them, thousands of KPI values)
+published out of order and partly twice, rolled up by 1, 2 and 4 progress workers at once.
+Every objective's stored progress must equal a recompute from scratch to 1e-9 (a frozen one's
+its graded progress, whatever its KPIs do), the projection must hold the newest state of
+everything, and the newest point of each objective's progress history must be its final
+progress. The contributions of the roots and of a sample of objectives must match the
+oracle's effective weights, and weigh the sources' progress to the objective's, to 1e-9."""
 
 from __future__ import annotations
 
@@ -97,7 +99,8 @@ async def test_rollup_is_exact_with_any_number_of_workers(
                 r.id: r
                 for r in await db.execute(
                     text(
-                        "SELECT id, parent_id, status, deleted, manual_progress, progress FROM progress.objectives"
+                        "SELECT id, parent_id, status, deleted, manual_progress, progress, frozen "
+                        "FROM progress.objectives"
                     )
                 )
             }
@@ -107,6 +110,15 @@ async def test_rollup_is_exact_with_any_number_of_workers(
                     text("SELECT objective_id, kpi_id, weight, active FROM progress.links")
                 )
             }
+            last_points = dict(
+                (r.objective_id, r.progress)
+                for r in await db.execute(
+                    text(
+                        "SELECT DISTINCT ON (objective_id) objective_id, progress "
+                        "FROM progress.history ORDER BY objective_id, version DESC"
+                    )
+                )
+            )
         await engine.dispose()
     finally:
         for runtime in runtimes:
@@ -121,6 +133,9 @@ async def test_rollup_is_exact_with_any_number_of_workers(
             state.deleted,
             state.manual_progress,
         ), oid
+    frozen = {oid for oid, row in stored.items() if row.frozen}
+    assert frozen == set(world.frozen()), "the newest close or reopen of each must hold"
+    assert world.frozen(), "the world should freeze some objectives"
     for key, link in world.links.items():
         assert (links[key].weight, links[key].active) == (link.weight, link.active)
     expected = world.rollup()
@@ -132,6 +147,10 @@ async def test_rollup_is_exact_with_any_number_of_workers(
     assert not wrong, (
         f"{len(wrong)} of {len(expected)} objectives differ, e.g. {list(wrong.items())[:5]}"
     )
+    # The history's newest point of each objective is the rollup it ended with (deleted ones
+    # keep the last rollup they had).
+    rolled_up = {oid: row.progress for oid, row in stored.items() if row.progress is not None}
+    assert last_points == rolled_up
     for oid, answer in answered.items():
         weights = {
             (i.kind.value, i.kpi_id if i.kpi_id is not None else i.objective_id): i.effective_weight

@@ -11,15 +11,19 @@ from typing import Any
 from okr_shared.contracts.common import Event
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
+    GradedObjective,
     LinkState,
     ObjectiveCreated,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveState,
     ObjectiveUpdated,
+    ReopenedObjective,
 )
 from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus
 
@@ -32,10 +36,16 @@ class World:
     links: dict[tuple[int, int], LinkState] = field(default_factory=dict)
     kpis: dict[int, KpiProgressChanged] = field(default_factory=dict)
     events: list[tuple[str, Event]] = field(default_factory=list)  # (subject, event)
+    # Closed periods: id -> (frozen, graded progress, grade version), the newest of each.
+    grades: dict[int, tuple[bool, float, int]] = field(default_factory=dict)
+
+    def frozen(self) -> dict[int, float]:
+        return {oid: p for oid, (frozen, p, _) in self.grades.items() if frozen}
 
     def rollup(self) -> dict[int, float]:
         """Every live objective's progress, by the rules, computed recursively from scratch."""
-        memo: dict[int, float] = {}
+        memo: dict[int, float] = dict(self.frozen())  # graded: their progress stays
+        memo = {oid: p for oid, p in memo.items() if not self.objectives[oid].deleted}
         children = self._counted_children()
 
         def progress(oid: int) -> float:
@@ -58,13 +68,18 @@ class World:
         return {oid: progress(oid) for oid, o in self.objectives.items() if not o.deleted}
 
     def contributions(self, oid: int) -> dict[tuple[str, int], float]:
-        """Each source's effective weight on `oid`, ("kpi", its id) or ("manual", the
-        objective's id), by the rules read literally: 1/n down to each of n counted children,
-        w/sum(w) to each KPI with a progress, all of it to a manual objective."""
+        """Each source's effective weight on `oid`, ("kpi", its id), ("manual" or "graded",
+        the objective's id), by the rules read literally: all of it to a graded (frozen)
+        objective, 1/n down to each of n counted children, w/sum(w) to each KPI with a progress,
+        all of it to a manual objective."""
         children = self._counted_children()
+        graded = self.frozen()
         found: dict[tuple[str, int], float] = {}
 
         def share(o: int, weight: float) -> None:
+            if o in graded:
+                found[("graded", o)] = found.get(("graded", o), 0.0) + weight
+                return
             kids = children.get(o, [])
             weighted = self._weighted(o)
             total = sum(w for _, w, _ in weighted)
@@ -173,6 +188,7 @@ def build(seed: int, objectives: int = 300, kpis: int = 30, values: int = 3000) 
         world.links[key] = link
         event = ObjectiveKpiLinked(link=link) if active else ObjectiveKpiUnlinked(link=link)
         add((f"objective.{'kpi_linked' if active else 'kpi_unlinked'}", event))
+    _close_and_reopen(world, rng)
     for n in range(values):
         kid = rng.randint(1, kpis)
         held = world.kpis.get(kid)
@@ -189,6 +205,40 @@ def build(seed: int, objectives: int = 300, kpis: int = 30, values: int = 3000) 
         add(("kpi.progress_changed", event))
         del n
     return world
+
+
+def _close_and_reopen(world: World, rng: random.Random) -> None:
+    """Periods closed over a tenth of the live objectives (each graded at a progress of its
+    own), a third of them reopened, and some of those closed again: events whose order the
+    grade versions settle, before and among the KPI values that must not move them."""
+    live = [o.id for o in world.objectives.values() if not o.deleted]
+    graded = rng.sample(live, len(live) // 10)
+    rounds = [graded, graded[: len(graded) // 3], graded[: len(graded) // 6]]
+    for n, ids in enumerate(rounds):
+        frozen = n % 2 == 0
+        changes = {}
+        for oid in ids:
+            held = world.grades.get(oid, (False, 0.0, 0))
+            progress = round(rng.uniform(0, 100), 3) if frozen else 0.0
+            changes[oid] = (frozen, progress, held[2] + 1)
+        world.grades.update(changes)
+        if frozen:
+            event: Event = ObjectivesGraded(
+                year=2026,
+                quarter=None,
+                objectives=[
+                    GradedObjective(id=i, progress_percentage=p, grade=round(p / 100, 2), version=v)
+                    for i, (_, p, v) in changes.items()
+                ],
+            )
+            world.events.append(("objective.graded", event))
+        else:
+            event = ObjectivesReopened(
+                year=2026,
+                quarter=None,
+                objectives=[ReopenedObjective(id=i, version=v) for i, (_, _, v) in changes.items()],
+            )
+            world.events.append(("objective.reopened", event))
 
 
 def _subtree(world: World, root: int) -> list[int]:

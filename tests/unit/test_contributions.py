@@ -8,16 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from okr_progress.contributions import contributions
-from okr_progress.rollup import Inputs, LinkedKpi, Node, bottom_up, compute
-from okr_shared.contracts.progress import ContributionKind
+from okr_progress.rollup import Inputs, LinkedKpi, Node, Rollup, bottom_up, compute
+from okr_shared.contracts.progress import CalculationMethod, ContributionKind
 
 # per node: parent index, manual progress, counts (not abandoned)
 Tree = list[tuple[int | None, float, bool]]
+GRADED = 55.5  # the progress a frozen (graded) objective keeps
 Links = dict[int, list[tuple[int, float, float | None]]]  # per node: (KPI id, weight, progress)
 
 
 @st.composite
-def worlds(draw: st.DrawFn) -> tuple[Tree, Links]:
+def worlds(draw: st.DrawFn) -> tuple[Tree, Links, frozenset[int]]:
     size = draw(st.integers(1, 40))
     tree: Tree = [(None, draw(st.floats(0, 100)), True)]
     for index in range(1, size):
@@ -32,17 +33,22 @@ def worlds(draw: st.DrawFn) -> tuple[Tree, Links]:
         )
     )
     links = {i: [(k, w, progress[k]) for k, w in kpis] for i, kpis in linked.items()}
-    return tree, links
+    # About 1 node in 10 is graded (its period closed): what is below it no longer moves it.
+    graded = draw(st.frozensets(st.integers(0, size - 1), max_size=max(1, size // 10)))
+    return tree, links, graded
 
 
-def rolled_up(tree: Tree, links: Links) -> tuple[dict[int, Node], Inputs]:
+def rolled_up(
+    tree: Tree, links: Links, graded: frozenset[int] = frozenset()
+) -> tuple[dict[int, Node], Inputs]:
     """As the service reads the counted subtree of node 0: down through counting children."""
     counted = {0}
     for index, (parent, _, counts) in enumerate(tree):
         if parent in counted and counts:
             counted.add(index)
     nodes = {i: Node(i, tree[i][0], tree[i][1]) for i in counted}
-    inputs = Inputs()
+    kept = Rollup(GRADED, CalculationMethod.MANUAL, 0, 0)
+    inputs = Inputs(frozen={i: kept for i in graded & counted})
     for i in sorted(counted - {0}):
         inputs.counted_children.setdefault(tree[i][0] or 0, []).append(i)
     for i in counted:
@@ -55,7 +61,9 @@ def rolled_up(tree: Tree, links: Links) -> tuple[dict[int, Node], Inputs]:
 
 @settings(max_examples=200, deadline=None)
 @given(worlds())
-def test_weights_sum_to_one_and_weigh_to_the_progress(world: tuple[Tree, Links]) -> None:
+def test_weights_sum_to_one_and_weigh_to_the_progress(
+    world: tuple[Tree, Links, frozenset[int]],
+) -> None:
     nodes, inputs = rolled_up(*world)
     results = compute(bottom_up(nodes), nodes, inputs)
     items = contributions(0, nodes, inputs, results)

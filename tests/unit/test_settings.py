@@ -38,6 +38,12 @@ import pytest
         ),
         ("okr_kpis", "OKR_LOG_LEVEL", "loud", "OKR_LOG_LEVEL: Value error, must be one of"),
         (
+            "okr_objectives",
+            "OKR_HEALTH_AT_RISK_WITHIN",
+            "5",
+            "OKR_HEALTH_AT_RISK_WITHIN: Value error, must not be below OKR_HEALTH_ON_TRACK",
+        ),
+        (
             "okr_cli",
             "OKR_NATS_PORT",
             "0",

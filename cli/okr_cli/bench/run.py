@@ -25,7 +25,7 @@ from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okr_cli import probe
-from okr_cli.bench import cpu, load, raw, webhooks
+from okr_cli.bench import cpu, history, load, periods, raw, webhooks
 from okr_cli.bench.restart import GatewayRestart
 from okr_cli.bench.rollup import RollupClock, percentile
 from okr_cli.bench.targets import PARTS
@@ -40,6 +40,7 @@ from okr_shared.embedded import free_port
 
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway system's
 SETTLE_S = 30.0  # after the last value: how long its rollup may take before it counts untimed
+CLOSED_YEAR = 2027  # the 111k tree's own year: closing it freezes nothing another part uses
 
 
 @dataclass(frozen=True)
@@ -209,14 +210,25 @@ class Bench:
         client = await nats.connect(self.nats_url)
         engine = make_engine(self.database_url, pool_size=1)
         try:
+            points = [await history.points(engine)]
             single = await self._ingest(client, engine, "single", plan.single_values, kpi_ids, 0)
+            points.append(await history.points(engine))
             batch = await self._ingest(
                 client, engine, "batch", plan.batch_values, kpi_ids, plan.single_values
             )
+            points.append(await history.points(engine))
         finally:
             await engine.dispose()
             await client.close()
-        return {"ingest_single_values_per_s": single, "ingest_batch_values_per_s": batch}
+        start, middle, end = points
+        return {
+            "ingest_single_values_per_s": single,
+            "ingest_batch_values_per_s": batch,
+            # Single messages move the KPIs back and forth; each batch message ends on the same
+            # value per KPI as the one before, so after the first the rollups change nothing.
+            "history_rows_per_value": (middle - start) / plan.single_values,
+            "history_rows_per_value_batch": (end - middle) / plan.batch_values,
+        }
 
     async def _ingest(
         self,
@@ -319,7 +331,7 @@ class Bench:
             with self.console.status("importing trees of 11,111 and 111,111 objectives"):
                 small = await import_tree(http, 11_111, "Bench tree 11k")
                 started = time.perf_counter()
-                large = await import_tree(http, 111_111, "Bench tree 111k")
+                large = await import_tree(http, 111_111, "Bench tree 111k", CLOSED_YEAR)
                 figures["import_objectives_per_s"] = len(large.ids) / (
                     time.perf_counter() - started
                 )
@@ -367,6 +379,12 @@ class Bench:
                     requests=200,
                 )
                 figures["ancestors_p99_ms"] = percentile(times, 0.99)
+            with self.console.status(f"closing and reopening {CLOSED_YEAR}: 111,111 objectives"):
+                figures.update(
+                    await periods.close_and_reopen(
+                        http, CLOSED_YEAR, len(large.ids), self.nats_url, self.database_url
+                    )
+                )
         return figures
 
 

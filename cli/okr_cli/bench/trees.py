@@ -22,9 +22,9 @@ class Tree:
     leaves: list[int]
 
 
-async def import_tree(http: httpx.AsyncClient, size: int, name: str) -> Tree:
+async def import_tree(http: httpx.AsyncClient, size: int, name: str, year: int = 2026) -> Tree:
     """`size` objectives (at least 111) under one company objective titled `name`."""
-    row = {"year": 2026}
+    row = {"year": year}
     rows: list[dict[str, Any]] = [{**row, "key": "c", "title": name, "level": "company"}]
     rows += [
         {

@@ -156,27 +156,32 @@ class Builder:
         await together(self._kpi(k) for k in self.built.company.kpis)
         await self._import_objectives()
 
-    async def post(self, path: str, body: Any) -> dict[str, Any]:
-        """The created object. A 429 waits as long as Retry-After says (a company bigger than
+    async def post(self, path: str, body: Any, expect: int = 201) -> dict[str, Any]:
+        return await self.send("POST", path, body, expect)
+
+    async def send(self, method: str, path: str, body: Any, expect: int) -> dict[str, Any]:
+        """The answer's JSON. A 429 waits as long as Retry-After says (a company bigger than
         a minute of the key's writes); any other refusal ends the build with its message."""
         while True:
             async with self.limit:
                 try:
-                    response = await self.http.post(path, json=body)
+                    response = await self.http.request(method, path, json=body)
                 except httpx.HTTPError as err:
                     raise BuildFailed(
-                        f"POST {path}: the gateway at {self.http.base_url} did not answer "
+                        f"{method} {path}: the gateway at {self.http.base_url} did not answer "
                         f"({err or type(err).__name__}); is the system still running? "
                         f"See `./okr status`"
                     ) from None
             if response.status_code != RATE_LIMITED:
                 break
             await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-        if response.status_code != 201:
-            raise BuildFailed(f"POST {path} answered {response.status_code}: {_detail(response)}")
+        if response.status_code != expect:
+            raise BuildFailed(
+                f"{method} {path} answered {response.status_code}: {_detail(response)}"
+            )
         self.on_done()
-        created: dict[str, Any] = response.json()
-        return created
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def _owner(self, username: str) -> int:
         return self.built.users[username]

@@ -21,8 +21,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
+from okr_cli.demo.build import Built
 from okr_shared import subjects
 from okr_shared.contracts.kpis import Direction, KpiValueIn
+from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
 from okr_shared.kpi_progress import kpi_progress
 
@@ -182,3 +184,35 @@ class Player:
         while self.board.waiting and time.perf_counter() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         self.board.give_up(0.0)
+
+
+def feeds(built: Built) -> list[Feed]:
+    """Each KPI with the first individual objective that links it (every KPI has one)."""
+    linked: dict[int, int] = {}
+    for goal in built.company.of_level(ObjectiveLevel.INDIVIDUAL):
+        for kpi_key, _ in goal.links:
+            linked.setdefault(kpi_key, built.objectives[goal.key])
+    return [
+        Feed(built.kpis[k.key], k.direction, k.baseline, k.target, linked[k.key])
+        for k in built.company.kpis
+        if k.key in linked
+    ]
+
+
+def summary(built: Built, board: Board, elapsed_s: float) -> str:
+    latencies = board.latency_p50_p99_ms()
+    window = len(board.latencies_ms)
+    of_window = f", percentiles of the last {window:,}" if window < board.timed else ""
+    latency = (
+        "no rollup timed"
+        if latencies is None
+        else f"p50 {latencies[0]:.0f} ms, p99 {latencies[1]:.0f} ms "
+        f"({board.timed:,} values timed{of_window})"
+    )
+    return (
+        f"demo summary: {built.company.name}: {len(built.objectives):,} objectives, "
+        f"{len(built.kpis):,} KPIs; {board.sent:,} values sent ({board.failed} failed) in "
+        f"{elapsed_s:.1f} s ({board.sent / max(elapsed_s, 1e-3):.1f} values/s); "
+        f"{board.rollups:,} rollups seen; latency publish→rollup {latency}"
+        + (f"; {board.unanswered} timed values saw no rollup" if board.unanswered else "")
+    )

@@ -24,6 +24,7 @@ from rich.live import Live
 
 from okr_cli import probe
 from okr_cli.config import CliSettings
+from okr_cli.demo import practice
 from okr_cli.demo.build import (
     Builder,
     Built,
@@ -33,7 +34,7 @@ from okr_cli.demo.build import (
     until_rollup_knows_it,
 )
 from okr_cli.demo.company import Company, plan
-from okr_cli.demo.play import Board, Feed, Player
+from okr_cli.demo.play import Board, Player, feeds, summary
 from okr_cli.demo.view import TreeView
 from okr_cli.services import SERVICES
 from okr_cli.supervisor import (
@@ -46,7 +47,6 @@ from okr_cli.supervisor import (
 from okr_cli.ui import nats_url
 from okr_shared import subjects
 from okr_shared.contracts.common import Role
-from okr_shared.contracts.objectives import ObjectiveLevel
 from okr_shared.embedded import EmbeddedServerError
 from okr_shared.private_files import ADMIN_PASSWORD_FILE, redact_url, write_private
 from okr_shared.runtime import make_broker
@@ -249,6 +249,7 @@ class Demo:
                     key = await admin_key(http, admin_password, built.company.suffix)
                 async with keyed(http, key) as writer:
                     await self._build(writer, broker, built, board, year)
+                    await self._practice(writer, built, year)
                 await self._play(built, board)
             finally:
                 await broker.stop()
@@ -321,6 +322,25 @@ class Demo:
             f"{time.perf_counter() - started:.1f} s"
         )
 
+    async def _practice(self, http: httpx.AsyncClient, built: Built, year: int) -> None:
+        """Check-ins, and last year reviewed and graded: what a team does every week and at
+        the end of every period."""
+        builder = Builder(http, built, year, lambda: None)
+        with self.console.status("checking in, and grading last year"):
+            made = await until_stopped(practice.check_in(builder, built), self.stop)
+            review = await until_stopped(practice.review_last_year(builder, built, year), self.stop)
+        self.console.print(f"checked in on the {made} division objectives")
+        if not review.graded:
+            self.console.print(f"{review.year} was closed already: its grades are in the periods")
+            return
+        averages = ", ".join(
+            f"{level} {grade:.2f}" for level, grade in review.average_grade.items() if grade
+        )
+        self.console.print(
+            f"closed {review.year}: {review.graded} objectives graded (average {averages}); "
+            f"see them under Periods in the dashboard, or GET /api/v1/periods"
+        )
+
     async def _play(self, built: Built, board: Board) -> None:
         where = f"NATS at {redact_url(self.target.hr_nats_url)}"
         with unreachable_fails_the_demo("connecting as the HR system", where):
@@ -359,35 +379,3 @@ class Demo:
             await hr.close()
         self.console.print()  # a pipe gets the last frame without a line end
         self.console.print(summary(built, board, published_s), soft_wrap=True)
-
-
-def feeds(built: Built) -> list[Feed]:
-    """Each KPI with the first individual objective that links it (every KPI has one)."""
-    linked: dict[int, int] = {}
-    for goal in built.company.of_level(ObjectiveLevel.INDIVIDUAL):
-        for kpi_key, _ in goal.links:
-            linked.setdefault(kpi_key, built.objectives[goal.key])
-    return [
-        Feed(built.kpis[k.key], k.direction, k.baseline, k.target, linked[k.key])
-        for k in built.company.kpis
-        if k.key in linked
-    ]
-
-
-def summary(built: Built, board: Board, elapsed_s: float) -> str:
-    latencies = board.latency_p50_p99_ms()
-    window = len(board.latencies_ms)
-    of_window = f", percentiles of the last {window:,}" if window < board.timed else ""
-    latency = (
-        "no rollup timed"
-        if latencies is None
-        else f"p50 {latencies[0]:.0f} ms, p99 {latencies[1]:.0f} ms "
-        f"({board.timed:,} values timed{of_window})"
-    )
-    return (
-        f"demo summary: {built.company.name}: {len(built.objectives):,} objectives, "
-        f"{len(built.kpis):,} KPIs; {board.sent:,} values sent ({board.failed} failed) in "
-        f"{elapsed_s:.1f} s ({board.sent / max(elapsed_s, 1e-3):.1f} values/s); "
-        f"{board.rollups:,} rollups seen; latency publish→rollup {latency}"
-        + (f"; {board.unanswered} timed values saw no rollup" if board.unanswered else "")
-    )

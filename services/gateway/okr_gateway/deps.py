@@ -53,6 +53,11 @@ class Services:
         """Call a declared endpoint (okr_shared.contracts): its typed result, or its error."""
         return await rpc.ask(self.broker, endpoint, request, timeout=self.timeout_s)
 
+    async def ask_long(self, endpoint: RpcEndpoint[Req, T], request: Req) -> T:
+        """`ask`, for a request that takes a while (closing a period of 100,000 objectives):
+        OKR_GATEWAY_RPC_LARGE_TIMEOUT_S."""
+        return await rpc.ask(self.broker, endpoint, request, timeout=self.large_timeout_s)
+
     async def publish(
         self, subject: str, body: bytes, message_id: str, value_key: str | None = None
     ) -> bool:

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives import link_repository, repository
+from okr_objectives import freezing, link_repository, period_repository, repository
+from okr_objectives.audit import plain, record_audit, written
 from okr_objectives.errors import (
     InvalidHierarchy,
     NotAllowed,
@@ -32,7 +33,6 @@ from okr_shared import channels, subjects
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_events import (
     ObjectiveCreated,
-    ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
@@ -73,6 +73,7 @@ async def create_objective(
     ensure_can_create(actor, data.level, request.owner_id, department)
     if data.level is ObjectiveLevel.COMPANY and data.parent_id is not None:
         raise InvalidHierarchy("a company objective has no parent; leave parent_id null")
+    await freezing.ensure_open(session, [(data.year, data.quarter.value if data.quarter else None)])
     if data.parent_id is not None:
         await repository.share_tree(session)
         parent = await repository.get_live_for_share(session, data.parent_id, seen_by=actor)
@@ -129,6 +130,9 @@ async def update_objective(
         ensure_admin(actor, "move")
     _check_version(objective, _one_version(request.expected_version, request.changes.version))
     values = await _update_values(session, actor, objective, changes)
+    if "year" in values or "quarter" in values:
+        period = (values.get("year", objective.year), values.get("quarter", objective.quarter))
+        await freezing.ensure_open(session, [period])
     diff = {
         k: [plain(getattr(objective, k)), plain(v)]
         for k, v in values.items()
@@ -206,6 +210,8 @@ async def delete_objective(
     objective = await _for_update(session, actor, request.objective_id)
     below = [] if actor.is_admin else await repository.live_subtree(session, objective.id)
     ensure_can_delete_subtree(actor, objective, below)
+    for graded in await period_repository.graded_below(session, objective.id):
+        await freezing.ensure_not_frozen(session, graded)  # a subtree's delete touches them all
     _check_version(objective, request.expected_version)
     deleted = await repository.delete_subtree(session, objective.id)
     entries = [
@@ -247,6 +253,7 @@ async def restore_objective(
         )
     deleted_at = objective.deleted_at  # the restore refreshes this very object
     restored = await repository.restore_subtree(session, objective.id, deleted_at)
+    await freezing.ensure_open(session, {(o.year, o.quarter) for o in restored})
     entries = [(o.id, {"deleted_at": [plain(deleted_at), None]}) for o in restored]
     await record_audit(session, actor, "restored", entries)
     events = await _publish_states(
@@ -298,11 +305,14 @@ async def unlink_kpi(
 
 
 async def _for_update(session: AsyncSession, actor: Actor, objective_id: int) -> Objective:
+    """The objective to change, locked: refused if it is out of view, or frozen."""
     ensure_objectives_role(actor)
-    objective = await repository.get_objective(
-        session, objective_id, seen_by=actor, for_update=True
+    objective = found(
+        await repository.get_objective(session, objective_id, seen_by=actor, for_update=True),
+        objective_id,
     )
-    return found(objective, objective_id)
+    await freezing.ensure_not_frozen(session, objective)
+    return objective
 
 
 def _one_version(if_match: int | None, in_body: int | None) -> int | None:
@@ -350,18 +360,6 @@ async def _check_new_parent(
     check_fits_under(level, parent, new_parent_id, "new parent")
 
 
-async def record_audit(
-    session: AsyncSession, actor: Actor, action: str, entries: Sequence[tuple[int, dict[str, Any]]]
-) -> None:
-    await repository.record(
-        session,
-        [
-            {"objective_id": oid, "action": action, "actor_id": actor.user_id, "changes": changes}
-            for oid, changes in entries
-        ],
-    )
-
-
 async def _publish_states(
     session: AsyncSession,
     outbox: Outbox,
@@ -376,16 +374,3 @@ async def _publish_states(
     ]
     await outbox.add(session, subject, events)
     return events
-
-
-def written(result: T, events: Sequence[ObjectiveEvent] = ()) -> ObjectiveWrite[T]:
-    return ObjectiveWrite(result=result, events=list(events))
-
-
-def plain(value: Any) -> Any:
-    """A JSON-friendly value for the audit trail and for comparisons."""
-    if isinstance(value, Enum):
-        return value.value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value

@@ -8,18 +8,22 @@ from typing import TypeVar
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_objectives import commands, importing, queries
+from okr_objectives import check_ins, commands, importing, periods, queries
 from okr_shared.contracts import objective_rpc as rpc
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.objective_import import ImportItem, ImportObjectives, ImportReport
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CheckIn,
     CreatableLevels,
     ObjectiveDetail,
     ObjectiveKPILink,
+    ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
+    ObjectiveTreeItem,
 )
+from okr_shared.contracts.periods import Period
 from okr_shared.contracts.progress import OBJECTIVES_EXPORT, Export
 from okr_shared.db import in_transaction
 from okr_shared.errors import Invalid
@@ -40,6 +44,7 @@ def build_router(
     _command_routes(router, sessions, outbox)
     _import_route(router, sessions, outbox, parcel)
     _query_routes(router, readers)
+    _practice_routes(router, readers)
     return router
 
 
@@ -91,6 +96,21 @@ def _command_routes(
     async def unlink_kpi(request: rpc.UnlinkKpi) -> rpc.ObjectiveWrite[None]:
         """Remove a KPI link; publishes objective.kpi_unlinked."""
         return await run(commands.unlink_kpi, request)
+
+    @serve(rpc.CLOSE_PERIOD)
+    async def close_period(request: rpc.PeriodRequest) -> rpc.ObjectiveWrite[Period]:
+        """Grade and freeze every objective of a year or quarter; publishes objective.graded."""
+        return await run(periods.close_period, request)
+
+    @serve(rpc.REOPEN_PERIOD)
+    async def reopen_period(request: rpc.PeriodRequest) -> rpc.ObjectiveWrite[Period]:
+        """Unfreeze a closed period's objectives; publishes objective.reopened."""
+        return await run(periods.reopen_period, request)
+
+    @serve(rpc.CHECK_IN)
+    async def check_in(request: rpc.CheckInObjective) -> rpc.ObjectiveWrite[CheckIn]:
+        """Say how an objective goes; publishes objective.checked_in."""
+        return await run(check_ins.check_in, request)
 
 
 ImportItems = TypeAdapter(list[ImportItem])
@@ -195,8 +215,37 @@ def _query_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession])
         async with sessions() as session:
             return await queries.export(session)
 
+    @serve(rpc.TREE_LEVEL)
+    async def tree_level(request: rpc.TreeLevel) -> list[ObjectiveTreeItem]:
+        """One level of the tree view, each objective with its count of children in view."""
+        async with sessions() as session:
+            return await queries.tree_level(session, request)
+
     @serve(rpc.GANTT)
     async def gantt(request: rpc.GanttView) -> bytes:
         """Objectives as Gantt items (raw JSON, in chunks)."""
         async with sessions() as session:
             return await queries.gantt_view(session, request)
+
+
+def _practice_routes(router: RpcRouter, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The reads of the OKR practice: check-ins, periods and the export's rows."""
+    serve = router.serve
+
+    @serve(rpc.REPORT)
+    async def report(request: rpc.ReportObjectives) -> list[ObjectiveReportRow]:
+        """Every objective the caller may see, with its KPI links (an export's rows)."""
+        async with sessions() as session:
+            return await queries.report(session, request)
+
+    @serve(rpc.PERIODS)
+    async def list_periods(request: rpc.ListPeriods) -> list[Period]:
+        """Every period with its state and average grade by level."""
+        async with sessions() as session:
+            return await periods.list_periods(session, request)
+
+    @serve(rpc.CHECK_INS)
+    async def list_check_ins(request: rpc.ListCheckIns) -> Page[CheckIn]:
+        """An objective's check-ins, newest first."""
+        async with sessions() as session:
+            return await check_ins.check_ins(session, request)

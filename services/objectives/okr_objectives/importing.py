@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_objectives import link_repository, repository
-from okr_objectives.commands import created_diff, new_values, record_audit, written
+from okr_objectives import freezing, link_repository, repository
+from okr_objectives.audit import record_audit, written
+from okr_objectives.commands import created_diff, new_values
 from okr_objectives.models import Objective
 from okr_objectives.permissions import ensure_can_create, ensure_objectives_role
 from okr_objectives.views import link_state, state
@@ -41,7 +42,7 @@ async def import_objectives(
     await repository.share_tree(session)  # parents stay live until we commit, as a create's
     wanted = {i.parent_id for i in items if i.parent_id is not None}
     parents = await repository.live_for_share(session, wanted, seen_by=actor)
-    problems = _problems(request, items, parents)
+    problems = _problems(request, items, parents, await freezing.closed_periods(session))
     if problems:
         raise refusal(problems, len(items))
     links = sum(len(i.links) for i in items)
@@ -103,7 +104,10 @@ async def import_objectives(
 
 
 def _problems(
-    request: ImportObjectives, items: list[ImportItem], parents: dict[int, Objective]
+    request: ImportObjectives,
+    items: list[ImportItem],
+    parents: dict[int, Objective],
+    closed: set[tuple[int, str]],
 ) -> list[ImportProblem]:
     actor = request.actor
     levels = {i.key: i.data.level for i in items}
@@ -123,6 +127,10 @@ def _problems(
             )
         except OkrError as err:
             problem(item, None, err.message)
+        quarter = data.quarter.value if data.quarter else None
+        if (refused := freezing.closed_one(closed, data.year, quarter)) is not None:
+            field = "quarter" if refused != str(data.year) else "year"
+            problem(item, field, f"the period {refused} is closed (an admin may reopen it)")
         if item.parent_key is None and item.parent_id is None:
             continue
         parent = item.parent_key or str(item.parent_id)

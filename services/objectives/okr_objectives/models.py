@@ -67,6 +67,46 @@ class Objective(Base):
     created_by: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The newest check-in as readers see it (a CheckIn's JSON), kept here so that every read
+    # of an objective has it without a join; check_ins holds them all.
+    last_check_in: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Set when its period closes (progress / 100, two decimals): it is frozen while set.
+    grade: Mapped[float | None] = mapped_column(Double)
+    # Rises with every grading and ungrading: consumers apply the newest, whatever the order.
+    grade_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Period(Base):
+    """A year (`quarter` '') or a quarter that has been closed at least once: closed while
+    `closed_at` is set. A period never closed has no row and is open."""
+
+    __tablename__ = "periods"
+    __table_args__ = (CheckConstraint("quarter IN ('', 'Q1', 'Q2', 'Q3', 'Q4')", name="quarter"),)
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    quarter: Mapped[str] = mapped_column(String(2), primary_key=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CheckInRow(Base):
+    """A check-in: how the objective goes, said by someone who may update it."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (
+        CheckConstraint("status IN ('on_track', 'at_risk', 'off_track')", name="status"),
+        CheckConstraint("confidence BETWEEN 0 AND 10", name="confidence"),
+        Index("ix_check_ins_objective_id", "objective_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    progress_percentage: Mapped[float] = mapped_column(Double)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class KpiLink(Base):

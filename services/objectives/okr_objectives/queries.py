@@ -22,7 +22,9 @@ from okr_shared.contracts.objective_rpc import (
     ObjectiveFilters,
     ObjectiveRequest,
     ObjectivesByKpi,
+    ReportObjectives,
     StatsSummary,
+    TreeLevel,
     TreeView,
     VisibleIds,
     VisibleOwners,
@@ -30,15 +32,19 @@ from okr_shared.contracts.objective_rpc import (
 from okr_shared.contracts.objectives import (
     AuditEntry,
     CreatableLevels,
+    KpiWeight,
     ObjectiveDetail,
     ObjectiveGanttItem,
     ObjectiveKPILink,
     ObjectiveLevel,
+    ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
+    ObjectiveTreeItem,
 )
 from okr_shared.contracts.progress import ObjectivesExport
+from okr_shared.pace import Health
 from okr_shared.tree_json import render_forest
 
 _gantt = TypeAdapter(list[ObjectiveGanttItem])
@@ -123,6 +129,19 @@ async def tree_view(session: AsyncSession, request: TreeView) -> bytes:
     return render_forest(rows)
 
 
+async def tree_level(session: AsyncSession, request: TreeLevel) -> list[ObjectiveTreeItem]:
+    """A level of the tree view, for a tree that loads as it is opened: its roots, or the
+    children of `parent_id` (which must be in view)."""
+    ensure_objectives_role(request.actor)
+    if request.parent_id is not None:
+        await _visible(session, request.actor, request.parent_id)
+    rows = await view_repository.tree_level(session, request.actor, request.parent_id)
+    return [
+        ObjectiveTreeItem(**response(objective).model_dump(), child_count=count)
+        for objective, count in rows
+    ]
+
+
 async def gantt_view(session: AsyncSession, request: GanttView) -> bytes:
     """The JSON of a list of ObjectiveGanttItem; dependencies are the children in the list."""
     ensure_objectives_role(request.actor)
@@ -153,15 +172,21 @@ async def stats(session: AsyncSession, request: StatsSummary) -> ObjectiveStats:
     rows = await view_repository.stats_rows(session, request.actor, filters)
     by_level = {level.value: 0 for level in ObjectiveLevel}
     by_status = {status.value: 0 for status in ObjectiveStatus}
+    by_health = {health.value: 0 for health in Health}
     total, progress = 0, 0.0
-    for level, status, count, summed in rows:
+    for level, status, health, count, summed in rows:
         by_level[level] += count
         by_status[status] += count
+        by_health[health] += count
         total += count
         progress += summed or 0.0
     average = round(progress / total, 6) if total else None
     return ObjectiveStats(
-        total=total, by_level=by_level, by_status=by_status, average_progress=average
+        total=total,
+        by_level=by_level,
+        by_status=by_status,
+        by_health=by_health,
+        average_progress=average,
     )
 
 
@@ -183,6 +208,19 @@ async def linking_kpi(session: AsyncSession, request: ObjectivesByKpi) -> list[O
     return [
         response(o) for o in await link_repository.linking(session, request.actor, request.kpi_id)
     ]
+
+
+async def report(session: AsyncSession, request: ReportObjectives) -> list[ObjectiveReportRow]:
+    """What an export lists: every live objective the caller may see, in id order."""
+    ensure_objectives_role(request.actor)
+    filters = ObjectiveFilters(year=request.year, quarter=request.quarter)
+    rows = await repository.all_in_view(session, request.actor, filters)
+    links: dict[int, list[KpiWeight]] = {}
+    for link in await link_repository.active_links_of(session, [o.id for o in rows]):
+        links.setdefault(link.objective_id, []).append(
+            KpiWeight(kpi_id=link.kpi_id, weight=link.weight)
+        )
+    return [ObjectiveReportRow(**response(o).model_dump(), kpis=links.get(o.id, [])) for o in rows]
 
 
 async def export(session: AsyncSession) -> bytes:

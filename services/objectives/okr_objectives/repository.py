@@ -28,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from okr_objectives import pace_sql
 from okr_objectives.models import AuditEntry, KpiLink, Objective
+from okr_shared import pace
 from okr_shared.contracts.common import Actor, Role
 from okr_shared.contracts.objective_rpc import ObjectiveFilters
 from okr_shared.contracts.progress import ObjectiveProgressUpdated
@@ -36,17 +38,18 @@ from okr_shared.contracts.progress import ObjectiveProgressUpdated
 TREE_LOCK = 0x6F6B72  # pg_advisory_xact_lock key: one structural change of the tree at a time
 
 
-def visible_to(actor: Actor) -> ColumnElement[bool]:
-    """The view rule of the permission matrix, as SQL (see permissions.can_view)."""
+def visible_to(actor: Actor, table: type[Objective] = Objective) -> ColumnElement[bool]:
+    """The view rule of the permission matrix, as SQL (see permissions.can_view), on the
+    objectives table or an alias of it (`table`)."""
     if actor.role is Role.ADMIN:
         return true()
     if actor.role is Role.MANAGER:
-        mine = Objective.owner_id == actor.user_id
+        mine = table.owner_id == actor.user_id
         if actor.department is None:
             return mine
-        return or_(mine, Objective.department == actor.department)
+        return or_(mine, table.department == actor.department)
     if actor.role is Role.EMPLOYEE:
-        return Objective.owner_id == actor.user_id
+        return table.owner_id == actor.user_id
     return false()
 
 
@@ -132,8 +135,10 @@ SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 def in_view(statement: SelectT, actor: Actor, filters: ObjectiveFilters) -> SelectT:
     conditions = [LIVE, visible_to(actor)]
-    for name, value in filters.model_dump(exclude_none=True).items():
+    for name, value in filters.model_dump(exclude_none=True, exclude={"health"}).items():
         conditions.append(getattr(Objective, name) == getattr(value, "value", value))
+    if filters.health is not None:  # a function of today's date, not a column
+        conditions.append(pace_sql.health(pace.current(), pace.today()) == filters.health.value)
     return statement.where(*conditions)
 
 
@@ -146,6 +151,13 @@ async def list_objectives(
         in_view(select(func.count()).select_from(Objective), actor, filters)
     )
     return list(rows), int(total or 0)
+
+
+async def all_in_view(
+    session: AsyncSession, actor: Actor, filters: ObjectiveFilters
+) -> list[Objective]:
+    statement = in_view(select(Objective), actor, filters).order_by(Objective.id)
+    return list((await session.scalars(statement)).all())
 
 
 async def visible_owners(session: AsyncSession, actor: Actor, user_ids: list[int]) -> list[int]:
@@ -325,7 +337,8 @@ async def history(session: AsyncSession, objective_id: int) -> list[AuditEntry]:
 
 
 async def apply_rollups(session: AsyncSession, updates: Sequence[ObjectiveProgressUpdated]) -> None:
-    """Show the progress service's rollups; each applies only if newer than the one shown."""
+    """Show the progress service's rollups; each applies only if newer than the one shown, and
+    not to a graded objective (a rollup made before its period closed may arrive after)."""
     if not updates:
         return
     rows = [
@@ -335,7 +348,11 @@ async def apply_rollups(session: AsyncSession, updates: Sequence[ObjectiveProgre
     table: Table = Objective.__table__  # type: ignore[assignment]
     statement = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.progress_version < bindparam("b_version"))
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.progress_version < bindparam("b_version"),
+            table.c.grade.is_(None),
+        )
         .values(
             progress_percentage=bindparam("b_progress"), progress_version=bindparam("b_version")
         )

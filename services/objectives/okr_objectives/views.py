@@ -33,6 +33,13 @@ def state(objective: Objective) -> ObjectiveState:
         created_at=objective.created_at,
         updated_at=objective.updated_at,
         created_by=objective.created_by,
+        last_check_in=(
+            contract.CheckIn.model_validate(objective.last_check_in)
+            if objective.last_check_in
+            else None
+        ),
+        grade=objective.grade,
+        grade_version=objective.grade_version,
     )
 
 

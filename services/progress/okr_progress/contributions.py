@@ -3,7 +3,8 @@
 The rollup (okr_progress.rollup) decides, for each objective below, which rule gives its
 progress; a source's share of the objective is the product of its shares on the way down:
 1/n for each of n counted children, w/sum(w) for a link among those that have a progress, all
-of it for an objective whose manual progress counts. So the objective's progress is exactly
+of it for an objective whose manual progress counts, and for one whose period is closed (graded:
+its rollup is kept, whatever is below it). So the objective's progress is exactly
 sum(effective_weight * progress) over the sources, and the weights sum to 1. (Every progress
 the services store is within 0-100, so the rollup's clamps never change a value here.)
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from okr_progress.rollup import Inputs, Node, Rollup
 from okr_shared.contracts.progress import CalculationMethod, Contribution, ContributionKind
 
-Source = tuple[ContributionKind, int]  # (KPI, its id) or (manual, the objective's id)
+Source = tuple[ContributionKind, int]  # (KPI, its id), or (manual or graded, the objective's id)
 
 
 @dataclass
@@ -43,7 +44,10 @@ def contributions(
         node_id = frontier.pop()
         weight = share[node_id]
         method = results[node_id].method
-        if method is CalculationMethod.CHILDREN:
+        if node_id in inputs.frozen:  # graded: nothing below it moves it any more
+            source = (ContributionKind.GRADED, node_id)
+            _add(found, source, weight, results[node_id].progress, node_id)
+        elif method is CalculationMethod.CHILDREN:
             children = inputs.counted_children[node_id]
             for child in children:
                 if child not in share:  # a cycle in the data counts once

@@ -1,5 +1,6 @@
 """The progress service's NATS handlers: two durable batch consumers (objective events, KPI
-progress) and request/reply for computing one objective's progress on demand."""
+progress) and request/reply for computing one objective's progress on demand and reading its
+history."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from nats.aio.client import Client
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from okr_progress import service
+from okr_progress import history, service
 from okr_shared import channels, metrics, subjects
 from okr_shared.consumer import BatchConsumer, Delivery
 from okr_shared.contracts import progress
@@ -24,6 +25,8 @@ from okr_shared.contracts.progress import (
     KpisExport,
     ObjectivesExport,
     ProgressCalculation,
+    ProgressHistoryRequest,
+    ProgressPoints,
     ProgressRequest,
     RebuildReport,
 )
@@ -117,5 +120,11 @@ def build_router(
         """Recompute one objective, store it, cascade to its ancestors, publish."""
         async with sessions.begin() as session:
             return await service.recalculate(session, outbox, request.objective_id)
+
+    @router.serve(progress.HISTORY)
+    async def progress_history(request: ProgressHistoryRequest) -> ProgressPoints:
+        """The last recorded rollup of each bucket, oldest first."""
+        async with sessions() as session:
+            return await history.points(session, request)
 
     return router

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from okr_progress import __version__, handlers, models, service
+from okr_progress.history import HistoryCompactor
 from okr_progress.settings import ProgressSettings
 from okr_shared.outbox import Outbox, OutboxRelay
 from okr_shared.runtime import ServiceRuntime
@@ -21,6 +22,7 @@ def build(settings: ProgressSettings) -> ServiceRuntime:
     runtime.add_worker(lambda nc: handlers.objective_events_consumer(nc, runtime.sessions, outbox))
     runtime.add_worker(lambda nc: handlers.kpi_events_consumer(nc, runtime.sessions, outbox))
     runtime.add_worker(lambda nc: OutboxRelay(outbox, runtime.sessions, nc.jetstream()))
+    runtime.add_worker(lambda _: HistoryCompactor(runtime.sessions, settings))
     return runtime
 
 

@@ -39,6 +39,11 @@ class ObjectiveNode(Base):
     kpi_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_calculated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     progress_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Its period is closed: its progress stays as graded, whatever its children and KPIs do.
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    graded_progress: Mapped[float | None] = mapped_column(Double)  # what it froze at
+    # The objectives service's version of the grade: the newest grading or reopening wins.
+    grade_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class LinkNode(Base):
@@ -66,3 +71,31 @@ class KpiNode(Base):
 
 
 outbox = outbox_table(Base.metadata)
+
+
+class HistoryPoint(Base):
+    """One recorded rollup of an objective: written with every rollup change, then thinned out
+    by age (okr_progress.history). The primary key leads with the objective for the reads and
+    for compaction's "is there a later point in this hour?"; `ix_history_at` lets compaction
+    walk the points in time order, a bounded batch at a time."""
+
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_at", "at", "objective_id", "version"),)
+
+    objective_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    # The rollup's progress_version: it orders two points of one objective that share a time.
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    progress: Mapped[float] = mapped_column(Double)
+
+
+class CompactionCursor(Base):
+    """How far each compaction tier has got, as the key of the last point it looked at: a
+    run goes on from there, so it reads each point once per tier rather than the whole table."""
+
+    __tablename__ = "history_compaction"
+
+    tier: Mapped[str] = mapped_column(String(8), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    objective_id: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer)

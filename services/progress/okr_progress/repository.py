@@ -6,7 +6,17 @@ import typing
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, cast, delete, func, literal, select, text, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger
@@ -160,6 +170,8 @@ class NodeRow(Protocol):
     child_count: int
     kpi_count: int
     progress_version: int
+    frozen: bool
+    graded_progress: float | None
 
 
 NODE_COLUMNS = (
@@ -173,6 +185,8 @@ NODE_COLUMNS = (
     ObjectiveNode.child_count,
     ObjectiveNode.kpi_count,
     ObjectiveNode.progress_version,
+    ObjectiveNode.frozen,
+    ObjectiveNode.graded_progress,
 )
 
 
@@ -326,5 +340,42 @@ async def replace_projection(
     await session.execute(delete(LinkNode))
     await session.execute(delete(KpiNode))
     await upsert_objectives(session, objectives, newer_only=False)
+    await session.execute(update(ObjectiveNode).values(frozen=False, grade_version=0))
+    await set_frozen(
+        session,
+        [
+            (o.id, o.grade is not None, o.progress_percentage or 0.0, o.grade_version)
+            for o in objectives
+            if o.grade_version
+        ],
+    )
     await upsert_links(session, links)
     await upsert_kpis(session, kpis)
+
+
+async def set_frozen(
+    session: AsyncSession, changes: Sequence[tuple[int, bool, float, int]]
+) -> None:
+    """(id, frozen, graded progress, grade version): a period closed (frozen at that progress)
+    or reopened; each applies only when newer than the one held, so two workers applying a
+    close and a reopen in either order end as the later of the two says. The rollup that
+    follows makes the progress the graded one (a rollup like any other: published, and a
+    point of the history)."""
+    rows = [
+        {"b_id": i, "b_frozen": frozen, "b_progress": p, "b_version": v}
+        for i, frozen, p, v in sorted(changes)
+    ]
+    if rows:
+        statement = (
+            update(OBJECTIVES)
+            .where(
+                OBJECTIVES.c.id == bindparam("b_id"),
+                OBJECTIVES.c.grade_version < bindparam("b_version"),
+            )
+            .values(
+                frozen=bindparam("b_frozen"),
+                graded_progress=bindparam("b_progress"),
+                grade_version=bindparam("b_version"),
+            )
+        )
+        await (await session.connection()).execute(statement, rows)

@@ -5,6 +5,8 @@ For each objective, in this order:
 2. else linked KPIs that have a progress -> the weighted average sum(w*p)/sum(w) (kpis);
 3. else its manual progress (manual).
 Always within 0-100. Values are recomputed from their sources, never adjusted by increments.
+An objective whose period is closed (frozen) keeps its graded rollup, and its parent averages
+that.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Inputs:
     stored_progress: dict[int, float] = field(default_factory=dict)
     kpis: dict[int, list[LinkedKpi]] = field(default_factory=dict)
     kpi_count: dict[int, int] = field(default_factory=dict)
+    frozen: dict[int, Rollup] = field(default_factory=dict)  # graded: kept as they are
 
 
 def bottom_up(nodes: Mapping[int, Node]) -> list[int]:
@@ -74,6 +77,9 @@ def bottom_up(nodes: Mapping[int, Node]) -> list[int]:
 def compute(order: Iterable[int], nodes: Mapping[int, Node], inputs: Inputs) -> dict[int, Rollup]:
     results: dict[int, Rollup] = {}
     for node_id in order:
+        if node_id in inputs.frozen:
+            results[node_id] = inputs.frozen[node_id]
+            continue
         children = inputs.counted_children.get(node_id, [])
         kpi_count = inputs.kpi_count.get(node_id, 0)
         if children:

@@ -2,7 +2,8 @@
 
 Every batch is one transaction: apply the events (newest version wins), then recompute the
 objectives they touched and all their ancestors from source values, bottom-up, under row locks
-taken in id order, and publish one progress.objective.<id> per objective whose rollup changed.
+taken in id order, and publish one progress.objective.<id> per objective whose rollup changed
+(and keep it as a point of the objective's history: okr_progress.history).
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from okr_progress import repository
+from okr_progress import history_repository, repository
 from okr_progress.contributions import contributions as sources
 from okr_progress.rollup import Inputs, LinkedKpi, Node, Rollup, bottom_up, compute
 from okr_shared import channels, subjects
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
     LinkState,
+    ObjectiveCheckedIn,
     ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveState,
 )
@@ -50,7 +54,17 @@ async def apply_objective_events(
     objectives: dict[int, ObjectiveState] = {}
     links: dict[tuple[int, int], LinkState] = {}
     seeds: set[int] = set()
+    grades: dict[int, tuple[int, bool, float, int]] = {}  # id -> (id, frozen, progress, version)
     for event in events:
+        if isinstance(event, ObjectiveCheckedIn):
+            continue  # says how it goes; moves no progress
+        if isinstance(event, ObjectivesGraded | ObjectivesReopened):
+            for change in _grade_changes(event):
+                held = grades.get(change[0])
+                if held is None or held[3] < change[3]:
+                    grades[change[0]] = change
+                seeds.add(change[0])  # their ancestors average the graded progress, or not
+            continue
         if isinstance(event, ObjectiveKpiLinked | ObjectiveKpiUnlinked):
             key = (event.link.objective_id, event.link.kpi_id)
             if key not in links or links[key].version < event.link.version:
@@ -76,6 +90,7 @@ async def apply_objective_events(
     await repository.hold_objectives(session, seeds)
     await repository.upsert_objectives(session, list(objectives.values()))
     await repository.upsert_links(session, list(links.values()))
+    await repository.set_frozen(session, list(grades.values()))
     await recompute(session, outbox, seeds)
 
 
@@ -116,6 +131,9 @@ async def recompute(
         for i, r in changed
     ]
     await repository.write_rollups(session, updates)
+    # The history point of each change commits with the rollup it records: a chart never
+    # shows a rollup that was rolled back, nor misses one that was published.
+    await history_repository.record(session, updates)
     await outbox.add_each(
         session, [(subjects.progress_subject(u.objective_id), u) for u in updates]
     )
@@ -152,7 +170,7 @@ async def _inputs(
 ) -> tuple[dict[int, Node], Inputs]:
     """What the rollup of `rows` reads: two statements, however many rows."""
     nodes = {i: Node(i, r.parent_id, r.manual_progress) for i, r in rows.items()}
-    inputs = Inputs()
+    inputs = Inputs(frozen={i: _as_graded(r) for i, r in rows.items() if r.frozen})
     for parent_id, child_id, progress in await repository.counted_children(session, list(nodes)):
         inputs.counted_children.setdefault(parent_id, []).append(child_id)
         inputs.stored_progress[child_id] = progress
@@ -162,6 +180,24 @@ async def _inputs(
         if kpi_progress is not None:
             inputs.kpis.setdefault(objective_id, []).append(LinkedKpi(weight, kpi_progress, kpi_id))
     return nodes, inputs
+
+
+def _grade_changes(
+    event: ObjectivesGraded | ObjectivesReopened,
+) -> list[tuple[int, bool, float, int]]:
+    if isinstance(event, ObjectivesGraded):
+        return [(o.id, True, o.progress_percentage, o.version) for o in event.objectives]
+    return [(o.id, False, 0.0, o.version) for o in event.objectives]
+
+
+def _as_graded(row: repository.NodeRow) -> Rollup:
+    """A frozen objective's rollup: the progress it was graded at."""
+    return Rollup(
+        row.graded_progress if row.graded_progress is not None else row.manual_progress,
+        CalculationMethod(row.calculation_method or CalculationMethod.MANUAL),
+        row.child_count,
+        row.kpi_count,
+    )
 
 
 def _differs(row: repository.NodeRow, result: Rollup) -> bool:

@@ -28,6 +28,7 @@ Department = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
 ]
 Description = Annotated[str, StringConstraints(max_length=10_000), NoNul]
+Note = Annotated[str, StringConstraints(max_length=2_000), NoNul]
 
 
 def _iso_text(value: object) -> object:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from okr_shared.contracts.common import Contract, Event
-from okr_shared.contracts.objectives import ObjectiveLevel, ObjectiveStatus, Quarter
+from okr_shared.contracts.objectives import CheckIn, ObjectiveLevel, ObjectiveStatus, Quarter
 
 
 class ObjectiveState(Contract):
@@ -44,6 +44,11 @@ class ObjectiveState(Contract):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     created_by: int | None = None
+    # The newest check-in (a check-in does not change the objective's version: its id orders
+    # check-ins).
+    last_check_in: CheckIn | None = None
+    grade: float | None = None  # set while its period is closed: it is frozen
+    grade_version: int = 0  # rises with each grading and ungrading (their events carry it)
 
 
 class LinkState(Contract):
@@ -76,6 +81,16 @@ _STATE = {
     "created_at": "2025-03-30T09:12:00Z",
     "updated_at": "2025-03-31T17:00:00Z",
     "created_by": 7,
+}
+_CHECK_IN = {
+    "id": 41,
+    "objective_id": 3,
+    "status": "at_risk",
+    "confidence": 6,
+    "note": "Two deals slipped to next quarter",
+    "progress_percentage": 42.5,
+    "author_id": 7,
+    "at": "2025-05-12T08:30:00Z",
 }
 _LINK = {"objective_id": 3, "kpi_id": 12, "weight": 0.5, "active": True, "version": 1}
 
@@ -150,6 +165,54 @@ class ObjectiveKpiUnlinked(Event):
     link: LinkState
 
 
+class ObjectiveCheckedIn(Event):
+    """Someone who may update the objective said how it goes (its version does not change)."""
+
+    model_config = _example("objective.checked_in", check_in=_CHECK_IN)
+    type: Literal["objective.checked_in"] = "objective.checked_in"
+    check_in: CheckIn
+
+
+class GradedObjective(Contract):
+    id: int
+    progress_percentage: float = Field(description="frozen at this, until the period reopens")
+    grade: float
+    version: int = Field(description="the grade's version: the newest grading or reopening wins")
+
+
+class ReopenedObjective(Contract):
+    id: int
+    version: int = Field(description="the grade's version: the newest grading or reopening wins")
+
+
+class ObjectivesGraded(Event):
+    """A period closed: these objectives of it are graded and frozen (one event per few
+    thousand objectives)."""
+
+    model_config = _example(
+        "objective.graded",
+        year=2025,
+        quarter="Q2",
+        objectives=[{"id": 3, "progress_percentage": 70.4, "grade": 0.7, "version": 1}],
+    )
+    type: Literal["objective.graded"] = "objective.graded"
+    year: int
+    quarter: Quarter | None
+    objectives: list[GradedObjective]
+
+
+class ObjectivesReopened(Event):
+    """A period reopened: these objectives lose their grade, and their progress is recomputed."""
+
+    model_config = _example(
+        "objective.reopened", year=2025, quarter="Q2", objectives=[{"id": 3, "version": 2}]
+    )
+    type: Literal["objective.reopened"] = "objective.reopened"
+    year: int
+    quarter: Quarter | None
+    objectives: list[ReopenedObjective]
+
+
 ObjectiveEvent = Annotated[
     ObjectiveCreated
     | ObjectiveUpdated
@@ -157,6 +220,9 @@ ObjectiveEvent = Annotated[
     | ObjectivesDeleted
     | ObjectivesRestored
     | ObjectiveKpiLinked
-    | ObjectiveKpiUnlinked,
+    | ObjectiveKpiUnlinked
+    | ObjectiveCheckedIn
+    | ObjectivesGraded
+    | ObjectivesReopened,
     Field(discriminator="type"),
 ]

@@ -17,6 +17,8 @@ from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.contracts.objective_import import ImportObjectives, ImportReport
 from okr_shared.contracts.objectives import (
     AuditEntry,
+    CheckIn,
+    CheckInCreate,
     CreatableLevels,
     ObjectiveCreate,
     ObjectiveDetail,
@@ -24,14 +26,18 @@ from okr_shared.contracts.objectives import (
     ObjectiveKPILink,
     ObjectiveKPILinkCreate,
     ObjectiveLevel,
+    ObjectiveReportRow,
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
+    ObjectiveTreeItem,
     ObjectiveTreeNode,
     ObjectiveUpdate,
     Quarter,
 )
+from okr_shared.contracts.periods import Period
 from okr_shared.errors import Conflict, Forbidden, Invalid, NotFound
+from okr_shared.pace import Health
 
 Limit = Annotated[int, Field(ge=1, le=500)]
 ResultT = TypeVar("ResultT")
@@ -76,6 +82,33 @@ class UnlinkKpi(ObjectiveRequest):
     kpi_id: Id
 
 
+class CheckInObjective(ObjectiveRequest):
+    check_in: CheckInCreate
+
+
+class ListCheckIns(ObjectiveRequest):
+    skip: Offset = 0
+    limit: Limit = 20
+
+
+class PeriodRequest(Contract):
+    actor: Actor
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    quarter: Quarter | None = None
+
+
+class ReportObjectives(Contract):
+    """Every live objective the caller may see, of a year (and quarter) if given, with links."""
+
+    actor: Actor
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    quarter: Quarter | None = None
+
+
+class ListPeriods(Contract):
+    actor: Actor
+
+
 class ObjectiveFilters(Contract):
     owner_id: Id | None = None
     level: ObjectiveLevel | None = None
@@ -84,6 +117,7 @@ class ObjectiveFilters(Contract):
     status: ObjectiveStatus | None = None
     department: Department | None = None
     parent_id: Id | None = None
+    health: Health | None = None
 
 
 class ListObjectives(Contract):
@@ -99,6 +133,13 @@ class TreeView(Contract):
     year: int | None = None
     quarter: Quarter | None = None
     status: ObjectiveStatus | None = None
+
+
+class TreeLevel(Contract):
+    """One level of the tree view: its roots (no `parent_id`), or the children of `parent_id`."""
+
+    actor: Actor
+    parent_id: Id | None = None
 
 
 class GanttView(Contract):
@@ -176,6 +217,22 @@ LINK_KPI = RpcEndpoint(
 UNLINK_KPI = RpcEndpoint(
     s.RPC_OBJECTIVES_UNLINK_KPI, UnlinkKpi, ObjectiveWrite[None], WRITE_REFUSALS
 )
+CHECK_IN = RpcEndpoint(
+    s.RPC_OBJECTIVES_CHECK_IN, CheckInObjective, ObjectiveWrite[CheckIn], WRITE_REFUSALS
+)
+CHECK_INS = RpcEndpoint(s.RPC_OBJECTIVES_CHECK_INS, ListCheckIns, Page[CheckIn], (NotFound,))
+# A close answers an event per few thousand objectives it graded: in chunks.
+CLOSE_PERIOD = RpcEndpoint(
+    s.RPC_PERIODS_CLOSE, PeriodRequest, ObjectiveWrite[Period], WRITE_REFUSALS, chunked=True
+)
+REOPEN_PERIOD = RpcEndpoint(
+    s.RPC_PERIODS_REOPEN, PeriodRequest, ObjectiveWrite[Period], WRITE_REFUSALS, chunked=True
+)
+# A whole company's objectives with their links: in chunks.
+REPORT = RpcEndpoint(
+    s.RPC_OBJECTIVES_REPORT, ReportObjectives, list[ObjectiveReportRow], chunked=True
+)
+PERIODS = RpcEndpoint(s.RPC_PERIODS_LIST, ListPeriods, list[Period], (Forbidden,))
 GET = RpcEndpoint(s.RPC_OBJECTIVES_GET, ObjectiveRequest, ObjectiveDetail, (NotFound,))
 CREATABLE_LEVELS = RpcEndpoint(
     s.RPC_OBJECTIVES_CREATABLE_LEVELS, CreatableLevelsRequest, CreatableLevels
@@ -213,6 +270,9 @@ LINKS = RpcEndpoint(
 # Whole forests and Gantt charts, rendered to JSON by the service.
 TREE = RpcEndpoint(
     s.RPC_OBJECTIVES_TREE, TreeView, list[ObjectiveTreeNode], (NotFound,), chunked=True
+)
+TREE_LEVEL = RpcEndpoint(
+    s.RPC_OBJECTIVES_TREE_LEVEL, TreeLevel, list[ObjectiveTreeItem], (NotFound,), chunked=True
 )
 GANTT = RpcEndpoint(s.RPC_OBJECTIVES_GANTT, GanttView, list[ObjectiveGanttItem], chunked=True)
 # The rows come as a parcel, and the answer holds an event per objective and link: in chunks.

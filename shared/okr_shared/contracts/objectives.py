@@ -10,11 +10,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    computed_field,
     model_validator,
 )
 
+from okr_shared import pace
 from okr_shared.contracts.common import Contract, PartialUpdate
-from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, Title
+from okr_shared.contracts.fields import BIGINT_MAX, Department, Description, Id, Note, Title
+from okr_shared.pace import Health
 
 
 class ObjectiveLevel(StrEnum):
@@ -142,6 +145,36 @@ class ObjectiveKPILinkCreate(BaseModel):
     weight: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
 
 
+class CheckInStatus(StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    OFF_TRACK = "off_track"
+
+
+class CheckInCreate(BaseModel):
+    """`POST /api/v1/objectives/{id}/check-ins`: the author, the time and the progress at that
+    moment are the server's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: CheckInStatus
+    confidence: Annotated[int, Field(ge=0, le=10)] | None = Field(
+        default=None, description="0 (none) to 10 (certain) that the objective will be met"
+    )
+    note: Note = ""
+
+
+class CheckIn(Contract):
+    id: int
+    objective_id: int
+    status: CheckInStatus
+    confidence: int | None
+    note: str
+    progress_percentage: float = Field(description="the objective's progress when it was made")
+    author_id: int
+    at: datetime
+
+
 class ObjectiveResponse(Contract):
     id: int
     title: str
@@ -160,6 +193,49 @@ class ObjectiveResponse(Contract):
     updated_at: datetime
     created_by: int
     version: int
+    last_check_in: CheckIn | None = None
+    grade: float | None = Field(
+        default=None,
+        description="progress / 100 when its period closed (0.7: a stretch goal met); "
+        "while set, the objective is frozen",
+    )
+
+    # An objective's pace, computed as it is serialised (okr_shared.pace): right on every read,
+    # with no event when a day passes.
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the share of its period elapsed today, 0-100"
+    )
+    @property
+    def expected_progress(self) -> float:
+        return pace.expected_progress(self.start_date, self.end_date, pace.today())
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="not_started before start_date; completed and abandoned from the status; "
+        "else on_track, at_risk or off_track by how far progress trails expected_progress"
+    )
+    @property
+    def health(self) -> Health:
+        return pace.current().health(
+            self.status, self.progress_percentage, self.start_date, self.end_date, pace.today()
+        )
+
+
+class KpiWeight(Contract):
+    kpi_id: int
+    weight: float
+
+
+class ObjectiveReportRow(ObjectiveResponse):
+    """One objective of an export: what a review reads, with its KPI links."""
+
+    kpis: list[KpiWeight]
+
+
+class ObjectiveTreeItem(ObjectiveResponse):
+    """One objective of a level of the tree (`GET /api/v1/objectives/tree/level`): what a tree
+    that loads a level at a time needs to draw an expander before it asks for the next."""
+
+    child_count: int = Field(description="its live children the caller may see")
 
 
 class ObjectiveDetail(ObjectiveResponse):
@@ -188,6 +264,10 @@ class ObjectiveTreeNode(Contract):
     start_date: date
     end_date: date
     progress_percentage: float
+    expected_progress: float
+    health: Health
+    last_check_in: CheckIn | None
+    grade: float | None
     children: list[ObjectiveTreeNode]
 
 
@@ -216,6 +296,7 @@ class ObjectiveStats(Contract):
     total: int
     by_level: dict[str, int]
     by_status: dict[str, int]
+    by_health: dict[str, int]
     average_progress: float | None
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, model_validator
 
 from okr_shared import subjects as s
 from okr_shared.contracts.common import Actor, Contract, Event
@@ -73,6 +73,7 @@ class ProgressRequest(Contract):
 class ContributionKind(StrEnum):
     KPI = "kpi"  # a linked KPI with a progress, wherever it is linked below
     MANUAL = "manual"  # an objective whose own (manual) progress counts: no children, no KPIs
+    GRADED = "graded"  # an objective whose period is closed: its graded progress counts
 
 
 class Contribution(Contract):
@@ -80,7 +81,7 @@ class Contribution(Contract):
     product of its shares on the way up, summed over every place it is linked), so one point
     more of `progress` moves the objective by `effective_weight` points; `contribution` is
     `effective_weight` x `progress`. `path` runs from the objective down to `objective_id`, the
-    one that links the KPI (by its heaviest link) or whose manual progress counts."""
+    one that links the KPI (by its heaviest link) or whose manual or graded progress counts."""
 
     kind: ContributionKind
     kpi_id: int | None
@@ -160,12 +161,83 @@ class RebuildReport(Contract):
     changed: int
 
 
+class HistoryBucket(StrEnum):
+    """The span a history point stands for: the last rollup recorded in it (UTC; weeks start
+    on Monday)."""
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+
+
+BUCKET_LENGTH = {
+    HistoryBucket.HOUR: timedelta(hours=1),
+    HistoryBucket.DAY: timedelta(days=1),
+    HistoryBucket.WEEK: timedelta(weeks=1),
+}
+# At most this many buckets in one answer: 100 days of hours, 6.5 years of days. It keeps an
+# answer far below a NATS message (a point is about 70 bytes of JSON) and a chart readable.
+MAX_HISTORY_BUCKETS = 2_400
+
+
+def history_range_problem(since: datetime, until: datetime, bucket: HistoryBucket) -> str | None:
+    """What is wrong with asking for the history from `since` to `until` by `bucket`, if
+    anything: said so that the caller knows what to change."""
+    if until < since:
+        return f"from must not be after to (from {since.isoformat()}, to {until.isoformat()})"
+    buckets = (until - since) / BUCKET_LENGTH[bucket]
+    if buckets > MAX_HISTORY_BUCKETS:
+        longest = BUCKET_LENGTH[bucket] * MAX_HISTORY_BUCKETS
+        wider = "; or use a wider bucket (day, week)" if bucket is not HistoryBucket.WEEK else ""
+        return (
+            f"from to to spans {buckets:,.0f} {bucket.value}s, more than the "
+            f"{MAX_HISTORY_BUCKETS:,} an answer may hold: ask for at most {longest.days:,} days"
+            f" by {bucket.value}{wider}"
+        )
+    return None
+
+
+class ProgressHistoryRequest(Contract):
+    actor: Actor  # the gateway has checked that the caller may see the objective
+    objective_id: Id
+    since: datetime
+    until: datetime
+    bucket: HistoryBucket = HistoryBucket.DAY
+
+    @model_validator(mode="after")
+    def sensible_range(self) -> Self:
+        problem = history_range_problem(self.since, self.until, self.bucket)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class ProgressPoint(Contract):
+    at: datetime  # when this rollup was recorded: the last one of its bucket
+    progress: float
+
+
+class ProgressPoints(Contract):
+    points: list[ProgressPoint]  # oldest first, one per bucket that has any
+
+
+class ProgressHistoryPoint(ProgressPoint):
+    expected_progress: float  # okr_shared.pace.expected_progress on the day of `at`
+
+
+class ProgressHistory(Contract):
+    """`GET /api/v1/objectives/{id}/progress/history`."""
+
+    points: list[ProgressHistoryPoint]
+
+
 # The progress service's request/reply endpoints.
 CALCULATE = RpcEndpoint(s.RPC_PROGRESS_CALCULATE, ProgressRequest, ProgressCalculation, (NotFound,))
 RECALCULATE = RpcEndpoint(
     s.RPC_PROGRESS_RECALCULATE, ProgressRequest, ProgressCalculation, (NotFound,)
 )
 REBUILD = RpcEndpoint(s.RPC_PROGRESS_REBUILD, Export, RebuildReport)
+HISTORY = RpcEndpoint(s.RPC_PROGRESS_HISTORY, ProgressHistoryRequest, ProgressPoints)
 # One item per KPI (and manual objective) of a subtree, which may be a whole company: in chunks.
 CONTRIBUTIONS = RpcEndpoint(
     s.RPC_PROGRESS_CONTRIBUTIONS, ProgressRequest, Contributions, (NotFound,), chunked=True

@@ -1,24 +1,44 @@
-// The dashboard's entry: sign-in, the tree and Gantt views, the side panel, live updates.
+// The dashboard's entry: sign-in, the tree, Gantt and periods views, the side panel, live
+// updates.
 
 import { api, forget, login, token, whenUnauthorized } from "./api.js";
 import { Gantt } from "./gantt.js";
 import { el, percent } from "./grades.js";
-import { createForm, deleteForm, editForm, linkForm, moveForm } from "./forms.js";
-import { allKpis, kpiLine, linkedKpis, recordValueForm } from "./kpis.js";
+import { createForm } from "./forms.js";
+import { kpiLine, linkedKpis } from "./kpis.js";
 import { listen } from "./live.js";
+import { panelContent, readPanel } from "./panel.js";
+import { loadPeriods, periodTable } from "./periods.js";
 import { throttle } from "./throttle.js";
+import { progressHistory, trendChart } from "./trend.js";
 import { Tree } from "./tree.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, names: new Map(), levels: [], selected: null, stopLive: null };
+const state = { me: null, names: new Map(), levels: [], selected: null, objective: null, stopLive: null };
 const KPI_REFRESH_MS = 300;
 
-const tree = new Tree($("tree"), { onSelect: select, ownerLabel });
+const tree = new Tree($("tree"), { onSelect: select, ownerLabel, loadLevel, onLoaded: onOpened });
 const gantt = new Gantt($("gantt"), $("gantt-rows"), $("gantt-axis"));
 
 function ownerLabel(node) {
   if (state.me && node.owner_id === state.me.id) return "you";
-  return state.names.get(node.owner_id) ?? `user #${node.owner_id}`;
+  return userName(node.owner_id);
+}
+
+function userName(id) {
+  return state.names.get(id) ?? `user #${id}`;
+}
+
+function loadLevel(parentId) {
+  const query = parentId === null ? "" : `?parent_id=${parentId}`;
+  return api(`/api/v1/objectives/tree/level${query}`);
+}
+
+// Nodes that opening a row brought in existed before, so an open stream passes them already:
+// no reason to open it again (streamMissesSome). Their owners' names are read like the rest.
+function onOpened(nodes) {
+  for (const node of nodes) liveIds.add(node.id);
+  loadOwnerNames().catch((error) => notify(error.message, true));
 }
 
 function notify(message, isError = false) {
@@ -33,6 +53,7 @@ async function done(request, message) {
     notify(message);
     await loadTree();
     if (streamMissesSome()) startLive({ resyncFirst: true });
+    if (!$("periods-view").hidden) await showPeriods();
     if (state.selected && tree.nodes.has(state.selected)) await select(state.selected);
     else closePanel();
   } catch (error) {
@@ -60,7 +81,7 @@ async function start() {
   } catch (error) {
     // An account with no objectives to show (an HR system's) is refused: say why, nothing else.
     $("new-objective").hidden = true;
-    tree.load([]);
+    tree.clear();
     return notify(error.message, true);
   }
   startLive();
@@ -79,7 +100,6 @@ function startLive({ resyncFirst = false } = {}) {
 
 function streamMissesSome() {
   if (state.me?.role === "admin" || !state.stopLive) return false; // an admin's passes everything
-  if (liveIds.size !== tree.nodes.size) return true;
   for (const id of tree.nodes.keys()) if (!liveIds.has(id)) return true;
   return false;
 }
@@ -99,7 +119,7 @@ async function resync() {
     if (id === null) return;
     if (!tree.nodes.has(id)) return closePanel();
     showPanelProgress(tree.nodes.get(id).progress_percentage);
-    refreshKpisSoon();
+    refreshSelectedSoon();
   } catch (error) {
     notify(error.message, true);
   }
@@ -122,7 +142,7 @@ async function whileHoldingUpdates(read) {
 
 async function loadTree() {
   const started = performance.now();
-  await whileHoldingUpdates(async () => tree.load(await api("/api/v1/objectives/tree/view")));
+  await whileHoldingUpdates(() => tree.load());
   if (state.selected) tree.select(state.selected);
   notify(`${tree.nodes.size} objectives in ${Math.round(performance.now() - started)} ms`);
   loadOwnerNames().catch((error) => notify(error.message, true));
@@ -150,7 +170,7 @@ async function loadGantt() {
 function onProgress(update) {
   if (reading) heldUpdates.push(update);
   showProgress(update);
-  if (state.selected === update.objective_id && update.kpi_count > 0) refreshKpisSoon();
+  if (state.selected === update.objective_id) refreshSelectedSoon();
 }
 
 function showProgress(update) {
@@ -164,15 +184,23 @@ function showPanelProgress(progress) {
   if (shown) shown.textContent = percent(progress);
 }
 
-// A rollup of the selected objective may come from a new KPI value: show its latest value and
-// line too, at most every KPI_REFRESH_MS however fast the updates come.
-const refreshKpisSoon = throttle(async () => {
+// A rollup of the selected objective may come from a new KPI value: show its KPIs' latest
+// values and lines and its trend too, at most every KPI_REFRESH_MS however fast they come.
+const refreshSelectedSoon = throttle(async () => {
   const id = state.selected;
+  const node = tree.nodes.get(id);
   if (id === null) return;
-  const kpis = await linkedKpis(id).catch(() => null);
-  if (!kpis || state.selected !== id) return;
-  tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
-  $("panel").querySelector(".panel-kpis")?.replaceChildren(...kpis.map(kpiLine));
+  const [kpis, history] = await Promise.all([
+    node?.kpi_count === 0 ? null : linkedKpis(id).catch(() => null),
+    progressHistory(id).catch(() => null),
+  ]);
+  if (state.selected !== id) return;
+  if (kpis) {
+    tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
+    $("panel").querySelector(".panel-kpis")?.replaceChildren(...kpis.map(kpiLine));
+  }
+  const trend = $("panel").querySelector(".panel-trend");
+  if (history && trend && state.objective?.id === id) trend.replaceChildren(trendChart(state.objective, history));
 }, KPI_REFRESH_MS);
 
 async function select(id) {
@@ -182,40 +210,22 @@ async function select(id) {
   panel.hidden = false;
   panel.replaceChildren(el("p", { text: "loading…" }));
   try {
-    const [objective, kpis] = await Promise.all([api(`/api/v1/objectives/${id}`), linkedKpis(id)]);
+    const read = await readPanel(id);
+    const { objective, kpis } = read;
     if (objective.owner_name) state.names.set(objective.owner_id, objective.owner_name);
     tree.refreshOwners();
     tree.kpiSlot(id)?.replaceChildren(...kpis.map(kpiLine));
-    const linkable = objective.allowed_actions.includes("link") ? await allKpis() : [];
-    if (state.selected === id) panel.replaceChildren(...panelContent(objective, kpis, linkable));
+    if (state.selected !== id) return;
+    state.objective = objective;
+    panel.replaceChildren(...panelContent(read, { done, closePanel, names: userName }));
   } catch (error) {
     panel.replaceChildren(el("p", { class: "error", text: error.message }));
   }
 }
 
-function panelContent(objective, kpis, linkable) {
-  const can = new Set(objective.allowed_actions);
-  const close = el("button", { type: "button", class: "close", text: "×", "aria-label": "close" });
-  close.addEventListener("click", closePanel);
-  const parts = [
-    close,
-    el("h2", { text: objective.title }),
-    el("p", { class: "meta", text: `${objective.level} · ${objective.status} · ${objective.start_date} → ${objective.end_date}` }),
-    el("p", { class: "meta", text: `owner: ${objective.owner_name ?? `user #${objective.owner_id}`}` }),
-    el("p", {}, el("span", { text: "progress " }), el("strong", { class: "panel-progress", text: percent(objective.progress_percentage) })),
-    el("h3", { text: `KPIs (${kpis.length})` }),
-    el("div", { class: "panel-kpis" }, ...kpis.map(kpiLine)),
-    ...kpis.filter((k) => k.kpi.allowed_actions.includes("write_values")).map((k) => recordValueForm(k.kpi, done)),
-  ];
-  if (can.has("update")) parts.push(editForm(objective, done));
-  if (can.has("move")) parts.push(moveForm(objective, done));
-  if (can.has("link") && linkable.length) parts.push(linkForm(objective, linkable, done));
-  if (can.has("delete")) parts.push(deleteForm(objective, done));
-  return parts;
-}
-
 function closePanel() {
   state.selected = null;
+  state.objective = null;
   tree.select(null);
   $("panel").hidden = true;
 }
@@ -234,12 +244,21 @@ function showLogin() {
   $("login").hidden = false;
 }
 
+const VIEWS = ["tree", "gantt", "periods"];
+
 function showView(name) {
-  $("tree-view").hidden = name !== "tree";
-  $("gantt-view").hidden = name !== "gantt";
-  $("show-tree").classList.toggle("active", name === "tree");
-  $("show-gantt").classList.toggle("active", name === "gantt");
+  for (const view of VIEWS) {
+    $(`${view}-view`).hidden = name !== view;
+    $(`show-${view}`).classList.toggle("active", name === view);
+  }
   if (name === "gantt") loadGantt().catch((error) => notify(error.message, true));
+  if (name === "periods") showPeriods().catch((error) => notify(error.message, true));
+}
+
+async function showPeriods() {
+  const periods = await loadPeriods();
+  const isAdmin = state.me?.role === "admin";
+  $("periods-view").replaceChildren(el("h2", { text: "Periods and grades" }), periodTable(periods, { isAdmin, names: userName, done }));
 }
 
 $("login-form").addEventListener("submit", async (event) => {
@@ -263,5 +282,6 @@ $("logout").addEventListener("click", async () => {
 $("new-objective").addEventListener("click", showCreate);
 $("show-tree").addEventListener("click", () => showView("tree"));
 $("show-gantt").addEventListener("click", () => showView("gantt"));
+$("show-periods").addEventListener("click", () => showView("periods"));
 
 start().catch((error) => notify(error.message, true));

@@ -1,5 +1,6 @@
-// Objectives on a timeline (GET /api/v1/objectives/gantt/view), coloured by progress. Only the
-// rows in sight are built, so 10,000 items scroll as fast as 10.
+// Objectives on a timeline (GET /api/v1/objectives/gantt/view), coloured by progress, with a
+// line at today (UTC) to read each bar against. Only the rows in sight are built, so 10,000
+// items scroll as fast as 10.
 
 import { el, grade, percent } from "./grades.js";
 
@@ -14,6 +15,7 @@ export class Gantt {
     this.items = [];
     this.byId = new Map();
     this.frame = 0;
+    this.today = el("div", { class: "gantt-today", title: "today" });
     scroller.addEventListener("scroll", () => this.schedule());
   }
 
@@ -51,6 +53,12 @@ export class Gantt {
   drawAxis() {
     this.axis.replaceChildren();
     if (!this.items.length) return;
+    const now = Date.now();
+    if (now >= this.first && now <= this.first + this.span) {
+      const mark = el("span", { class: "tick today", text: "today" });
+      mark.style.left = `${this.offset(now)}%`;
+      this.axis.append(mark);
+    }
     const start = new Date(this.first);
     const month = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1));
     while (month.getTime() < this.first + this.span) {
@@ -71,7 +79,16 @@ export class Gantt {
     const to = Math.min(this.items.length, from + Math.ceil(this.scroller.clientHeight / ROW_HEIGHT) + 20);
     const built = [];
     for (let i = from; i < to; i++) built.push(this.row(this.items[i], i));
-    this.rows.replaceChildren(...built);
+    this.rows.replaceChildren(...built, ...this.todayLine());
+  }
+
+  // Where today falls on the tracks (they start after the labels' column), or nothing when it
+  // is outside the chart.
+  todayLine() {
+    const now = Date.now();
+    if (!this.items.length || now < this.first || now > this.first + this.span) return [];
+    this.today.style.left = `calc(var(--gantt-label) + (100% - var(--gantt-label)) * ${(now - this.first) / this.span})`;
+    return [this.today];
   }
 
   row(item, index) {

@@ -1,35 +1,65 @@
-// The objective tree. Fast at 10,000 objectives: a node's children are built only when it is
-// expanded (long lists in slices), an id -> row map makes a live update O(1), and updates are
-// painted at most once per animation frame.
+// The objective tree, loaded a level at a time (GET /api/v1/objectives/tree/level): the roots,
+// then a node's children when it is opened, so a company of 111,111 objectives opens as fast as
+// one of 100. Each node says how many children it has (`child_count`) before they are loaded.
+// Rows are built only for open nodes (long lists in slices), an id -> row map makes a live
+// update O(1), and updates are painted at most once per animation frame.
 
 import { el, paintBar } from "./grades.js";
+import { healthChip, paintPace } from "./health.js";
 
 const SLICE = 200; // children rendered per "show more"
-const OPEN_DEPTH = 2; // company and division levels start expanded
+const OPEN_DEPTH = 2; // company and division levels start open
 
 export class Tree {
-  constructor(root, { onSelect, ownerLabel }) {
+  // `loadLevel(parentId | null)` answers a level's nodes; `onLoaded(nodes)` hears of nodes
+  // that an opening (not a reload) brought in.
+  constructor(root, { onSelect, ownerLabel, loadLevel, onLoaded = () => {} }) {
     this.root = root;
     this.onSelect = onSelect;
     this.ownerLabel = ownerLabel;
-    this.nodes = new Map(); // id -> tree node (from the API) with .depth
+    this.loadLevel = loadLevel;
+    this.onLoaded = onLoaded;
+    this.roots = [];
+    this.nodes = new Map(); // id -> loaded node (from the API) with .depth and .children
     this.rows = new Map(); // id -> rendered row parts, only for built rows
     this.expanded = new Map(); // id -> open or not, as last toggled: kept when the tree reloads
     this.dirty = new Set();
     this.frame = 0;
   }
 
-  load(forest) {
+  isOpen(node) {
+    return node.child_count > 0 && (this.expanded.get(node.id) ?? node.depth < OPEN_DEPTH);
+  }
+
+  // Reads the roots and the children of every node that is open, a level at a time (the
+  // requests of one level side by side), then builds the rows in one go.
+  async load() {
+    const nodes = new Map();
+    const roots = await this.loadLevel(null);
+    let level = roots;
+    for (let depth = 0; level.length; depth++) {
+      for (const node of level) {
+        node.depth = depth;
+        node.children = null;
+        nodes.set(node.id, node);
+      }
+      const opening = level.filter((node) => this.isOpen(node));
+      const children = await Promise.all(opening.map((node) => this.loadLevel(node.id)));
+      opening.forEach((node, i) => (node.children = children[i]));
+      level = children.flat().filter((child) => !nodes.has(child.id)); // no cycle, ever
+    }
+    this.roots = roots;
+    this.nodes = nodes;
+    this.rows.clear();
+    this.root.replaceChildren();
+    this.appendSlice(this.root, roots, 0);
+  }
+
+  clear() {
+    this.roots = [];
     this.nodes.clear();
     this.rows.clear();
-    const index = (node, depth) => {
-      node.depth = depth;
-      this.nodes.set(node.id, node);
-      for (const child of node.children) index(child, depth + 1);
-    };
-    for (const node of forest) index(node, 0);
     this.root.replaceChildren();
-    this.appendSlice(this.root, forest, 0);
   }
 
   // A live update: remember it; paint the row (if built) on the next frame.
@@ -80,8 +110,15 @@ export class Tree {
   }
 
   build(node) {
-    const toggle = el("button", { type: "button", class: "toggle", "aria-label": "expand" });
+    const count = node.child_count;
+    const toggle = el("button", {
+      type: "button",
+      class: "toggle",
+      "aria-label": count === 1 ? "1 child" : `${count || "no"} children`,
+      text: count ? String(count) : "",
+    });
     const fill = el("div", { class: "fill" });
+    const pace = el("div", { class: "pace" });
     const pct = el("span", { class: "pct" });
     const owner = el("span", { class: "owner", text: this.ownerLabel(node) });
     const title = el("button", { type: "button", class: "title", text: node.title });
@@ -92,40 +129,73 @@ export class Tree {
       el("span", { class: `level ${node.level}`, text: node.level }),
       title,
       owner,
-      el("div", { class: "bar" }, fill),
+      healthChip(node.health),
+      el("div", { class: "bar" }, fill, pace),
       pct,
     );
     const kpis = el("div", { class: "kpis" });
     const children = el("ul", { class: "children" });
     const item = el("li", { class: "node" }, row, kpis, children);
     paintBar(fill, pct, node.progress_percentage);
+    paintPace(pace, node.expected_progress);
     this.rows.set(node.id, { row, fill, pct, owner, kpis });
     title.addEventListener("click", () => this.onSelect(node.id));
-    if (node.children.length === 0) {
+    if (count === 0) {
       toggle.classList.add("leaf");
       toggle.disabled = true;
     } else {
-      toggle.addEventListener("click", () => this.toggle(node, item, children, toggle));
-      if (this.expanded.get(node.id) ?? node.depth < OPEN_DEPTH) this.toggle(node, item, children, toggle);
+      toggle.addEventListener("click", () =>
+        this.toggle(node, item, children, toggle).catch((error) => {
+          // Its children could not be read (it was deleted meanwhile, the gateway is away):
+          // say so in its place (a click closes it, the next one tries again).
+          this.expanded.set(node.id, false);
+          item.classList.add("open");
+          children.replaceChildren(el("li", { class: "error", text: error.message }));
+        }),
+      );
+      if (this.isOpen(node) && node.children) this.open(node, item, children, toggle);
     }
     return item;
   }
 
-  toggle(node, item, children, toggle) {
+  async toggle(node, item, children, toggle) {
     const open = !item.classList.contains("open");
     this.expanded.set(node.id, open);
-    item.classList.toggle("open", open);
-    toggle.setAttribute("aria-expanded", String(open));
-    if (open && children.childElementCount === 0) this.appendSlice(children, node.children, 0);
-    if (!open) this.forget(node, children); // collapsed rows leave the DOM and the map
+    if (!open) return this.close(node, item, children, toggle);
+    if (!node.children) {
+      toggle.disabled = true; // one request per opening, however often it is clicked
+      try {
+        node.children = await this.loadLevel(node.id);
+      } finally {
+        toggle.disabled = false;
+      }
+      if (this.nodes.get(node.id) !== node) return; // the tree was read again meanwhile
+      for (const child of node.children) {
+        child.depth = node.depth + 1;
+        child.children = null;
+        this.nodes.set(child.id, child);
+      }
+      this.onLoaded(node.children);
+    }
+    if (this.expanded.get(node.id)) this.open(node, item, children, toggle);
   }
 
-  forget(node, children) {
+  open(node, item, children, toggle) {
+    item.classList.add("open");
+    toggle.setAttribute("aria-expanded", "true");
+    if (children.childElementCount === 0) this.appendSlice(children, node.children, 0);
+  }
+
+  // Collapsed rows leave the DOM and the row map; their data stays, kept current by live
+  // updates, so opening again needs no request.
+  close(node, item, children, toggle) {
+    item.classList.remove("open");
+    toggle.setAttribute("aria-expanded", "false");
     const drop = (n) => {
       this.rows.delete(n.id);
-      for (const child of n.children) drop(child);
+      for (const child of n.children ?? []) drop(child);
     };
-    for (const child of node.children) drop(child);
+    for (const child of node.children ?? []) drop(child);
     children.replaceChildren();
   }
 }

@@ -6,7 +6,7 @@ two on a random world for every role."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from operator import attrgetter
 
@@ -43,11 +43,39 @@ class Answers:
                 actor, record.owner_id, record.department, record.created_by
             ),
         }
-        return record.body[:-1] + b"," + json.dumps(extra).encode()[1:], record.version
+        return self._with_extra(record.body, extra), record.version
 
     def children(self, actor: Actor, objective_id: int) -> bytes:
         self.visible(actor, objective_id)
         return _json_list(r.body for r in sorted(self._children(actor, objective_id), key=BY_ID))
+
+    def tree_level(self, actor: Actor, parent_id: int | None) -> bytes:
+        """The roots of the caller's tree view (live objectives whose parent is not in view),
+        or the children of `parent_id`; each with `child_count`, its children in view."""
+        if parent_id is not None:
+            level: Iterable[Record] = self._children(actor, self.visible(actor, parent_id).id)
+        else:
+            if not has_objectives_role(actor):
+                raise Forbidden(no_objectives_role(actor))
+            self.store.today()
+            # An admin sees every live objective: no rule to ask 111,111 times for the roots.
+            sees = _live if actor.role is Role.ADMIN else partial(self._sees, actor)
+            records = self.store.records
+
+            def starts_a_tree(record: Record) -> bool:
+                parent = records.get(record.parent_id) if record.parent_id else None
+                return sees(record) and (parent is None or not sees(parent))
+
+            level = filter(starts_a_tree, records.values())
+        return _json_list(
+            self._with_extra(r.body, {"child_count": sum(1 for _ in self._children(actor, r.id))})
+            for r in sorted(level, key=BY_ID)
+        )
+
+    @staticmethod
+    def _with_extra(body: bytes, extra: Mapping[str, object]) -> bytes:
+        """An object's JSON with more fields."""
+        return body[:-1] + b"," + json.dumps(extra).encode()[1:]
 
     def ancestors(self, actor: Actor, objective_id: int) -> bytes:
         """Nearest parent first; those deleted or out of view are left out (the walk goes on
@@ -73,6 +101,7 @@ class Answers:
         """Nested trees: under `root_id` (itself included), or every one the caller may see."""
         if not has_objectives_role(actor):
             raise Forbidden(no_objectives_role(actor))
+        self.store.today()
         admin = actor.role is Role.ADMIN
         if root_id is None:
             candidates: Iterable[Record] = self.store.records.values()
@@ -98,6 +127,7 @@ class Answers:
         one missing or out of view."""
         if not has_objectives_role(actor):
             raise Forbidden(no_objectives_role(actor))
+        self.store.today()  # every read starts here or in `tree`
         record = self.store.records.get(objective_id)
         if record is None or not self._sees(actor, record):
             raise NotFound(not_found(objective_id))

@@ -11,24 +11,30 @@ the progress of the newest rollup it has seen, as the objectives service's row d
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from pydantic import TypeAdapter
 
+from okr_shared import pace
 from okr_shared.contracts.objective_events import (
     LinkState,
+    ObjectiveCheckedIn,
     ObjectiveCreated,
     ObjectiveEvent,
     ObjectiveKpiLinked,
     ObjectiveKpiUnlinked,
     ObjectiveMoved,
     ObjectivesDeleted,
+    ObjectivesGraded,
+    ObjectivesReopened,
     ObjectivesRestored,
     ObjectiveState,
     ObjectiveUpdated,
 )
 from okr_shared.contracts.objectives import (
+    CheckIn,
     ObjectiveLevel,
     ObjectiveResponse,
     ObjectiveStatus,
@@ -67,6 +73,9 @@ class Record:
     progress: float
     progress_version: int
     deleted: bool
+    last_check_in: CheckIn | None
+    grade: float | None  # while set, frozen: its progress stays as graded
+    grade_version: int
     _body: bytes | None = None  # the ObjectiveResponse JSON, made on first read
     _head: str | None = None  # the tree node's JSON without its closing brace
 
@@ -92,6 +101,8 @@ class Record:
                     updated_at=self.updated_at,
                     created_by=self.created_by,
                     version=self.version,
+                    last_check_in=self.last_check_in,
+                    grade=self.grade,
                 ),
                 warnings=False,
             )
@@ -102,6 +113,7 @@ class Record:
         """The node of the tree view (ObjectiveTreeNode) without its children and closing brace
         (okr_shared.tree_json)."""
         if self._head is None:
+            on = pace.today()
             self._head = json.dumps(
                 {
                     "id": self.id,
@@ -116,6 +128,14 @@ class Record:
                     "start_date": self.start_date.isoformat(),
                     "end_date": self.end_date.isoformat(),
                     "progress_percentage": self.progress,
+                    "expected_progress": pace.expected_progress(self.start_date, self.end_date, on),
+                    "health": pace.current().health(
+                        self.status, self.progress, self.start_date, self.end_date, on
+                    ),
+                    "last_check_in": (
+                        self.last_check_in.model_dump(mode="json") if self.last_check_in else None
+                    ),
+                    "grade": self.grade,
                 },
                 separators=(",", ":"),  # a 111,111-node tree is 2.7 MB smaller without spaces
             )[:-1]
@@ -123,6 +143,10 @@ class Record:
 
     def set_progress(self, progress: float, version: int) -> None:
         self.progress, self.progress_version = progress, version
+        self.forget_json()
+
+    def forget_json(self) -> None:
+        """What was rendered is stale: the record changed, or the day did (its pace)."""
         self._body = self._head = None
 
 
@@ -166,6 +190,9 @@ def record_of(state: ObjectiveState) -> Record:
         progress=state.progress_percentage or 0.0,
         progress_version=state.progress_version or 0,
         deleted=state.deleted,
+        last_check_in=state.last_check_in,
+        grade=state.grade,
+        grade_version=state.grade_version,
     )
 
 
@@ -176,6 +203,16 @@ class ObjectiveStore:
         self.links: dict[tuple[int, int], tuple[int, bool]] = {}  # -> (version, active)
         self.active_links: dict[int, int] = {}  # objective id -> active KPI links
         self._early: dict[int, tuple[float, int]] = {}
+        self._day = _day()
+
+    def today(self) -> None:
+        """Once a day every rendered JSON goes stale: pace is a function of the date. Asked
+        before each read (one clock reading)."""
+        day = _day()
+        if day != self._day:
+            self._day = day
+            for record in self.records.values():
+                record.forget_json()
 
     def __len__(self) -> int:
         return len(self.records)
@@ -188,6 +225,29 @@ class ObjectiveStore:
                 self.apply_state(state)
         elif isinstance(event, ObjectiveKpiLinked | ObjectiveKpiUnlinked):
             self.apply_link(event.link)
+        elif isinstance(event, ObjectiveCheckedIn):
+            self.apply_check_in(event.check_in)
+        elif isinstance(event, ObjectivesGraded):
+            for graded in event.objectives:
+                record = self.records.get(graded.id)
+                if record is not None and record.grade_version < graded.version:
+                    record.grade, record.progress = graded.grade, graded.progress_percentage
+                    record.grade_version = graded.version
+                    record.forget_json()
+        elif isinstance(event, ObjectivesReopened):
+            for reopened in event.objectives:
+                record = self.records.get(reopened.id)
+                if record is not None and record.grade_version < reopened.version:
+                    record.grade = None  # the progress service's next rollup moves it again
+                    record.grade_version = reopened.version
+                    record.forget_json()
+
+    def apply_check_in(self, check_in: CheckIn) -> None:
+        """Check-ins leave the objective's version alone: their ids order them."""
+        record = self.records.get(check_in.objective_id)
+        if record is not None and _newer(check_in, record.last_check_in):
+            record.last_check_in = check_in
+            record.forget_json()
 
     def apply_state(self, state: ObjectiveState) -> None:
         held = self.records.get(state.id)
@@ -204,6 +264,8 @@ class ObjectiveStore:
             key=lambda pair: pair[0],
         )
         record.progress_version, record.progress = newest
+        if held is not None and not _newer(record.last_check_in, held.last_check_in):
+            record.last_check_in = held.last_check_in  # the state was taken before it
         if held is not None and held.parent_id != record.parent_id:
             self._unparent(held)
         if record.parent_id is not None:
@@ -229,7 +291,7 @@ class ObjectiveStore:
                     self._early.pop(next(iter(self._early)))
                 self._early[objective_id] = (progress, version)
             return
-        if version > record.progress_version:
+        if version > record.progress_version and record.grade is None:
             record.set_progress(progress, version)
 
     def _unparent(self, record: Record) -> None:
@@ -240,3 +302,12 @@ class ObjectiveStore:
             siblings.discard(record.id)
             if not siblings:
                 del self.children[record.parent_id]
+
+
+def _day() -> int:
+    """Today's number in UTC days: cheaper than a date, and changes when pace.today() does."""
+    return int(time.time() // 86_400)
+
+
+def _newer(check_in: CheckIn | None, than: CheckIn | None) -> bool:
+    return check_in is not None and (than is None or check_in.id > than.id)

@@ -42,11 +42,13 @@ from okr_shared.contracts.objectives import (
     ObjectiveResponse,
     ObjectiveStats,
     ObjectiveStatus,
+    ObjectiveTreeItem,
     ObjectiveTreeNode,
     ObjectiveUpdate,
     Quarter,
 )
 from okr_shared.contracts.progress import ProgressCalculation, ProgressRequest
+from okr_shared.pace import Health
 
 T = TypeVar("T")
 ObjectiveId = Annotated[Id, Path(description="the objective's id")]
@@ -56,6 +58,7 @@ router = APIRouter(prefix="/api/v1/objectives", tags=["objectives"])
 
 
 _objectives = TypeAdapter(list[ObjectiveResponse])
+_tree_items = TypeAdapter(list[ObjectiveTreeItem])
 
 
 def json_response(body: bytes, headers: dict[str, str] | None = None) -> Response:
@@ -92,10 +95,12 @@ async def list_objectives(
     status: ObjectiveStatus | None = None,
     department: Annotated[Department | None, Query()] = None,
     parent_id: Annotated[Id | None, Query()] = None,
+    health: Annotated[Health | None, Query(description="today's health")] = None,
     skip: Annotated[Offset, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[ObjectiveResponse]:
     filters = rpc.ObjectiveFilters(
+        health=health,
         owner_id=owner_id,
         level=level,
         year=year,
@@ -128,6 +133,23 @@ async def tree_view(
         actor=actor(user), root_id=root_id, year=year, quarter=quarter, status=status
     )
     return json_response(await rpc_.ask_json(rpc.TREE, request))
+
+
+@router.get(
+    "/tree/level",
+    response_model=list[ObjectiveTreeItem],
+    summary="One level of the tree: its roots, or parent_id's children, with their child counts",
+)
+async def tree_level(
+    user: ObjectivesRead,
+    rpc_: ServicesDep,
+    model: ReadModelDep,
+    parent_id: Annotated[Id | None, Query()] = None,
+) -> Response:
+    if (answers := model.answers) is not None:
+        return json_response(answers.tree_level(actor(user), parent_id))
+    request = rpc.TreeLevel(actor=actor(user), parent_id=parent_id)
+    return json_response(_tree_items.dump_json(await rpc_.ask(rpc.TREE_LEVEL, request)))
 
 
 @router.get("/stats/summary", response_model=ObjectiveStats, summary="Counts and average progress")

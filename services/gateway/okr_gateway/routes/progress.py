@@ -1,4 +1,8 @@
-"""`GET /api/v1/progress/stream`: rollup updates as Server-Sent Events, as they happen, limited
+"""`GET /api/v1/objectives/{id}/progress/history`: an objective's recorded rollups, bucketed by
+the progress service, with the expected progress of each point's day added here (the gateway
+has the objective's dates; the progress service's projection has none).
+
+`GET /api/v1/progress/stream`: rollup updates as Server-Sent Events, as they happen, limited
 to the objectives the caller may see while the stream is open (okr_gateway.live keeps that
 view up to date from the objective events).
 
@@ -14,10 +18,11 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 import nats.errors
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from faststream.exceptions import IncorrectState
 
@@ -25,13 +30,27 @@ from okr_gateway import api_keys, service
 from okr_gateway.deps import GatewayState, ObjectivesRead, StateDep, actor, bearer, caller
 from okr_gateway.errors import Unauthorized
 from okr_gateway.live import VIEW_EVENTS, LiveHub, Scope, Viewer
+from okr_gateway.models import User
 from okr_gateway.scopes import Scope as ApiScope
 from okr_gateway.security import looks_like_api_key
 from okr_shared import channels
 from okr_shared.asyncapi import Documented
+from okr_shared.contracts import objective_rpc
+from okr_shared.contracts import progress as progress_rpc
+from okr_shared.contracts.common import utcnow
 from okr_shared.contracts.fields import Id
-from okr_shared.errors import NotFound, Unavailable
+from okr_shared.contracts.progress import (
+    BUCKET_LENGTH,
+    MAX_HISTORY_BUCKETS,
+    HistoryBucket,
+    ProgressHistory,
+    ProgressHistoryPoint,
+    ProgressHistoryRequest,
+    history_range_problem,
+)
+from okr_shared.errors import Invalid, NotFound, Unavailable
 from okr_shared.faults import is_transient
+from okr_shared.pace import expected_progress
 
 router = APIRouter(tags=["progress"])
 log = logging.getLogger(__name__)
@@ -57,6 +76,73 @@ RECEIVES = (
         if channel.address in VIEW_EVENTS
     ),
 )
+
+
+DEFAULT_HISTORY = timedelta(days=30)  # `from` for an objective that starts after `to`
+
+
+@router.get(
+    "/api/v1/objectives/{objective_id}/progress/history",
+    response_model=ProgressHistory,
+    summary="Its progress over time: the last rollup of each hour, day or week, oldest first",
+)
+async def progress_history(
+    objective_id: Annotated[Id, Path(description="the objective's id")],
+    user: ObjectivesRead,
+    gateway: StateDep,
+    since: Annotated[
+        datetime | None,
+        Query(alias="from", description="default: the objective's start_date (UTC)"),
+    ] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="default: now")] = None,
+    bucket: HistoryBucket = HistoryBucket.DAY,
+) -> ProgressHistory:
+    """Times without a zone are UTC; both ends are included. `expected_progress` is where the
+    objective should be on the day of the point (okr_shared.pace)."""
+    start, end = await _period(gateway, user, objective_id)  # 404 unless the caller sees it
+    until = _utc(until) if until is not None else utcnow()
+    since = _utc(since) if since is not None else _default_since(start, until, bucket)
+    problem = history_range_problem(since, until, bucket)
+    if problem is not None:
+        raise Invalid(problem)
+    request = ProgressHistoryRequest(
+        actor=actor(user), objective_id=objective_id, since=since, until=until, bucket=bucket
+    )
+    found = await gateway.services.ask(progress_rpc.HISTORY, request)
+    return ProgressHistory(
+        points=[
+            ProgressHistoryPoint(
+                at=p.at,
+                progress=p.progress,
+                expected_progress=expected_progress(start, end, p.at.astimezone(UTC).date()),
+            )
+            for p in found.points
+        ]
+    )
+
+
+async def _period(gateway: GatewayState, user: User, objective_id: int) -> tuple[date, date]:
+    """The objective's start and end dates, if the caller may see it (NotFound otherwise, as
+    for one that does not exist): from the read model, else from the objectives service."""
+    if (answers := gateway.read_model.answers) is not None:
+        record = answers.visible(actor(user), objective_id)
+        return record.start_date, record.end_date
+    request = objective_rpc.ObjectiveRequest(actor=actor(user), objective_id=objective_id)
+    found = await gateway.services.ask(objective_rpc.GET, request)
+    return found.start_date, found.end_date
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _default_since(start: date, until: datetime, bucket: HistoryBucket) -> datetime:
+    """The start of the objective's period, but no further back than one answer may reach;
+    30 days before `until` when the period starts after it."""
+    since = datetime.combine(start, time(), tzinfo=UTC)
+    if since > until:
+        return until - DEFAULT_HISTORY
+    return max(since, until - BUCKET_LENGTH[bucket] * MAX_HISTORY_BUCKETS)
 
 
 async def live_hub(request: Request) -> LiveHub:
