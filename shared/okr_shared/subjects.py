@@ -239,6 +239,7 @@ RPC_PROGRESS_CALCULATE = "rpc.progress.calculate"
 RPC_PROGRESS_RECALCULATE = "rpc.progress.recalculate"
 RPC_PROGRESS_REBUILD = "rpc.progress.rebuild"
 RPC_PROGRESS_HISTORY = "rpc.progress.history"  # one objective's recorded rollups, bucketed
+RPC_PROGRESS_CONTRIBUTIONS = "rpc.progress.contributions"  # chunked: one item per KPI below
 RPC_OBJECTIVES_EXPORT = "rpc.objectives.export"  # chunked: every state, for a rebuild
 RPC_KPIS_EXPORT = "rpc.kpis.export"  # chunked
 RPC_KPIS_CREATE = "rpc.kpis.create"

@@ -8,7 +8,6 @@ import re
 import secrets
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from tests.support.dashboard import linked_kpi, new_manager, publish_value, signed_in
@@ -16,7 +15,6 @@ from tests.support.objectives import make
 from tests.support.system import ADMIN_PASSWORD, RunningSystem
 
 YEAR = 2077  # this file's own: a closed period freezes every objective in it
-CONTRIBUTIONS = "/api/v1/objectives/{objective_id}/contributions"
 
 
 def accept_dialogs(page: Page) -> None:
@@ -170,11 +168,6 @@ async def test_a_manager_sees_the_periods_without_the_buttons(
 async def test_the_panel_lists_what_each_kpi_contributes(
     system: RunningSystem, chromium: Path, base_url: str
 ) -> None:
-    openapi = (await system.client.get("/openapi.json")).json()
-    if CONTRIBUTIONS not in openapi["paths"]:
-        pytest.skip(
-            f"GET {CONTRIBUTIONS} is built on another branch; this test runs once it is merged"
-        )
     dept = f"Contrib-{secrets.token_hex(2)}"
     manager, password = await new_manager(system, dept)
     team = await make(system, title="Team", level="team", department=dept)
@@ -198,19 +191,22 @@ async def test_the_panel_lists_what_each_kpi_contributes(
         await expect(items.first).to_have_attribute("data-kpi", str(kpis[0]["id"]))
 
 
-# A made-up answer in the shape the contributions route will give (its own branch), and the
-# answer of a gateway without it: what the panel makes of each, in the page itself.
+# A made-up answer in the contributions route's shape (a KPI, an objective whose own progress
+# counts, an id the caller may not see), and the answer of a gateway without the route: what
+# the panel makes of each, in the page itself.
 RENDER_CONTRIBUTIONS = """async () => {
   const { contributionList } = await import("/dashboard/contributions.js");
   const items = [
     { kpi_id: 7, effective_weight: 0.25, contribution: 10, path: [3, 2, 1] },
     { kpi_id: 9, effective_weight: 0.5, contribution: 30.456, path: [2, 1] },
+    { kind: "manual", kpi_id: null, objective_id: 4, effective_weight: 0.25, contribution: 5, path: [2, null] },
   ];
   const shown = contributionList(items, (id) => `KPI <i>#${id}</i>`);
   const missing = contributionList(null, () => "");
   return {
     kpis: [...shown.querySelectorAll(".contribution")].map((li) => li.dataset.kpi),
     first: shown.querySelector(".contribution").textContent,
+    last: [...shown.querySelectorAll(".contribution")].at(-1).textContent,
     markup: shown.querySelectorAll("i").length,
     missing: missing.textContent,
   };
@@ -225,7 +221,9 @@ async def test_the_contributions_list_renders_the_routes_shape(
     await make(system, title="Team", level="team", department=dept)
     async with signed_in(chromium, base_url, manager, password, live=False) as page:
         shown = await page.evaluate(RENDER_CONTRIBUTIONS)
-    assert shown["kpis"] == ["9", "7"]  # the largest contribution first
+    assert shown["kpis"] == ["9", "7", "null"]  # the largest contribution first
     assert shown["first"] == "KPI <i>#9</i>weight 0.530.46#2 → #1"
+    # An objective whose own progress counts, below one the caller may not see.
+    assert shown["last"] == "own progress of #4weight 0.255#2 → (hidden)"
     assert shown["markup"] == 0  # titles are text
     assert shown["missing"] == "Contributionscontributions are not available on this server"

@@ -4,7 +4,8 @@ published out of order and partly twice, rolled up by 1, 2 and 4 progress worker
 Every objective's stored progress must equal a recompute from scratch to 1e-9 (a frozen one's
 its graded progress, whatever its KPIs do), the projection must hold the newest state of
 everything, and the newest point of each objective's progress history must be its final
-progress."""
+progress. The contributions of the roots and of a sample of objectives must match the
+oracle's effective weights, and weigh the sources' progress to the objective's, to 1e-9."""
 
 from __future__ import annotations
 
@@ -14,14 +15,32 @@ from typing import Any
 
 import nats
 import pytest
+from faststream.nats import NatsBroker
 from sqlalchemy import text
 
 from okr_progress.main import build as build_progress
 from okr_progress.settings import ProgressSettings
+from okr_shared import rpc
+from okr_shared.contracts.common import Actor, Role
+from okr_shared.contracts.progress import CONTRIBUTIONS, Contributions, ProgressRequest
 from okr_shared.db import make_engine
 from okr_shared.streams import ensure_streams
 from tests.support.system import eventually
-from tests.support.world_model import build
+from tests.support.world_model import World, build
+
+
+async def contributions_of(
+    broker: NatsBroker, world: World, rng: random.Random
+) -> dict[int, Contributions]:
+    """rpc.progress.contributions of the roots and a sample of the other live objectives."""
+    live = [o for o in world.objectives.values() if not o.deleted]
+    chosen = [o.id for o in live if o.parent_id is None]
+    chosen += rng.sample([o.id for o in live if o.parent_id is not None], 30)
+    admin = Actor(user_id=1, role=Role.ADMIN)
+    return {
+        oid: await rpc.ask(broker, CONTRIBUTIONS, ProgressRequest(actor=admin, objective_id=oid))
+        for oid in chosen
+    }
 
 
 async def drained(js: Any) -> bool:
@@ -73,6 +92,7 @@ async def test_rollup_is_exact_with_any_number_of_workers(
             return await drained(js)
 
         await eventually(done, timeout_s=120)
+        answered = await contributions_of(runtimes[0].broker, world, rng)
         engine = make_engine(database_url, pool_size=1)
         async with engine.connect() as db:
             stored = {
@@ -131,3 +151,14 @@ async def test_rollup_is_exact_with_any_number_of_workers(
     # keep the last rollup they had).
     rolled_up = {oid: row.progress for oid, row in stored.items() if row.progress is not None}
     assert last_points == rolled_up
+    for oid, answer in answered.items():
+        weights = {
+            (i.kind.value, i.kpi_id if i.kpi_id is not None else i.objective_id): i.effective_weight
+            for i in answer.items
+        }
+        oracle = world.contributions(oid)
+        assert weights.keys() == oracle.keys(), oid
+        assert all(abs(weights[k] - oracle[k]) < 1e-9 for k in oracle), oid
+        weighed = sum(i.effective_weight * i.progress for i in answer.items)
+        assert abs(weighed - expected[oid]) < 1e-9, oid
+        assert abs(answer.progress_percentage - expected[oid]) < 1e-9, oid

@@ -46,14 +46,7 @@ class World:
         """Every live objective's progress, by the rules, computed recursively from scratch."""
         memo: dict[int, float] = dict(self.frozen())  # graded: their progress stays
         memo = {oid: p for oid, p in memo.items() if not self.objectives[oid].deleted}
-        children: dict[int, list[int]] = {}
-        for o in self.objectives.values():
-            if (
-                not o.deleted
-                and o.status is not ObjectiveStatus.ABANDONED
-                and o.parent_id is not None
-            ):
-                children.setdefault(o.parent_id, []).append(o.id)
+        children = self._counted_children()
 
         def progress(oid: int) -> float:
             if oid in memo:
@@ -62,18 +55,10 @@ class World:
             if kids:
                 value = sum(progress(k) for k in kids) / len(kids)
             else:
-                weighted = [
-                    (link.weight, self.kpis[link.kpi_id].progress)
-                    for (o, _), link in self.links.items()
-                    if o == oid
-                    and link.active
-                    and link.kpi_id in self.kpis
-                    and self.kpis[link.kpi_id].active
-                    and self.kpis[link.kpi_id].progress is not None
-                ]
-                total = sum(w for w, _ in weighted)
+                weighted = self._weighted(oid)
+                total = sum(w for _, w, _ in weighted)
                 value = (
-                    sum(w * p for w, p in weighted) / total  # type: ignore[operator]
+                    sum(w * p for _, w, p in weighted) / total
                     if weighted and total > 0
                     else self.objectives[oid].manual_progress
                 )
@@ -81,6 +66,54 @@ class World:
             return memo[oid]
 
         return {oid: progress(oid) for oid, o in self.objectives.items() if not o.deleted}
+
+    def contributions(self, oid: int) -> dict[tuple[str, int], float]:
+        """Each source's effective weight on `oid`, ("kpi", its id), ("manual" or "graded",
+        the objective's id), by the rules read literally: all of it to a graded (frozen)
+        objective, 1/n down to each of n counted children, w/sum(w) to each KPI with a progress,
+        all of it to a manual objective."""
+        children = self._counted_children()
+        graded = self.frozen()
+        found: dict[tuple[str, int], float] = {}
+
+        def share(o: int, weight: float) -> None:
+            if o in graded:
+                found[("graded", o)] = found.get(("graded", o), 0.0) + weight
+                return
+            kids = children.get(o, [])
+            weighted = self._weighted(o)
+            total = sum(w for _, w, _ in weighted)
+            if kids:
+                for kid in kids:
+                    share(kid, weight / len(kids))
+            elif weighted and total > 0:
+                for kpi_id, w, _ in weighted:
+                    found[("kpi", kpi_id)] = found.get(("kpi", kpi_id), 0.0) + weight * w / total
+            else:
+                found[("manual", o)] = found.get(("manual", o), 0.0) + weight
+
+        share(oid, 1.0)
+        return found
+
+    def _counted_children(self) -> dict[int, list[int]]:
+        children: dict[int, list[int]] = {}
+        for o in self.objectives.values():
+            if (
+                not o.deleted
+                and o.status is not ObjectiveStatus.ABANDONED
+                and o.parent_id is not None
+            ):
+                children.setdefault(o.parent_id, []).append(o.id)
+        return children
+
+    def _weighted(self, oid: int) -> list[tuple[int, float, float]]:
+        """(KPI id, weight, progress) of the objective's active links to KPIs with a progress."""
+        found = []
+        for (o, kpi_id), link in self.links.items():
+            kpi = self.kpis.get(kpi_id)
+            if o == oid and link.active and kpi and kpi.active and kpi.progress is not None:
+                found.append((kpi_id, link.weight, kpi.progress))
+        return found
 
 
 def _state(o: ObjectiveState, **changes: Any) -> ObjectiveState:

@@ -11,7 +11,7 @@ from collections import Counter
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
-from okr_progress.rollup import Inputs, Node, bottom_up, compute
+from okr_progress.rollup import Inputs, LinkedKpi, Node, bottom_up, compute
 
 Tree = list[tuple[int | None, float, bool]]  # per node: parent index, manual progress, counts
 Links = dict[int, list[tuple[float, float]]]  # per node: (weight, KPI progress)
@@ -78,7 +78,8 @@ def reference(tree: Tree, kpis: Links) -> tuple[dict[int, float], set[str]]:
 def matches_the_reference(world: tuple[Tree, Links]) -> None:
     tree, kpis = world
     nodes = {i: Node(i, parent, manual) for i, (parent, manual, _) in enumerate(tree)}
-    inputs = Inputs(kpis=kpis, kpi_count={i: len(v) for i, v in kpis.items()})
+    linked = {i: [LinkedKpi(w, p, n) for n, (w, p) in enumerate(v)] for i, v in kpis.items()}
+    inputs = Inputs(kpis=linked, kpi_count={i: len(v) for i, v in kpis.items()})
     for i, (parent, _, counts) in enumerate(tree):
         if parent is not None and counts:
             inputs.counted_children.setdefault(parent, []).append(i)

@@ -20,6 +20,7 @@ from okr_shared.contracts.common import utcnow
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import ObjectiveEvent
 from okr_shared.contracts.progress import (
+    Contributions,
     Export,
     KpisExport,
     ObjectivesExport,
@@ -107,6 +108,12 @@ def build_router(
         """One objective's progress computed now; nothing stored."""
         async with sessions() as session:
             return await service.calculate(session, request.objective_id)
+
+    @router.serve(progress.CONTRIBUTIONS)
+    async def contributions(request: ProgressRequest) -> Contributions:
+        """Every KPI (and manual objective) below one objective, with its effective weight."""
+        async with sessions() as session:
+            return await service.contributions(session, request.objective_id)
 
     @router.serve(progress.RECALCULATE)
     async def recalculate(request: ProgressRequest) -> ProgressCalculation:

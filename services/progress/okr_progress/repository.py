@@ -214,6 +214,33 @@ async def lock_closure(session: AsyncSession, seeds: Collection[int]) -> Sequenc
     return typing.cast(Sequence[NodeRow], (await session.execute(statement)).all())
 
 
+async def one_snapshot(session: AsyncSession) -> None:
+    """Every statement that follows in this transaction sees the same committed state: for a
+    read made of several statements that must agree (a subtree, its children, its links)."""
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+async def counted_subtree(session: AsyncSession, root_id: int) -> Sequence[NodeRow]:
+    """The objective (unless deleted) and every objective below it that its rollup counts:
+    down through live, not abandoned children only, as an abandoned subtree counts for
+    nothing. One statement (a recursive CTE); UNION stops at a cycle in the data."""
+    down = (
+        select(ObjectiveNode.id)
+        .where(ObjectiveNode.id == root_id, ObjectiveNode.deleted.is_(False))
+        .cte("down", recursive=True)
+    )
+    down = down.union(
+        select(ObjectiveNode.id).join(
+            down,
+            (ObjectiveNode.parent_id == down.c.id)
+            & ObjectiveNode.deleted.is_(False)
+            & (ObjectiveNode.status != "abandoned"),
+        )
+    )
+    statement = select(*NODE_COLUMNS).join(down, ObjectiveNode.id == down.c.id)
+    return typing.cast(Sequence[NodeRow], (await session.execute(statement)).all())
+
+
 async def nodes(session: AsyncSession, ids: Collection[int]) -> Sequence[NodeRow]:
     statement = select(*NODE_COLUMNS).where(ObjectiveNode.id == func.any(_ids(ids)))
     return typing.cast(Sequence[NodeRow], (await session.execute(statement)).all())
@@ -238,17 +265,17 @@ async def counted_children(
 
 async def active_links(
     session: AsyncSession, objective_ids: Collection[int]
-) -> Sequence[tuple[int, float, float | None]]:
-    """(objective_id, weight, kpi progress or null) of the active links of these objectives;
-    an archived KPI has no progress here."""
+) -> Sequence[tuple[int, int, float, float | None]]:
+    """(objective_id, kpi_id, weight, kpi progress or null) of the active links of these
+    objectives; an archived KPI has no progress here."""
     progress = (
         select(KpiNode.progress)
         .where(KpiNode.id == LinkNode.kpi_id, KpiNode.active)
         .scalar_subquery()
     )
-    statement = select(LinkNode.objective_id, LinkNode.weight, progress.label("progress")).where(
-        LinkNode.objective_id == func.any(_ids(objective_ids)), LinkNode.active
-    )
+    statement = select(
+        LinkNode.objective_id, LinkNode.kpi_id, LinkNode.weight, progress.label("progress")
+    ).where(LinkNode.objective_id == func.any(_ids(objective_ids)), LinkNode.active)
     return (await session.execute(statement)).all()
 
 

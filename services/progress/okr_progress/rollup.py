@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from okr_shared.contracts.progress import CalculationMethod
 
@@ -32,6 +33,14 @@ class Rollup:
     kpi_count: int
 
 
+class LinkedKpi(NamedTuple):
+    """An active link to a KPI that has a progress."""
+
+    weight: float
+    progress: float
+    kpi_id: int
+
+
 @dataclass
 class Inputs:
     """What the computation of some objectives reads: their counting children (with the stored
@@ -39,7 +48,7 @@ class Inputs:
 
     counted_children: dict[int, list[int]] = field(default_factory=dict)
     stored_progress: dict[int, float] = field(default_factory=dict)
-    kpis: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # (weight, progress)
+    kpis: dict[int, list[LinkedKpi]] = field(default_factory=dict)
     kpi_count: dict[int, int] = field(default_factory=dict)
     frozen: dict[int, Rollup] = field(default_factory=dict)  # graded: kept as they are
 
@@ -86,9 +95,9 @@ def compute(order: Iterable[int], nodes: Mapping[int, Node], inputs: Inputs) -> 
             )
             continue
         weighted = inputs.kpis.get(node_id, [])
-        total_weight = sum(w for w, _ in weighted)
+        total_weight = sum(k.weight for k in weighted)
         if weighted and total_weight > 0:
-            value = sum(w * p for w, p in weighted) / total_weight
+            value = sum(k.weight * k.progress for k in weighted) / total_weight
             results[node_id] = Rollup(_clamp(value), CalculationMethod.KPIS, 0, kpi_count)
             continue
         results[node_id] = Rollup(

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_progress import history_repository, repository
-from okr_progress.rollup import Inputs, Node, Rollup, bottom_up, compute
+from okr_progress.contributions import contributions as sources
+from okr_progress.rollup import Inputs, LinkedKpi, Node, Rollup, bottom_up, compute
 from okr_shared import channels, subjects
 from okr_shared.contracts.kpi_events import KpiProgressChanged
 from okr_shared.contracts.objective_events import (
@@ -32,6 +33,7 @@ from okr_shared.contracts.objective_events import (
 )
 from okr_shared.contracts.progress import (
     CalculationMethod,
+    Contributions,
     KpisExport,
     ObjectiveProgressUpdated,
     ObjectivesExport,
@@ -159,17 +161,25 @@ async def _compute(
     session: AsyncSession, rows: Mapping[int, repository.NodeRow]
 ) -> dict[int, Rollup]:
     """The rollup of `rows` (live objectives, closed under "parent of" among themselves)."""
+    nodes, inputs = await _inputs(session, rows)
+    return compute(bottom_up(nodes), nodes, inputs)
+
+
+async def _inputs(
+    session: AsyncSession, rows: Mapping[int, repository.NodeRow]
+) -> tuple[dict[int, Node], Inputs]:
+    """What the rollup of `rows` reads: two statements, however many rows."""
     nodes = {i: Node(i, r.parent_id, r.manual_progress) for i, r in rows.items()}
     inputs = Inputs(frozen={i: _as_graded(r) for i, r in rows.items() if r.frozen})
     for parent_id, child_id, progress in await repository.counted_children(session, list(nodes)):
         inputs.counted_children.setdefault(parent_id, []).append(child_id)
         inputs.stored_progress[child_id] = progress
-    for objective_id, weight, kpi_progress in await repository.active_links(session, list(nodes)):
+    links = await repository.active_links(session, list(nodes))
+    for objective_id, kpi_id, weight, kpi_progress in links:
         inputs.kpi_count[objective_id] = inputs.kpi_count.get(objective_id, 0) + 1
         if kpi_progress is not None:
-            inputs.kpis.setdefault(objective_id, []).append((weight, kpi_progress))
-    order = bottom_up(nodes)
-    return compute(order, nodes, inputs)
+            inputs.kpis.setdefault(objective_id, []).append(LinkedKpi(weight, kpi_progress, kpi_id))
+    return nodes, inputs
 
 
 def _grade_changes(
@@ -213,6 +223,23 @@ async def calculate(session: AsyncSession, objective_id: int) -> ProgressCalcula
         child_count=result.child_count,
         kpi_count=result.kpi_count,
         last_calculated=datetime.now(UTC),
+    )
+
+
+async def contributions(session: AsyncSession, objective_id: int) -> Contributions:
+    """Every source of one objective's progress with its effective weight, from its subtree
+    rolled up now (three statements on one snapshot): the progress answered is that rollup's,
+    so the contributions add up to it even while events are being applied."""
+    await repository.one_snapshot(session)
+    rows = {row.id: row for row in await repository.counted_subtree(session, objective_id)}
+    if objective_id not in rows:
+        raise NotFound(f"objective {objective_id} not found")
+    nodes, inputs = await _inputs(session, rows)
+    results = compute(bottom_up(nodes), nodes, inputs)
+    return Contributions(
+        objective_id=objective_id,
+        progress_percentage=results[objective_id].progress,
+        items=sources(objective_id, nodes, inputs, results),
     )
 
 

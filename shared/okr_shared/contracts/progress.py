@@ -70,6 +70,77 @@ class ProgressRequest(Contract):
     objective_id: Id
 
 
+class ContributionKind(StrEnum):
+    KPI = "kpi"  # a linked KPI with a progress, wherever it is linked below
+    MANUAL = "manual"  # an objective whose own (manual) progress counts: no children, no KPIs
+    GRADED = "graded"  # an objective whose period is closed: its graded progress counts
+
+
+class Contribution(Contract):
+    """What one source moves of an objective's progress: `effective_weight` is its share (the
+    product of its shares on the way up, summed over every place it is linked), so one point
+    more of `progress` moves the objective by `effective_weight` points; `contribution` is
+    `effective_weight` x `progress`. `path` runs from the objective down to `objective_id`, the
+    one that links the KPI (by its heaviest link) or whose manual or graded progress counts."""
+
+    kind: ContributionKind
+    kpi_id: int | None
+    objective_id: int | None
+    path: list[int | None]
+    effective_weight: float
+    progress: float
+    contribution: float
+
+
+class Contributions(Contract):
+    """Every source of an objective's progress, the largest contribution first: the effective
+    weights sum to 1, and the contributions to `progress_percentage`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "objective_id": 2,
+                    "progress_percentage": 60.0,
+                    "items": [
+                        {
+                            "kind": "manual",
+                            "kpi_id": None,
+                            "objective_id": 7,
+                            "path": [2, 7],
+                            "effective_weight": 0.5,
+                            "progress": 70.0,
+                            "contribution": 35.0,
+                        },
+                        {
+                            "kind": "kpi",
+                            "kpi_id": 12,
+                            "objective_id": 5,
+                            "path": [2, 5],
+                            "effective_weight": 0.375,
+                            "progress": 40.0,
+                            "contribution": 15.0,
+                        },
+                        {
+                            "kind": "kpi",
+                            "kpi_id": 11,
+                            "objective_id": 5,
+                            "path": [2, 5],
+                            "effective_weight": 0.125,
+                            "progress": 80.0,
+                            "contribution": 10.0,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    objective_id: int
+    progress_percentage: float
+    items: list[Contribution]
+
+
 class Export(Contract):
     """Asked of the objectives and KPIs services by a rebuild: everything, as current states."""
 
@@ -167,6 +238,10 @@ RECALCULATE = RpcEndpoint(
 )
 REBUILD = RpcEndpoint(s.RPC_PROGRESS_REBUILD, Export, RebuildReport)
 HISTORY = RpcEndpoint(s.RPC_PROGRESS_HISTORY, ProgressHistoryRequest, ProgressPoints)
+# One item per KPI (and manual objective) of a subtree, which may be a whole company: in chunks.
+CONTRIBUTIONS = RpcEndpoint(
+    s.RPC_PROGRESS_CONTRIBUTIONS, ProgressRequest, Contributions, (NotFound,), chunked=True
+)
 # Whole exports, larger than a NATS message may be: sent as JSON in chunks.
 OBJECTIVES_EXPORT = RpcEndpoint(s.RPC_OBJECTIVES_EXPORT, Export, ObjectivesExport, chunked=True)
 KPIS_EXPORT = RpcEndpoint(s.RPC_KPIS_EXPORT, Export, KpisExport, chunked=True)

@@ -18,10 +18,22 @@ function number(value, digits = 2) {
   return typeof value === "number" ? String(Math.round(value * 10 ** digits) / 10 ** digits) : "–";
 }
 
-// `path`: the objectives from the one that links the KPI up to this one (ids or titles).
+// `path`: the objectives from this one down to the one that links the KPI (ids or titles);
+// null for one the caller may not see.
 function pathText(path) {
   if (!Array.isArray(path)) return "";
-  return path.map((step) => (typeof step === "object" && step !== null ? step.title ?? `#${step.id}` : `#${step}`)).join(" → ");
+  const step = (s) => (s === null ? "(hidden)" : typeof s === "object" ? s.title ?? `#${s.id}` : `#${s}`);
+  return path.map(step).join(" → ");
+}
+
+// A KPI by its title; an objective whose own progress counts (`manual`, or `graded` once its
+// period is closed) by its id; what the caller may not see, as such.
+function sourceText(item, kpiTitle) {
+  if (item.kind === undefined || item.kind === "kpi") {
+    return item.kpi_id === null ? "a KPI you may not see" : item.kpi_title ?? kpiTitle(item.kpi_id);
+  }
+  const what = item.kind === "graded" ? "graded progress" : "own progress";
+  return item.objective_id === null ? `${what} of an objective you may not see` : `${what} of #${item.objective_id}`;
 }
 
 export function contributionList(items, kpiTitle) {
@@ -40,7 +52,7 @@ export function contributionList(items, kpiTitle) {
       el(
         "li",
         { class: "contribution", "data-kpi": String(item.kpi_id) },
-        el("span", { class: "contribution-kpi", text: item.kpi_title ?? kpiTitle(item.kpi_id) }),
+        el("span", { class: "contribution-kpi", text: sourceText(item, kpiTitle) }),
         el("span", { class: "contribution-weight", text: `weight ${number(item.effective_weight, 3)}` }),
         el("strong", { class: "contribution-value", text: number(item.contribution), title: "its contribution to the progress" }),
         el("span", { class: "meta contribution-path", text: pathText(item.path) }),

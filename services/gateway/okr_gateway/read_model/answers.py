@@ -133,6 +133,11 @@ class Answers:
             raise NotFound(not_found(objective_id))
         return record
 
+    def sees(self, actor: Actor, objective_id: int) -> bool:
+        """Whether the caller may see this objective (live, and in their view)."""
+        record = self.store.records.get(objective_id)
+        return record is not None and self._sees(actor, record)
+
     @staticmethod
     def _sees(actor: Actor, record: Record) -> bool:
         return not record.deleted and sees_objective(actor, record.owner_id, record.department)
