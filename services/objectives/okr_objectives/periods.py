@@ -31,20 +31,21 @@ from okr_shared.outbox import Outbox
 EVENT_BATCH = 5_000  # objectives per event: about 300 KB, well under a NATS message's 1 MiB
 
 
-def _ensure_admin(actor: Actor, action: str) -> None:
-    if not actor.is_admin:
+async def _begin(session: AsyncSession, request: PeriodRequest, action: str) -> tuple[str, str]:
+    """An admin's change of a period, under the tree lock (no create, move, delete or restore
+    meanwhile: nothing enters the period ungraded): its quarter column and its name."""
+    if not request.actor.is_admin:
         raise Forbidden(f"only an admin can {action} a period")
+    await repository.lock_tree(session)
+    quarter = request.quarter.value if request.quarter else YEAR
+    return quarter, period_name(request.year, request.quarter)
 
 
 async def close_period(
     session: AsyncSession, outbox: Outbox, request: PeriodRequest
 ) -> ObjectiveWrite[Period]:
     actor, year = request.actor, request.year
-    _ensure_admin(actor, "close")
-    quarter = request.quarter.value if request.quarter else YEAR
-    name = period_name(year, request.quarter)
-    # No create, move, delete or restore meanwhile: nothing enters the period ungraded.
-    await repository.lock_tree(session)
+    quarter, name = await _begin(session, request, "close")
     if quarter != YEAR and await _closed(session, year, YEAR):
         raise Conflict(f"the year {year} is closed, and {name} with it")
     if await _closed(session, year, quarter, lock=True):
@@ -70,10 +71,7 @@ async def reopen_period(
     session: AsyncSession, outbox: Outbox, request: PeriodRequest
 ) -> ObjectiveWrite[Period]:
     actor, year = request.actor, request.year
-    _ensure_admin(actor, "reopen")
-    quarter = request.quarter.value if request.quarter else YEAR
-    name = period_name(year, request.quarter)
-    await repository.lock_tree(session)
+    quarter, name = await _begin(session, request, "reopen")
     if quarter != YEAR and await _closed(session, year, YEAR):
         raise Conflict(f"the year {year} is closed: reopen it before {name}")
     if not await _closed(session, year, quarter, lock=True):

@@ -7,8 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from okr_gateway.deps import ObjectivesRead, ObjectivesWrite, ReadModelDep, ServicesDep, actor
+from okr_gateway.deps import (
+    ObjectivesRead,
+    ObjectivesWrite,
+    ReadModelDep,
+    Services,
+    ServicesDep,
+    actor,
+)
+from okr_gateway.models import User
+from okr_gateway.read_model.feed import ReadModel
 from okr_shared.contracts import objective_rpc as rpc
+from okr_shared.contracts.endpoint import RpcEndpoint
 from okr_shared.contracts.objectives import Quarter
 from okr_shared.contracts.periods import Period
 
@@ -27,16 +37,14 @@ async def list_periods(user: ObjectivesRead, rpc_: ServicesDep) -> list[Period]:
 async def close_year(
     year: Year, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
-    request = rpc.PeriodRequest(actor=actor(user), year=year)
-    return model.written(await rpc_.ask_long(rpc.CLOSE_PERIOD, request))
+    return await _change(rpc.CLOSE_PERIOD, year, None, user, rpc_, model)
 
 
 @router.post("/{year}/reopen", response_model=Period, summary="Reopen a closed year")
 async def reopen_year(
     year: Year, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
-    request = rpc.PeriodRequest(actor=actor(user), year=year)
-    return model.written(await rpc_.ask_long(rpc.REOPEN_PERIOD, request))
+    return await _change(rpc.REOPEN_PERIOD, year, None, user, rpc_, model)
 
 
 @router.post(
@@ -45,13 +53,25 @@ async def reopen_year(
 async def close_quarter(
     year: Year, quarter: QuarterPath, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
-    request = rpc.PeriodRequest(actor=actor(user), year=year, quarter=quarter)
-    return model.written(await rpc_.ask_long(rpc.CLOSE_PERIOD, request))
+    return await _change(rpc.CLOSE_PERIOD, year, quarter, user, rpc_, model)
 
 
 @router.post("/{year}/{quarter}/reopen", response_model=Period, summary="Reopen a closed quarter")
 async def reopen_quarter(
     year: Year, quarter: QuarterPath, user: ObjectivesWrite, rpc_: ServicesDep, model: ReadModelDep
 ) -> Period:
+    return await _change(rpc.REOPEN_PERIOD, year, quarter, user, rpc_, model)
+
+
+async def _change(
+    endpoint: RpcEndpoint[rpc.PeriodRequest, rpc.ObjectiveWrite[Period]],
+    year: int,
+    quarter: Quarter | None,
+    user: User,
+    rpc_: Services,
+    model: ReadModel,
+) -> Period:
+    """A close or a reopen: a period of 100,000 objectives takes seconds (the long timeout);
+    the read model takes its events before the answer, as after any write."""
     request = rpc.PeriodRequest(actor=actor(user), year=year, quarter=quarter)
-    return model.written(await rpc_.ask_long(rpc.REOPEN_PERIOD, request))
+    return model.written(await rpc_.ask_long(endpoint, request))
