@@ -292,7 +292,7 @@ async def test_only_an_admin_manages_webhooks_and_bad_input_is_refused(
     assert refused.status_code == 403
     assert (await system.client.get("/api/v1/webhooks", headers=employee)).status_code == 403
     for bad in (
-        {**body, "events": ["objective.health_changed"]},  # no health yet
+        {**body, "events": ["objective.health_changed"]},  # health is read, never an event
         {**body, "events": []},
         {**body, "url": "ftp://example.com/hook"},
         {**body, "url": "http://user:pw@example.com/hook"},

@@ -21,8 +21,8 @@ from okr_shared.contracts.fields import NoNul
 
 
 class WebhookEventType(StrEnum):
-    """What an endpoint may subscribe to. `objective.health_changed` comes once objectives
-    have a health (it does not exist yet)."""
+    """What an endpoint may subscribe to. There is no `objective.health_changed`: health is
+    computed from the date as an objective is read, so no moment marks its change."""
 
     OBJECTIVE_CREATED = "objective.created"
     OBJECTIVE_UPDATED = "objective.updated"
