@@ -11,7 +11,6 @@ the progress of the newest rollup it has seen, as the objectives service's row d
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -203,12 +202,12 @@ class ObjectiveStore:
         self.links: dict[tuple[int, int], tuple[int, bool]] = {}  # -> (version, active)
         self.active_links: dict[int, int] = {}  # objective id -> active KPI links
         self._early: dict[int, tuple[float, int]] = {}
-        self._day = _day()
+        self._day = pace.today()
 
     def today(self) -> None:
         """Once a day every rendered JSON goes stale: pace is a function of the date. Asked
         before each read (one clock reading)."""
-        day = _day()
+        day = pace.today()
         if day != self._day:
             self._day = day
             for record in self.records.values():
@@ -302,11 +301,6 @@ class ObjectiveStore:
             siblings.discard(record.id)
             if not siblings:
                 del self.children[record.parent_id]
-
-
-def _day() -> int:
-    """Today's number in UTC days: cheaper than a date, and changes when pace.today() does."""
-    return int(time.time() // 86_400)
 
 
 def _newer(check_in: CheckIn | None, than: CheckIn | None) -> bool:
