@@ -6,18 +6,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from okr_objectives import check_in_repository, freezing, repository
-from okr_objectives.models import CheckInRow
 from okr_objectives.permissions import ensure_can_update, ensure_objectives_role, found
+from okr_objectives.views import check_in_view
 from okr_shared import subjects
 from okr_shared.contracts.common import Page
 from okr_shared.contracts.objective_events import ObjectiveCheckedIn
 from okr_shared.contracts.objective_rpc import CheckInObjective, ListCheckIns, ObjectiveWrite
 from okr_shared.contracts.objectives import CheckIn
 from okr_shared.outbox import Outbox
-
-
-def check_in_view(row: CheckInRow) -> CheckIn:
-    return CheckIn.model_validate(row, from_attributes=True)
 
 
 async def check_in(

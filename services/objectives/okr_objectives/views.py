@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from okr_objectives.models import AuditEntry, KpiLink, Objective
+from okr_objectives.models import AuditEntry, CheckInRow, KpiLink, Objective
 from okr_shared.contracts import objectives as contract
 from okr_shared.contracts.objective_events import LinkState, ObjectiveState
 
@@ -59,3 +59,7 @@ def link_state(link: KpiLink) -> LinkState:
 
 def audit_view(entry: AuditEntry) -> contract.AuditEntry:
     return contract.AuditEntry.model_validate(entry, from_attributes=True)
+
+
+def check_in_view(row: CheckInRow) -> contract.CheckIn:
+    return contract.CheckIn.model_validate(row, from_attributes=True)
